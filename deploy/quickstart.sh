@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# README command 1: installs what is missing, builds Entente, and creates the demo alliance's
+# identities under a state directory ($ENTENTE_STATE, default .entente/demo in the repository):
+# a CA for chainA and chainB, and for each chain two nodes (ECert + TCerts), a client and an admin.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${ENTENTE_BUILD_DIR:-$root/build}
+state=${ENTENTE_STATE:-$root/.entente/demo}
+
+"$root/deploy/install-deps.sh"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target entente
+entente="$build/runtime/cli/entente"
+
+mkdir -p "$state"
+crypto="$state/crypto"
+for chain in chainA chainB; do
+  dir="$crypto/$chain"
+  if [ ! -f "$dir/ca/ca.pem" ]; then
+    "$entente" ca init --dir "$dir/ca" --chain "$chain" >/dev/null
+  fi
+  for n in 1 2; do
+    node="$dir/nodes/node$n"
+    if [ ! -f "$node/cert.pem" ]; then
+      "$entente" ca issue --dir "$dir/ca" --role node --id "$chain-node$n" --out "$node" \
+        --host 127.0.0.1 --host localhost >/dev/null
+      "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$node/cert.pem" --count 10 --out "$node/tcerts" >/dev/null
+    fi
+  done
+  for role in client admin; do
+    who="$dir/${role}s/${role}1"
+    if [ ! -f "$who/cert.pem" ]; then
+      "$entente" ca issue --dir "$dir/ca" --role "$role" --id "$chain-${role}1" --out "$who" >/dev/null
+      "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$who/cert.pem" --count 10 --out "$who/tcerts" >/dev/null
+    fi
+  done
+done
+
+echo "Demo alliance identities in $crypto:"
+for chain in chainA chainB; do
+  echo "  $chain"
+  echo "    CA          $crypto/$chain/ca/ca.pem"
+  for cert in "$crypto/$chain"/nodes/*/cert.pem "$crypto/$chain"/clients/*/cert.pem "$crypto/$chain"/admins/*/cert.pem; do
+    subject=$("$entente" ca verify --trust "$crypto/$chain/ca/ca.pem" "$cert" | head -1 | sed 's/^OK: //')
+    tcerts=$(ls "$(dirname "$cert")/tcerts"/tcert-*[0-9].pem | wc -l)
+    printf '    %-30s %s (+%s TCerts)\n' "$subject" "${cert#"$state"/}" "$tcerts"
+  done
+done
+echo
+echo "Check one:  $entente ca verify --trust $crypto/chainA/ca/ca.pem $crypto/chainA/nodes/node1/cert.pem"

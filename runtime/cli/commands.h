@@ -1,0 +1,17 @@
+// The `entente` command line: each Add*Commands function registers one group of subcommands on the
+// root CLI11 app. A subcommand's callback stores its process exit code in `exit_code`: 0 on
+// success, 1 when the operation failed (the reason is printed on stderr).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace entente::cli {
+
+// `entente ca init|issue|issue-tcerts|revoke|crl|verify`.
+void AddCaCommands(CLI::App& app, int& exit_code);
+// `entente ledger verify|dump`.
+void AddLedgerCommands(CLI::App& app, int& exit_code);
+// `entente bench ledger`.
+void AddBenchCommands(CLI::App& app, int& exit_code);
+
+}  // namespace entente::cli

@@ -1,0 +1,82 @@
+#include "runtime/common/json.h"
+
+namespace entente {
+namespace {
+
+Status RejectFloats(const Json& value, const std::string& path) {
+  switch (value.type()) {
+    case Json::value_t::number_float:
+      return Status::InvalidArgument("canonical JSON: floating-point number at " + (path.empty() ? "/" : path));
+    case Json::value_t::object:
+      for (const auto& [key, item] : value.items()) {
+        ENTENTE_RETURN_IF_ERROR(RejectFloats(item, path + "/" + key));
+      }
+      return Status::Ok();
+    case Json::value_t::array: {
+      size_t i = 0;
+      for (const auto& item : value) ENTENTE_RETURN_IF_ERROR(RejectFloats(item, path + "/" + std::to_string(i++)));
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+Result<const Json*> Field(const Json& object, std::string_view field) {
+  if (!object.is_object()) return Status::InvalidArgument("expected a JSON object");
+  auto it = object.find(field);
+  if (it == object.end()) return Status::InvalidArgument("missing field '" + std::string(field) + "'");
+  return &*it;
+}
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_discarded()) return value;
+  // Parse again with exceptions to learn where and why; only on the error path.
+  try {
+    (void)Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    std::string what = e.what();
+    // nlohmann's message starts with "[json.exception.parse_error.101] "; keep the human part.
+    auto pos = what.find("] ");
+    return Status::InvalidArgument("malformed JSON at byte offset " + std::to_string(e.byte) + ": " +
+                                   (pos == std::string::npos ? what : what.substr(pos + 2)));
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
+  }
+  return Status::InvalidArgument("malformed JSON");
+}
+
+Result<std::string> CanonicalJson(const Json& value) {
+  ENTENTE_RETURN_IF_ERROR(RejectFloats(value, ""));
+  try {
+    return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::strict);
+  } catch (const Json::type_error& e) {
+    return Status::InvalidArgument(std::string("canonical JSON: ") + e.what());
+  }
+}
+
+Result<std::string> JsonString(const Json& object, std::string_view field) {
+  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
+  if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
+  return v->get<std::string>();
+}
+
+Result<std::int64_t> JsonInt(const Json& object, std::string_view field) {
+  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
+  if (!v->is_number_integer()) {
+    return Status::InvalidArgument("field '" + std::string(field) + "': expected an integer");
+  }
+  return v->get<std::int64_t>();
+}
+
+Result<Bytes> JsonBase64(const Json& object, std::string_view field) {
+  ENTENTE_ASSIGN_OR_RETURN(std::string text, JsonString(object, field));
+  auto bytes = Base64Decode(text);
+  if (!bytes.ok()) return bytes.status().WithContext("field '" + std::string(field) + "'");
+  return bytes;
+}
+
+}  // namespace entente

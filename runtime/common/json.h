@@ -1,0 +1,30 @@
+// JSON in Entente: nlohmann::json values, parsed with errors that say where, and written in the
+// canonical form that every signed structure uses (compact, keys sorted, UTF-8, no floats), so the
+// same value always serializes to the same bytes. Pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "runtime/common/bytes.h"
+#include "runtime/common/status.h"
+
+namespace entente {
+
+using Json = nlohmann::json;
+
+// Returns InvalidArgument naming the byte offset and the parser's reason for malformed JSON.
+Result<Json> ParseJson(std::string_view text);
+
+// Returns the canonical serialization: compact, object keys in byte order, UTF-8 kept as is.
+// Returns InvalidArgument for a floating-point number or invalid UTF-8 anywhere in the value.
+Result<std::string> CanonicalJson(const Json& value);
+
+// Typed field access for parsed input, each returning InvalidArgument naming the missing or mistyped
+// field ("field 'tx_id': expected a string").
+Result<std::string> JsonString(const Json& object, std::string_view field);
+Result<std::int64_t> JsonInt(const Json& object, std::string_view field);
+Result<Bytes> JsonBase64(const Json& object, std::string_view field);
+
+}  // namespace entente

@@ -1,0 +1,263 @@
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+
+#include "runtime/crypto/crypto.h"
+#include "runtime/crypto/internal/openssl.h"
+
+namespace entente::crypto {
+namespace {
+
+using namespace internal;
+
+constexpr size_t kMaxCachedChains = 100000;
+
+std::string FormatTime(TimePoint t) {
+  std::time_t tt = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string NameKey(const X509_NAME* name) {
+  const unsigned char* der = nullptr;
+  size_t len = 0;
+  X509_NAME_get0_der(const_cast<X509_NAME*>(name), &der, &len);
+  return std::string(reinterpret_cast<const char*>(der), len);
+}
+
+CertificateCheck Verdict(CertificateVerdict verdict, std::string reason, std::vector<Certificate> chain = {}) {
+  return CertificateCheck{verdict, std::move(reason), std::move(chain)};
+}
+
+}  // namespace
+
+std::string_view CertificateVerdictName(CertificateVerdict verdict) {
+  switch (verdict) {
+    case CertificateVerdict::kValid: return "valid";
+    case CertificateVerdict::kMalformed: return "malformed";
+    case CertificateVerdict::kUntrusted: return "untrusted";
+    case CertificateVerdict::kExpired: return "expired";
+    case CertificateVerdict::kNotYetValid: return "not yet valid";
+    case CertificateVerdict::kRevoked: return "revoked";
+    case CertificateVerdict::kUnknownEcert: return "bound to an unknown ECert";
+    case CertificateVerdict::kEcertRevoked: return "bound to a revoked ECert";
+  }
+  return "unknown";
+}
+
+struct TrustStore::State {
+  mutable std::shared_mutex mu;
+  std::vector<Certificate> cas;
+  X509StorePtr store{X509_STORE_new()};
+  // CRLs by the DER of their issuer's name: the revoked serials (uppercase hex).
+  std::map<std::string, std::set<std::string>> revoked_by_issuer;
+  std::map<Digest, Certificate> ecerts;
+
+  // Verified chains by leaf fingerprint: signatures and path are time-independent, checked once.
+  mutable std::mutex cache_mu;
+  mutable std::map<Digest, std::vector<Certificate>> chains;
+  mutable std::uint64_t cache_hits = 0;
+
+  // Builds and verifies the chain of `leaf` (signatures and path only; time is checked separately).
+  CertificateCheck BuildChain(const Certificate& leaf, const std::vector<Certificate>& intermediates) const;
+  CertificateCheck CheckAt(const Certificate& leaf, const std::vector<Certificate>& intermediates, TimePoint at,
+                           int depth) const;
+};
+
+TrustStore::TrustStore() : state_(std::make_unique<State>()) {}
+TrustStore::~TrustStore() = default;
+
+Status TrustStore::AddCa(const Certificate& ca) {
+  if (!ca.IsCa()) return Status::InvalidArgument("not a CA certificate: " + ca.SubjectText());
+  std::unique_lock lock(state_->mu);
+  for (const Certificate& known : state_->cas) {
+    if (known == ca) return Status::Ok();
+  }
+  if (X509_STORE_add_cert(state_->store.get(), NativeAccess::Cert(ca)) != 1) {
+    return OpenSslInternal("cannot trust " + ca.SubjectText());
+  }
+  state_->cas.push_back(ca);
+  return Status::Ok();
+}
+
+Status TrustStore::AddCrl(std::string_view crl_pem, const std::vector<Certificate>& intermediates) {
+  BioPtr bio(BIO_new_mem_buf(crl_pem.data(), static_cast<int>(crl_pem.size())));
+  X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  if (!crl) return OpenSslInvalid("malformed CRL");
+  std::string issuer_key = NameKey(X509_CRL_get_issuer(crl.get()));
+
+  std::unique_lock lock(state_->mu);
+  std::vector<Certificate> candidates = state_->cas;
+  for (const Certificate& c : intermediates) {
+    for (const Certificate& ca : state_->cas) {
+      if (c.IsCa() && c.IsIssuedBy(ca)) candidates.push_back(c);
+    }
+  }
+  const Certificate* issuer = nullptr;
+  for (const Certificate& c : candidates) {
+    if (NameKey(X509_get_subject_name(NativeAccess::Cert(c))) == issuer_key) {
+      issuer = &c;
+      break;
+    }
+  }
+  BioPtr name_bio(BIO_new(BIO_s_mem()));
+  if (issuer == nullptr) {
+    X509_NAME_print_ex(name_bio.get(), X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    long len = BIO_get_mem_data(name_bio.get(), &data);
+    return Status::InvalidArgument("CRL issuer is not a trusted CA: " + std::string(data, static_cast<size_t>(len)));
+  }
+  if (X509_CRL_verify(crl.get(), X509_get0_pubkey(NativeAccess::Cert(*issuer))) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("CRL signature does not verify with the key of " + issuer->SubjectText());
+  }
+  std::set<std::string> serials;
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    const ASN1_INTEGER* serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
+    BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+    char* hex = BN_bn2hex(bn.get());
+    serials.insert(hex);
+    OPENSSL_free(hex);
+  }
+  state_->revoked_by_issuer[issuer_key] = std::move(serials);
+  return Status::Ok();
+}
+
+void TrustStore::AddEcert(const Certificate& ecert) {
+  std::unique_lock lock(state_->mu);
+  state_->ecerts.insert_or_assign(ecert.Fingerprint(), ecert);
+}
+
+std::uint64_t TrustStore::cache_hits() const {
+  std::lock_guard lock(state_->cache_mu);
+  return state_->cache_hits;
+}
+
+CertificateCheck TrustStore::Check(const std::vector<Certificate>& chain, TimePoint at) const {
+  if (chain.empty()) return Verdict(CertificateVerdict::kMalformed, "no certificate given");
+  std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
+  return Check(chain.front(), intermediates, at);
+}
+
+CertificateCheck TrustStore::Check(const Certificate& leaf, const std::vector<Certificate>& intermediates,
+                                   TimePoint at) const {
+  std::shared_lock lock(state_->mu);
+  return state_->CheckAt(leaf, intermediates, at, 0);
+}
+
+CertificateCheck TrustStore::State::BuildChain(const Certificate& leaf,
+                                               const std::vector<Certificate>& intermediates) const {
+  {
+    std::lock_guard lock(cache_mu);
+    auto it = chains.find(leaf.Fingerprint());
+    if (it != chains.end()) {
+      ++cache_hits;
+      return Verdict(CertificateVerdict::kValid, "", it->second);
+    }
+  }
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  STACK_OF(X509)* untrusted = sk_X509_new_null();
+  for (const Certificate& c : intermediates) sk_X509_push(untrusted, NativeAccess::Cert(c));
+  CertificateCheck result;
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), NativeAccess::Cert(leaf), untrusted) != 1) {
+    sk_X509_free(untrusted);
+    return Verdict(CertificateVerdict::kUntrusted, OpenSslErrors());
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_X509_STRICT);
+  int rc = X509_verify_cert(ctx.get());
+  if (rc != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    std::string why = X509_verify_cert_error_string(err);
+    if (err == X509_V_ERR_CERT_SIGNATURE_FAILURE) why = "its signature does not verify (tampered?)";
+    result = Verdict(CertificateVerdict::kUntrusted,
+                     "certificate " + leaf.SubjectText() + " does not chain to a trusted CA: " + why);
+  } else {
+    STACK_OF(X509)* built = X509_STORE_CTX_get1_chain(ctx.get());
+    std::vector<Certificate> chain;
+    for (int i = 0; i < sk_X509_num(built); ++i) {
+      X509* c = sk_X509_value(built, i);
+      X509_up_ref(c);
+      chain.push_back(NativeAccess::MakeCertificate(ShareCert(c)));
+    }
+    sk_X509_pop_free(built, X509_free);
+    std::lock_guard lock(cache_mu);
+    if (chains.size() >= kMaxCachedChains) chains.clear();
+    chains.emplace(leaf.Fingerprint(), chain);
+    result = Verdict(CertificateVerdict::kValid, "", std::move(chain));
+  }
+  sk_X509_free(untrusted);
+  ERR_clear_error();
+  return result;
+}
+
+CertificateCheck TrustStore::State::CheckAt(const Certificate& leaf, const std::vector<Certificate>& intermediates,
+                                            TimePoint at, int depth) const {
+  Subject subject = leaf.subject();
+  if (subject.chain.empty() || subject.id.empty() || subject.role == Role::kUnknown) {
+    return Verdict(CertificateVerdict::kMalformed,
+                   "certificate " + leaf.SubjectText() + " lacks O=<chain>, OU=<role>, CN=<id>");
+  }
+  CertificateCheck check = BuildChain(leaf, intermediates);
+  if (!check.ok()) return check;
+
+  for (const Certificate& c : check.chain) {
+    if (at < c.NotBefore()) {
+      return Verdict(CertificateVerdict::kNotYetValid,
+                     "certificate " + c.SubjectText() + " is not valid until " + FormatTime(c.NotBefore()), check.chain);
+    }
+    if (at > c.NotAfter()) {
+      return Verdict(CertificateVerdict::kExpired,
+                     "certificate " + c.SubjectText() + " expired at " + FormatTime(c.NotAfter()), check.chain);
+    }
+  }
+  for (size_t i = 0; i + 1 < check.chain.size(); ++i) {
+    const Certificate& c = check.chain[i];
+    auto crl = revoked_by_issuer.find(NameKey(X509_get_issuer_name(NativeAccess::Cert(c))));
+    if (crl != revoked_by_issuer.end() && crl->second.count(c.SerialHex()) > 0) {
+      return Verdict(CertificateVerdict::kRevoked,
+                     "certificate " + c.SubjectText() + " (serial " + c.SerialHex() + ") is revoked by " +
+                         c.IssuerText(),
+                     check.chain);
+    }
+  }
+
+  std::optional<Digest> bound = leaf.BoundEcert();
+  if (subject.role == Role::kTx && !bound) {
+    return Verdict(CertificateVerdict::kMalformed, "TCert " + leaf.SubjectText() + " has no ECert binding",
+                   check.chain);
+  }
+  if (bound) {
+    if (subject.role != Role::kTx || depth > 0) {
+      return Verdict(CertificateVerdict::kMalformed,
+                     "certificate " + leaf.SubjectText() + " has a TCert binding but is not a TCert", check.chain);
+    }
+    auto ecert = ecerts.find(*bound);
+    if (ecert == ecerts.end()) {
+      return Verdict(CertificateVerdict::kUnknownEcert,
+                     "TCert " + leaf.SubjectText() + " is bound to an unknown ECert " + HexEncode(*bound), check.chain);
+    }
+    CertificateCheck ecert_check = CheckAt(ecert->second, intermediates, at, depth + 1);
+    if (ecert_check.verdict == CertificateVerdict::kRevoked) {
+      return Verdict(CertificateVerdict::kEcertRevoked, "TCert is bound to a revoked ECert: " + ecert_check.reason,
+                     check.chain);
+    }
+    if (!ecert_check.ok()) {
+      return Verdict(ecert_check.verdict, "TCert's ECert: " + ecert_check.reason, check.chain);
+    }
+    if (ecert_check.chain.size() < 2 || check.chain.size() < 2 || !(ecert_check.chain[1] == check.chain[1])) {
+      return Verdict(CertificateVerdict::kUntrusted, "TCert and its ECert were issued by different CAs", check.chain);
+    }
+    if (ecert->second.subject().chain != subject.chain || ecert->second.subject().id != subject.id) {
+      return Verdict(CertificateVerdict::kMalformed, "TCert subject does not match its ECert's", check.chain);
+    }
+  }
+  return check;
+}
+
+}  // namespace entente::crypto

@@ -1,0 +1,51 @@
+// The ledger's LevelDB key layout (DESIGN.md §5) and value encodings. Pure functions.
+//   state    s\0<channel>\0<contract>\0<key>                  -> version(16) value
+//   history  h\0<channel>\0<contract>\0<key>\0<block><tx>     -> flags(1) txid_len(2) txid value
+//   blocks   b\0<channel>\0<number>                           -> block bytes
+//   tx index t\0<channel>\0<tx_id>                            -> block(8) index(8) code(1)
+//   savepoint p\0<channel>                                    -> height(8) last_hash(32)
+// Integers are big-endian so that keys sort numerically.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtime/common/status.h"
+#include "runtime/ledger/ledger.h"
+
+namespace entente::ledger::internal {
+
+void AppendUint64(std::string& out, std::uint64_t v);
+std::uint64_t ReadUint64(std::string_view in);  // REQUIRES: in.size() >= 8
+
+std::string StatePrefix(std::string_view channel, std::string_view contract);
+std::string StateKey(std::string_view channel, std::string_view contract, std::string_view key);
+std::string HistoryPrefix(std::string_view channel, std::string_view contract, std::string_view key);
+std::string HistoryKey(std::string_view channel, std::string_view contract, std::string_view key, Version version);
+std::string BlockKey(std::string_view channel, std::uint64_t number);
+std::string BlockPrefix(std::string_view channel);
+std::string TxKey(std::string_view channel, std::string_view tx_id);
+std::string SavepointKey(std::string_view channel);
+inline constexpr std::string_view kSavepointPrefix{"p\0", 2};
+
+std::string EncodeVersioned(const Bytes& value, Version version);
+// Like EncodeVersioned / EncodeHistory, into `out` (replacing its contents, reusing its buffer).
+void EncodeVersionedInto(std::string& out, const Bytes& value, Version version);
+void EncodeHistoryInto(std::string& out, std::string_view tx_id, bool is_delete, const Bytes& value);
+Result<VersionedValue> DecodeVersioned(std::string_view data);
+
+std::string EncodeHistory(std::string_view tx_id, bool is_delete, const Bytes& value);
+Result<HistoryEntry> DecodeHistory(std::string_view data, Version version);
+
+std::string EncodeTxLocation(const TxLocation& location);
+Result<TxLocation> DecodeTxLocation(std::string_view data);
+
+std::string EncodeSavepoint(const Savepoint& savepoint);
+Result<Savepoint> DecodeSavepoint(std::string_view data);
+
+// Returns InvalidArgument if a channel or contract name is empty or holds '\0' or '/'.
+Status CheckName(std::string_view what, std::string_view name);
+
+}  // namespace entente::ledger::internal

@@ -1,0 +1,378 @@
+// Ledger over LevelDB: the only file of Entente that includes LevelDB.
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+
+#include "runtime/common/file.h"
+#include "runtime/common/log.h"
+#include "runtime/ledger/internal/encoding.h"
+#include "runtime/ledger/ledger.h"
+
+namespace entente::ledger {
+namespace {
+
+using namespace internal;
+
+Status FromLevelDb(const leveldb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  return Status::IOError(msg);
+}
+
+std::string BlockWhere(std::string_view channel, std::uint64_t number) {
+  return "channel " + std::string(channel) + " block " + std::to_string(number);
+}
+
+// Reads and parses block `number` of `channel`; Corruption naming it if damaged.
+Result<Block> ReadBlock(leveldb::DB* db, const leveldb::ReadOptions& options, std::string_view channel,
+                        std::uint64_t number) {
+  std::string data;
+  leveldb::Status s = db->Get(options, BlockKey(channel, number), &data);
+  if (s.IsNotFound()) return Status::NotFound(BlockWhere(channel, number) + " does not exist");
+  if (!s.ok()) return FromLevelDb(s, BlockWhere(channel, number));
+  auto block = Block::Parse(AsBytes(data));
+  if (!block.ok()) return Status::Corruption(BlockWhere(channel, number) + " is damaged: " + block.status().message());
+  if (block->header.channel != channel || block->header.number != number) {
+    return Status::Corruption(BlockWhere(channel, number) + " is damaged: its header says channel " +
+                              block->header.channel + " block " + std::to_string(block->header.number));
+  }
+  if (block->ComputeDataHash() != block->header.data_hash) {
+    return Status::Corruption(BlockWhere(channel, number) + " is damaged: its data does not match data_hash");
+  }
+  return block;
+}
+
+class LevelDbSnapshot final : public Snapshot {
+ public:
+  LevelDbSnapshot(std::shared_ptr<leveldb::DB> db) : db_(std::move(db)), snapshot_(db_->GetSnapshot()) {
+    options_.snapshot = snapshot_;
+    options_.verify_checksums = true;
+  }
+  ~LevelDbSnapshot() override { db_->ReleaseSnapshot(snapshot_); }
+
+  Result<std::optional<VersionedValue>> Get(std::string_view channel, std::string_view contract,
+                                            std::string_view key) const override {
+    std::string data;
+    leveldb::Status s = db_->Get(options_, StateKey(channel, contract, key), &data);
+    if (s.IsNotFound()) return std::optional<VersionedValue>();
+    if (!s.ok()) return FromLevelDb(s, "state read");
+    ENTENTE_ASSIGN_OR_RETURN(VersionedValue v, DecodeVersioned(data));
+    return std::optional<VersionedValue>(std::move(v));
+  }
+
+  Result<RangePage> Range(std::string_view channel, std::string_view contract, std::string_view start,
+                          std::string_view end, std::size_t page_size, std::string_view bookmark) const override {
+    if (!bookmark.empty() && (bookmark < start || (!end.empty() && bookmark >= end))) {
+      return Status::InvalidArgument("bookmark lies outside the range");
+    }
+    std::string prefix = StatePrefix(channel, contract);
+    std::string from = prefix + std::string(bookmark.empty() ? start : bookmark);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options_));
+    RangePage page;
+    for (it->Seek(from); it->Valid(); it->Next()) {
+      leveldb::Slice k = it->key();
+      if (!k.starts_with(prefix)) break;
+      std::string_view key(k.data() + prefix.size(), k.size() - prefix.size());
+      if (!end.empty() && key >= end) break;
+      if (page_size > 0 && page.entries.size() == page_size) {
+        page.bookmark = std::string(key);
+        break;
+      }
+      ENTENTE_ASSIGN_OR_RETURN(VersionedValue v, DecodeVersioned(std::string_view(it->value().data(), it->value().size())));
+      page.entries.emplace_back(std::string(key), std::move(v));
+    }
+    if (!it->status().ok()) return FromLevelDb(it->status(), "range read");
+    return page;
+  }
+
+  Result<std::vector<HistoryEntry>> History(std::string_view channel, std::string_view contract,
+                                            std::string_view key) const override {
+    std::string prefix = HistoryPrefix(channel, contract, key);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options_));
+    std::vector<HistoryEntry> out;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      // Entries of this key have exactly a 16-byte version after the prefix; longer suffixes belong
+      // to other keys that merely start with this key followed by NUL.
+      if (it->key().size() != prefix.size() + 16) continue;
+      std::string_view version_bytes(it->key().data() + prefix.size(), 16);
+      Version v{ReadUint64(version_bytes), ReadUint64(version_bytes.substr(8))};
+      ENTENTE_ASSIGN_OR_RETURN(HistoryEntry e, DecodeHistory(std::string_view(it->value().data(), it->value().size()), v));
+      out.push_back(std::move(e));
+    }
+    if (!it->status().ok()) return FromLevelDb(it->status(), "history read");
+    return out;
+  }
+
+  Result<std::optional<TxLocation>> FindTx(std::string_view channel, std::string_view tx_id) const override {
+    std::string data;
+    leveldb::Status s = db_->Get(options_, TxKey(channel, tx_id), &data);
+    if (s.IsNotFound()) return std::optional<TxLocation>();
+    if (!s.ok()) return FromLevelDb(s, "tx index read");
+    ENTENTE_ASSIGN_OR_RETURN(TxLocation location, DecodeTxLocation(data));
+    return std::optional<TxLocation>(location);
+  }
+
+  Savepoint GetSavepoint(std::string_view channel) const override {
+    std::string data;
+    if (!db_->Get(options_, SavepointKey(channel), &data).ok()) return {};
+    auto s = DecodeSavepoint(data);
+    return s.ok() ? *s : Savepoint{};
+  }
+
+ private:
+  std::shared_ptr<leveldb::DB> db_;
+  const leveldb::Snapshot* snapshot_;
+  leveldb::ReadOptions options_;
+};
+
+class LevelDbLedger final : public Ledger {
+ public:
+  LevelDbLedger(std::shared_ptr<leveldb::DB> db, std::map<std::string, Savepoint, std::less<>> savepoints)
+      : db_(std::move(db)), savepoints_(std::move(savepoints)) {}
+
+  std::unique_ptr<Snapshot> GetSnapshot() const override { return std::make_unique<LevelDbSnapshot>(db_); }
+
+  std::vector<std::string> Channels() const override {
+    std::shared_lock lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [name, sp] : savepoints_) out.push_back(name);
+    return out;
+  }
+
+  Savepoint GetSavepoint(std::string_view channel) const override {
+    std::shared_lock lock(mu_);
+    auto it = savepoints_.find(channel);
+    return it == savepoints_.end() ? Savepoint{} : it->second;
+  }
+
+  Result<Block> GetBlock(std::string_view channel, std::uint64_t number) const override {
+    leveldb::ReadOptions options;
+    options.verify_checksums = true;
+    return ReadBlock(db_.get(), options, channel, number);
+  }
+
+  Status Commit(const Block& block, const std::vector<CommittedTx>& txs) override {
+    const std::string& channel = block.header.channel;
+    ENTENTE_RETURN_IF_ERROR(CheckName("channel", channel));
+    std::lock_guard commit_lock(commit_mu_);
+    Savepoint current = GetSavepoint(channel);
+    std::string where = BlockWhere(channel, block.header.number);
+    if (block.header.number != current.height) {
+      return Status::InvalidArgument(where + ": expected block number " + std::to_string(current.height));
+    }
+    if (block.header.prev_hash != current.last_hash) {
+      return Status::InvalidArgument(where + ": prev_hash does not match the last block's hash");
+    }
+    if (block.ComputeDataHash() != block.header.data_hash) {
+      return Status::InvalidArgument(where + ": data_hash does not match its envelopes");
+    }
+    if (block.metadata.validation_codes.size() != block.envelopes.size() || txs.size() != block.envelopes.size()) {
+      return Status::InvalidArgument(where + ": " + std::to_string(block.envelopes.size()) + " envelopes, " +
+                                     std::to_string(block.metadata.validation_codes.size()) + " codes, " +
+                                     std::to_string(txs.size()) + " transactions");
+    }
+    for (size_t i = 0; i < txs.size(); ++i) {
+      if (txs[i].tx_id.empty()) return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " has no id");
+      if (txs[i].code != block.metadata.validation_codes[i]) {
+        return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " code differs from the block's");
+      }
+      for (const NamespaceRwSet& ns : txs[i].rwset.namespaces) {
+        ENTENTE_RETURN_IF_ERROR(CheckName("channel", ns.channel));
+        ENTENTE_RETURN_IF_ERROR(CheckName("contract", ns.contract));
+      }
+    }
+
+    leveldb::WriteBatch batch;
+    std::uint64_t entries = 2;  // the block and the savepoint
+    Bytes serialized = block.Serialize();
+    batch.Put(BlockKey(channel, block.header.number),
+              leveldb::Slice(reinterpret_cast<const char*>(serialized.data()), serialized.size()));
+    std::set<std::string_view> indexed;
+    std::string state_key, history_key, value_buf;
+    static const Bytes kEmpty;
+    for (size_t i = 0; i < txs.size(); ++i) {
+      const CommittedTx& tx = txs[i];
+      // The index keeps the first transaction of an id: a duplicate never overwrites it.
+      if (tx.code != ValidationCode::kDuplicateTxid && indexed.insert(tx.tx_id).second) {
+        batch.Put(TxKey(channel, tx.tx_id), EncodeTxLocation({block.header.number, i, tx.code}));
+        ++entries;
+      }
+      if (tx.code != ValidationCode::kValid) continue;
+      Version version{block.header.number, i};
+      for (const NamespaceRwSet& ns : tx.rwset.namespaces) {
+        // Keys are built in reused buffers: a block carries thousands of writes.
+        state_key = StatePrefix(ns.channel, ns.contract);
+        history_key = HistoryPrefix(ns.channel, ns.contract, "");
+        size_t state_prefix = state_key.size(), history_prefix = history_key.size() - 1;
+        for (const KeyWrite& w : ns.writes) {
+          state_key.resize(state_prefix);
+          state_key.append(w.key);
+          if (w.is_delete) {
+            batch.Delete(state_key);
+          } else {
+            EncodeVersionedInto(value_buf, w.value, version);
+            batch.Put(state_key, value_buf);
+          }
+          history_key.resize(history_prefix);
+          history_key.append(w.key);
+          history_key.push_back('\0');
+          AppendUint64(history_key, version.block);
+          AppendUint64(history_key, version.tx);
+          EncodeHistoryInto(value_buf, tx.tx_id, w.is_delete, w.is_delete ? kEmpty : w.value);
+          batch.Put(history_key, value_buf);
+          entries += 2;
+        }
+      }
+    }
+    Savepoint next{block.header.number + 1, block.header.ComputeHash()};
+    batch.Put(SavepointKey(channel), EncodeSavepoint(next));
+
+    leveldb::WriteOptions options;
+    options.sync = true;
+    ENTENTE_RETURN_IF_ERROR(FromLevelDb(db_->Write(options, &batch), where + ": commit"));
+    std::unique_lock lock(mu_);
+    savepoints_.insert_or_assign(channel, next);
+    last_commit_ = {entries, batch.ApproximateSize()};
+    return Status::Ok();
+  }
+
+  CommitStats LastCommitStats() const override {
+    std::shared_lock lock(mu_);
+    return last_commit_;
+  }
+
+  Status VerifyChain(std::string_view channel) const override {
+    Savepoint savepoint = GetSavepoint(channel);
+    leveldb::ReadOptions options;
+    options.verify_checksums = true;
+    options.fill_cache = false;
+    Hash prev{};
+    for (std::uint64_t n = 0; n < savepoint.height; ++n) {
+      ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db_.get(), options, channel, n));
+      if (block.header.prev_hash != prev) {
+        return Status::Corruption(BlockWhere(channel, n) + " does not link to block " + std::to_string(n - 1) +
+                                  ": prev_hash mismatch");
+      }
+      prev = block.header.ComputeHash();
+    }
+    if (prev != savepoint.last_hash) {
+      return Status::Corruption("channel " + std::string(channel) + ": the last block's hash does not match the savepoint");
+    }
+    std::string extra;
+    if (db_->Get(options, BlockKey(channel, savepoint.height), &extra).ok()) {
+      return Status::Corruption(BlockWhere(channel, savepoint.height) + " exists beyond the savepoint height " +
+                                std::to_string(savepoint.height));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<leveldb::DB> db_;
+  std::mutex commit_mu_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, Savepoint, std::less<>> savepoints_;
+  CommitStats last_commit_;
+};
+
+// Checks the last block of a channel against its savepoint and the block before it.
+Status CheckTip(leveldb::DB* db, std::string_view channel, const Savepoint& savepoint) {
+  if (savepoint.height == 0) return Status::Ok();
+  leveldb::ReadOptions options;
+  options.verify_checksums = true;
+  std::uint64_t last = savepoint.height - 1;
+  ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db, options, channel, last));
+  if (block.header.ComputeHash() != savepoint.last_hash) {
+    return Status::Corruption(BlockWhere(channel, last) + ": header hash does not match the savepoint");
+  }
+  if (last > 0) {
+    ENTENTE_ASSIGN_OR_RETURN(Block previous, ReadBlock(db, options, channel, last - 1));
+    if (previous.header.ComputeHash() != block.header.prev_hash) {
+      return Status::Corruption(BlockWhere(channel, last) + ": prev_hash does not match block " +
+                                std::to_string(last - 1));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir) {
+  ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.paranoid_checks = true;
+  options.write_buffer_size = 32 << 20;
+  options.max_file_size = 8 << 20;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, dir, &raw);
+  if (!s.ok()) return FromLevelDb(s, "cannot open ledger in " + dir);
+  std::shared_ptr<leveldb::DB> db(raw);
+
+  std::map<std::string, Savepoint, std::less<>> savepoints;
+  leveldb::ReadOptions read_options;
+  read_options.verify_checksums = true;
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(read_options));
+  for (it->Seek(leveldb::Slice(kSavepointPrefix.data(), kSavepointPrefix.size()));
+       it->Valid() && it->key().starts_with(leveldb::Slice(kSavepointPrefix.data(), kSavepointPrefix.size()));
+       it->Next()) {
+    std::string channel(it->key().data() + kSavepointPrefix.size(), it->key().size() - kSavepointPrefix.size());
+    auto savepoint = DecodeSavepoint(std::string_view(it->value().data(), it->value().size()));
+    if (!savepoint.ok()) return Status::Corruption("channel " + channel + ": " + savepoint.status().message());
+    savepoints.emplace(channel, *savepoint);
+  }
+  if (!it->status().ok()) return FromLevelDb(it->status(), "cannot read savepoints in " + dir);
+  it.reset();
+  for (const auto& [channel, savepoint] : savepoints) {
+    ENTENTE_RETURN_IF_ERROR(CheckTip(db.get(), channel, savepoint).WithContext("ledger " + dir));
+  }
+  Logger("ledger")->debug("opened {} with {} channels", dir, savepoints.size());
+  return std::unique_ptr<Ledger>(std::make_unique<LevelDbLedger>(std::move(db), std::move(savepoints)));
+}
+
+}  // namespace entente::ledger
+
+namespace entente::ledger {
+
+Result<double> MeasureRawSyncedBatchRate(const std::string& dir, std::uint64_t entries, std::uint64_t bytes,
+                                         double seconds) {
+  if (entries == 0) return Status::InvalidArgument("a batch needs at least one entry");
+  constexpr std::size_t key_size = 24;
+  std::size_t per_entry = static_cast<std::size_t>(bytes / entries);
+  std::size_t value_size = per_entry > key_size ? per_entry - key_size : 1;
+  ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  leveldb::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_size = 32 << 20;
+  options.max_file_size = 8 << 20;
+  leveldb::DB* raw = nullptr;
+  ENTENTE_RETURN_IF_ERROR(FromLevelDb(leveldb::DB::Open(options, dir, &raw), "cannot open " + dir));
+  std::unique_ptr<leveldb::DB> db(raw);
+  leveldb::WriteOptions write_options;
+  write_options.sync = true;
+  std::string value(value_size, 'v');
+  std::uint64_t counter = 0;
+  std::uint64_t batches = 0;
+  auto start = std::chrono::steady_clock::now();
+  std::chrono::duration<double> elapsed{0};
+  while (elapsed.count() < seconds || batches < 3) {
+    leveldb::WriteBatch batch;
+    for (std::uint64_t i = 0; i < entries; ++i) {
+      // Keys spread over the key space like the ledger's, not appended in order.
+      std::string key = "k" + std::to_string((counter++ * 2654435761ULL) % 1000003);
+      key.resize(key_size, '.');
+      batch.Put(key, value);
+    }
+    ENTENTE_RETURN_IF_ERROR(FromLevelDb(db->Write(write_options, &batch), "raw batch"));
+    ++batches;
+    elapsed = std::chrono::steady_clock::now() - start;
+  }
+  return static_cast<double>(batches) / elapsed.count();
+}
+
+}  // namespace entente::ledger

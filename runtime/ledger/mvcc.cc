@@ -1,0 +1,115 @@
+// Data consistency verification (the paper's §3.2): every read of a transaction must still see the
+// version it saw at simulation, counting the writes of earlier valid transactions of the same block.
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "runtime/ledger/ledger.h"
+
+namespace entente::ledger {
+namespace {
+
+// The writes of the valid transactions seen so far in the block, by (channel, contract, key):
+// the new version, or nullopt for a delete.
+using NamespaceKey = std::pair<std::string, std::string>;
+using BlockWrites = std::map<NamespaceKey, std::map<std::string, std::optional<Version>>>;
+
+bool WrittenInBlock(const BlockWrites& writes, const NamespaceRwSet& ns, const std::string& key) {
+  auto it = writes.find({ns.channel, ns.contract});
+  return it != writes.end() && it->second.count(key) > 0;
+}
+
+Result<bool> ReadsStillCurrent(const Snapshot& snapshot, const BlockWrites& writes, const NamespaceRwSet& ns) {
+  for (const KeyRead& read : ns.reads) {
+    if (WrittenInBlock(writes, ns, read.key)) return false;
+    ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.Get(ns.channel, ns.contract, read.key));
+    std::optional<Version> now = committed ? std::optional<Version>(committed->version) : std::nullopt;
+    if (now != read.version) return false;
+  }
+  return true;
+}
+
+// Re-runs a range read over committed state merged with the block's earlier writes, and compares
+// the keys and versions with what the transaction saw.
+Result<bool> RangeStillSame(const Snapshot& snapshot, const BlockWrites& writes, const NamespaceRwSet& ns,
+                            const RangeRead& range) {
+  ENTENTE_ASSIGN_OR_RETURN(RangePage page, snapshot.Range(ns.channel, ns.contract, range.start, range.end));
+  std::map<std::string, Version> now;
+  for (const auto& [key, value] : page.entries) now.emplace(key, value.version);
+  auto in_block = writes.find({ns.channel, ns.contract});
+  if (in_block != writes.end()) {
+    for (auto it = in_block->second.lower_bound(range.start); it != in_block->second.end(); ++it) {
+      if (!range.end.empty() && it->first >= range.end) break;
+      if (it->second) {
+        now[it->first] = *it->second;
+      } else {
+        now.erase(it->first);
+      }
+    }
+  }
+  if (!range.exhausted) {
+    // A page: only keys up to the last one read were promised.
+    if (range.keys_read.empty()) return true;
+    now.erase(now.upper_bound(range.keys_read.back().key), now.end());
+  }
+  if (now.size() != range.keys_read.size()) return false;
+  auto it = now.begin();
+  for (const KeyRead& read : range.keys_read) {
+    if (it->first != read.key || !read.version || it->second != *read.version) return false;
+    ++it;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
+                                                 std::uint64_t block_number, const std::vector<PendingTx>& txs) {
+  std::vector<ValidationCode> codes;
+  codes.reserve(txs.size());
+  std::set<std::string_view> ids_in_block;
+  BlockWrites writes;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    const PendingTx& tx = txs[i];
+    if (tx.code != ValidationCode::kValid || tx.rwset == nullptr) {
+      codes.push_back(tx.code != ValidationCode::kValid ? tx.code : ValidationCode::kBadPayload);
+      continue;
+    }
+    ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.FindTx(channel, tx.tx_id));
+    if (committed || !ids_in_block.insert(tx.tx_id).second) {
+      codes.push_back(ValidationCode::kDuplicateTxid);
+      continue;
+    }
+    ValidationCode code = ValidationCode::kValid;
+    for (const NamespaceRwSet& ns : tx.rwset->namespaces) {
+      ENTENTE_ASSIGN_OR_RETURN(bool reads_ok, ReadsStillCurrent(snapshot, writes, ns));
+      if (!reads_ok) {
+        code = ValidationCode::kMvccReadConflict;
+        break;
+      }
+    }
+    for (size_t n = 0; code == ValidationCode::kValid && n < tx.rwset->namespaces.size(); ++n) {
+      const NamespaceRwSet& ns = tx.rwset->namespaces[n];
+      for (const RangeRead& range : ns.range_reads) {
+        ENTENTE_ASSIGN_OR_RETURN(bool same, RangeStillSame(snapshot, writes, ns, range));
+        if (!same) {
+          code = ValidationCode::kPhantomReadConflict;
+          break;
+        }
+      }
+    }
+    if (code == ValidationCode::kValid) {
+      Version version{block_number, i};
+      for (const NamespaceRwSet& ns : tx.rwset->namespaces) {
+        auto& keys = writes[{ns.channel, ns.contract}];
+        for (const KeyWrite& w : ns.writes) {
+          keys[w.key] = w.is_delete ? std::nullopt : std::optional<Version>(version);
+        }
+      }
+    }
+    codes.push_back(code);
+  }
+  return codes;
+}
+
+}  // namespace entente::ledger

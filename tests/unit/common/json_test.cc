@@ -1,0 +1,165 @@
+#include "runtime/common/json.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+using namespace entente;
+
+TEST_CASE("ParseJson parses objects, arrays and scalars") {
+  auto r = ParseJson(R"({"a": [1, "two", true, null], "b": {"c": -3}})");
+  REQUIRE(r.ok());
+  CHECK(r->is_object());
+  CHECK((*r)["a"].size() == 4);
+  CHECK((*r)["a"][1] == "two");
+  CHECK((*r)["b"]["c"] == -3);
+
+  auto scalar = ParseJson("42");
+  REQUIRE(scalar.ok());
+  CHECK(*scalar == 42);
+}
+
+TEST_CASE("ParseJson rejects malformed JSON with InvalidArgument and the parser's reason") {
+  for (std::string_view text : {"", "{", R"({"a":1,})", "[1 2]", "nul", R"({"a":1} x)", "{'a':1}"}) {
+    CAPTURE(text);
+    auto r = ParseJson(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+    CHECK_FALSE(r.status().message().empty());
+  }
+}
+
+TEST_CASE("ParseJson names the byte offset of the error in a multi-line text") {
+  // The '?' is on line 3, column 8, but at byte 19 counting from 0 (20 counting from 1), so a message
+  // giving only line and column does not name the byte offset.
+  const std::string text = "{\n  \"a\": 1,\n  \"b\": ?\n}";
+  REQUIRE(text.find('?') == 19);
+  auto r = ParseJson(text);
+  REQUIRE_FALSE(r.ok());
+  const std::string message = r.status().message();
+  CAPTURE(message);
+  CHECK((message.find("19") != std::string::npos || message.find("20") != std::string::npos));
+}
+
+TEST_CASE("CanonicalJson is compact with object keys in byte order at every depth") {
+  auto r = ParseJson(R"({ "b": 1, "a": { "z": [ 3, 2, 1 ], "B": "x" }, "A": null })");
+  REQUIRE(r.ok());
+  auto canonical = CanonicalJson(*r);
+  REQUIRE(canonical.ok());
+  CHECK(*canonical == R"({"A":null,"a":{"B":"x","z":[3,2,1]},"b":1})");
+}
+
+TEST_CASE("CanonicalJson orders keys by bytes, so non-ASCII keys sort after ASCII ones") {
+  Json value = {{"\xc3\xa9", 1}, {"z", 2}, {"Z", 3}};
+  auto canonical = CanonicalJson(value);
+  REQUIRE(canonical.ok());
+  CHECK(*canonical == "{\"Z\":3,\"z\":2,\"\xc3\xa9\":1}");
+}
+
+TEST_CASE("CanonicalJson gives the same bytes for the same value however it was written") {
+  auto first = ParseJson(R"({"x": {"q": true, "p": false}, "y": "s"})");
+  auto second = ParseJson("{\n  \"y\" : \"s\",\n  \"x\" : {\"p\":false,\"q\":true}\n}");
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  auto a = CanonicalJson(*first);
+  auto b = CanonicalJson(*second);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a == *b);
+}
+
+TEST_CASE("CanonicalJson keeps UTF-8 as is and escapes control characters") {
+  Json value = {{"s", "caf\xc3\xa9 \xe2\x82\xac \"q\"\n\x01"}};
+  auto canonical = CanonicalJson(value);
+  REQUIRE(canonical.ok());
+  CHECK(*canonical == "{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \\\"q\\\"\\n\\u0001\"}");
+}
+
+TEST_CASE("CanonicalJson writes the extreme 64-bit integers exactly") {
+  Json value = Json::array({std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
+                            std::numeric_limits<std::uint64_t>::max(), 0});
+  auto canonical = CanonicalJson(value);
+  REQUIRE(canonical.ok());
+  CHECK(*canonical == "[-9223372036854775808,9223372036854775807,18446744073709551615,0]");
+}
+
+TEST_CASE("CanonicalJson rejects a floating-point number anywhere in the value") {
+  CHECK(CanonicalJson(Json(1.5)).status().code() == StatusCode::kInvalidArgument);
+  CHECK_FALSE(CanonicalJson(Json(2.0)).ok());  // integral, but still a float
+  CHECK_FALSE(CanonicalJson(Json{{"a", {{"b", Json::array({1, 2, 0.25})}}}}).ok());
+  auto parsed = ParseJson(R"({"amount": 1e3})");
+  REQUIRE(parsed.ok());
+  CHECK_FALSE(CanonicalJson(*parsed).ok());
+}
+
+TEST_CASE("CanonicalJson rejects invalid UTF-8 in a string or a key") {
+  auto in_value = CanonicalJson(Json{{"s", "ab\xff"}});
+  REQUIRE_FALSE(in_value.ok());
+  CHECK(in_value.status().code() == StatusCode::kInvalidArgument);
+
+  auto in_key = CanonicalJson(Json{{"\xc3", 1}});
+  REQUIRE_FALSE(in_key.ok());
+  CHECK(in_key.status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("JsonString returns the field's string") {
+  Json object = {{"tx_id", "abc"}, {"n", 3}};
+  auto r = JsonString(object, "tx_id");
+  REQUIRE(r.ok());
+  CHECK(*r == "abc");
+}
+
+TEST_CASE("JsonString names a missing field") {
+  auto r = JsonString(Json{{"a", "x"}}, "tx_id");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  CHECK(r.status().message().find("tx_id") != std::string::npos);
+}
+
+TEST_CASE("JsonString names a field that is not a string and says what was expected") {
+  auto r = JsonString(Json{{"tx_id", 7}}, "tx_id");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kInvalidArgument);
+  CHECK(r.status().message().find("field 'tx_id': expected a string") != std::string::npos);
+}
+
+TEST_CASE("The typed field accessors reject a value that is not an object") {
+  CHECK_FALSE(JsonString(Json::array({"tx_id"}), "tx_id").ok());
+  CHECK_FALSE(JsonInt(Json(5), "n").ok());
+  CHECK_FALSE(JsonBase64(Json("Zg=="), "b").ok());
+}
+
+TEST_CASE("JsonInt returns integers and rejects strings, floats and missing fields") {
+  Json object = {{"n", -12}, {"big", std::numeric_limits<std::int64_t>::max()}, {"s", "12"}, {"f", 1.5}};
+  auto n = JsonInt(object, "n");
+  REQUIRE(n.ok());
+  CHECK(*n == -12);
+  auto big = JsonInt(object, "big");
+  REQUIRE(big.ok());
+  CHECK(*big == std::numeric_limits<std::int64_t>::max());
+
+  auto s = JsonInt(object, "s");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message().find("'s'") != std::string::npos);
+  CHECK_FALSE(JsonInt(object, "f").ok());
+  auto missing = JsonInt(object, "absent");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("absent") != std::string::npos);
+}
+
+TEST_CASE("JsonBase64 decodes a base64 field and names the field when it is not valid base64") {
+  Json object = {{"payload", "Zm9vYmFy"}, {"bad", "Zm9v!mFy"}, {"num", 1}};
+  auto ok = JsonBase64(object, "payload");
+  REQUIRE(ok.ok());
+  CHECK(ToString(*ok) == "foobar");
+
+  auto bad = JsonBase64(object, "bad");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == StatusCode::kInvalidArgument);
+  CHECK(bad.status().message().find("bad") != std::string::npos);
+
+  CHECK_FALSE(JsonBase64(object, "num").ok());
+  CHECK_FALSE(JsonBase64(object, "absent").ok());
+}
