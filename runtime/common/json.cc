@@ -36,7 +36,8 @@ Result<Json> ParseJson(std::string_view text) {
   if (!value.is_discarded()) return value;
   // Parse again with exceptions to learn where and why; only on the error path.
   try {
-    (void)Json::parse(text);
+    Json reparsed = Json::parse(text);
+    (void)reparsed;
   } catch (const Json::parse_error& e) {
     std::string what = e.what();
     // nlohmann's message starts with "[json.exception.parse_error.101] "; keep the human part.

@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include "runtime/crypto/crypto.h"
 #include "runtime/ledger/ledger.h"
 
@@ -53,10 +55,17 @@ namespace {
 
 constexpr std::string_view kBlockMagic = "ENTB\x01";
 
-void AppendFramed(Bytes& out, ByteView data) {
-  auto n = static_cast<std::uint32_t>(data.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((n >> shift) & 0xff));
-  out.insert(out.end(), data.begin(), data.end());
+// Writes `n` big-endian at `out` and returns the position after it.
+std::uint8_t* PutUint32(std::uint8_t* out, std::uint32_t n) {
+  for (int shift = 24; shift >= 0; shift -= 8) *out++ = static_cast<std::uint8_t>((n >> shift) & 0xff);
+  return out;
+}
+
+// Writes `data` with its length prefix at `out` and returns the position after it.
+std::uint8_t* PutFramed(std::uint8_t* out, ByteView data) {
+  out = PutUint32(out, static_cast<std::uint32_t>(data.size()));
+  if (!data.empty()) std::memcpy(out, data.data(), data.size());
+  return out + data.size();
 }
 
 Result<ByteView> ReadFramed(ByteView& in, const char* what) {
@@ -116,14 +125,14 @@ Bytes Block::Serialize() const {
   std::string metadata_json = MetadataJson(metadata).dump();
   std::size_t total = kBlockMagic.size() + 12 + header_json.size() + metadata_json.size();
   for (const Bytes& e : envelopes) total += 4 + e.size();
-  Bytes out;
-  out.reserve(total);
-  out.insert(out.end(), kBlockMagic.begin(), kBlockMagic.end());
-  AppendFramed(out, AsBytes(header_json));
-  AppendFramed(out, AsBytes(metadata_json));
-  auto count = static_cast<std::uint32_t>(envelopes.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((count >> shift) & 0xff));
-  for (const Bytes& e : envelopes) AppendFramed(out, e);
+  Bytes out(total);
+  std::uint8_t* p = out.data();
+  std::memcpy(p, kBlockMagic.data(), kBlockMagic.size());
+  p += kBlockMagic.size();
+  p = PutFramed(p, AsBytes(header_json));
+  p = PutFramed(p, AsBytes(metadata_json));
+  p = PutUint32(p, static_cast<std::uint32_t>(envelopes.size()));
+  for (const Bytes& e : envelopes) p = PutFramed(p, e);
   return out;
 }
 
