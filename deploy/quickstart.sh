@@ -43,7 +43,7 @@ for chain in chainA chainB; do
   for cert in "$crypto/$chain"/nodes/*/cert.pem "$crypto/$chain"/clients/*/cert.pem "$crypto/$chain"/admins/*/cert.pem; do
     subject=$("$entente" ca verify --trust "$crypto/$chain/ca/ca.pem" "$cert" | head -1 | sed 's/^OK: //')
     tcerts=$(ls "$(dirname "$cert")/tcerts"/tcert-*[0-9].pem | wc -l)
-    printf '    %-30s %s (+%s TCerts)\n' "$subject" "${cert#"$state"/}" "$tcerts"
+    printf '    %-40s %s (+%s TCerts)\n' "$subject" "${cert#"$state"/}" "$tcerts"
   done
 done
 echo

@@ -355,6 +355,27 @@ TEST_CASE("History lists a key's writes oldest first with tx ids, versions and d
   CHECK(h[3].value == ToBytes("v2"));
 }
 
+TEST_CASE("History of a key leaves out keys that extend it, as composite keys do") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  const std::string k("k", 1);
+  const std::string longer("k\0x", 3);
+  const std::string sixteen = std::string("k\0", 2) + std::string(16, 'z');
+  REQUIRE(CommitNext(*ledger, "ch1", {Tx("t0", "ch1", "cc", {{k, "1"}, {longer, "2"}, {sixteen, "3"}})}).ok());
+  REQUIRE(CommitNext(*ledger, "ch1", {Tx("t1", "ch1", "cc", {{longer, "4"}, {sixteen, "5"}})}).ok());
+  auto snap = ledger->GetSnapshot();
+  auto h = snap->History("ch1", "cc", k);
+  REQUIRE(h.ok());
+  REQUIRE(h->size() == 1);
+  CHECK((*h)[0].value == ToBytes("1"));
+  auto hl = snap->History("ch1", "cc", longer);
+  REQUIRE(hl.ok());
+  CHECK(hl->size() == 2);
+  auto hs = snap->History("ch1", "cc", sixteen);
+  REQUIRE(hs.ok());
+  CHECK(hs->size() == 2);
+}
+
 TEST_CASE("History orders versions numerically past block 255 and 256") {
   TempDir tmp;
   auto ledger = OpenOrDie(tmp.path());
@@ -499,6 +520,25 @@ TEST_CASE("Commit refuses a malformed block with InvalidArgument and writes noth
   CHECK_MESSAGE(ok.ok(), ok.ToString());
   CHECK(ledger->GetSavepoint("ch1").height == 2);
   CHECK(Get(*ledger, "ch1", "cc", "a") == VV("1", 1, 0));
+}
+
+TEST_CASE("LastCommitStats describes the last committed batch, and grows with its writes") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  REQUIRE(CommitNext(*ledger, "ch1", {Tx("t0", "ch1", "cc", {{"a", "1"}})}).ok());
+  Ledger::CommitStats small = ledger->LastCommitStats();
+  CHECK(small.batch_entries >= 3);  // at least the block, the savepoint and the write
+  CHECK(small.batch_bytes > 0);
+  std::vector<W> many;
+  for (int i = 0; i < 20; ++i) many.push_back({"key" + std::to_string(i), std::string(100, 'v')});
+  REQUIRE(CommitNext(*ledger, "ch1", {Tx("t1", "ch1", "cc", many)}).ok());
+  Ledger::CommitStats big = ledger->LastCommitStats();
+  CHECK(big.batch_entries >= small.batch_entries + 19);
+  CHECK(big.batch_bytes > small.batch_bytes + 19 * 100);
+  // A refused commit is not a commit.
+  std::vector<CommittedTx> txs{Tx("t2", "ch1", "cc", {{"a", "2"}})};
+  CHECK(ledger->Commit(MakeBlock("ch1", 7, Hash{}, txs), txs).IsInvalidArgument());
+  CHECK(ledger->LastCommitStats().batch_entries == big.batch_entries);
 }
 
 TEST_CASE("Commit refuses block 0 of a new channel with a non-zero prev_hash") {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +20,16 @@ namespace {
 
 using entente::testing::TempDir;
 using VC = ValidationCode;
+
+// The codes of a block, printed by name when a check fails.
+struct Codes : std::vector<VC> {
+  using std::vector<VC>::vector;
+  friend std::ostream& operator<<(std::ostream& os, const Codes& codes) {
+    os << "[";
+    for (std::size_t i = 0; i < codes.size(); ++i) os << (i > 0 ? ", " : "") << ValidationCodeName(codes[i]);
+    return os << "]";
+  }
+};
 
 constexpr const char* kChannel = "ch";
 constexpr const char* kContract = "cc";
@@ -81,14 +92,14 @@ class Chain {
   }
 
   // Validates `txs` as the next block.
-  std::vector<VC> Validate(const std::vector<Pending>& txs) const {
+  Codes Validate(const std::vector<Pending>& txs) const {
     std::vector<PendingTx> pending;
     for (const Pending& p : txs) pending.push_back(PendingTx{p.tx_id, &p.rwset, p.code});
     auto snap = ledger_->GetSnapshot();
     auto codes = ValidateMvcc(*snap, kChannel, ledger_->GetSavepoint(kChannel).height, pending);
     REQUIRE_MESSAGE(codes.ok(), codes.status().ToString());
     REQUIRE(codes->size() == txs.size());
-    return *codes;
+    return Codes(codes->begin(), codes->end());
   }
 
   Ledger& ledger() { return *ledger_; }
@@ -111,7 +122,7 @@ TEST_CASE("MVCC rejects a read of a key rewritten earlier in the same block") {
   Seed(chain);
   std::vector<Pending> txs{{"t1", Rw({Read("a", 0, 0)}, {}, {Put("a", "2")})},
                            {"t2", Rw({Read("a", 0, 0)}, {}, {Put("a", "3")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kMvccReadConflict});
+  CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kMvccReadConflict});
 }
 
 TEST_CASE("MVCC accepts transactions that read the committed versions of different keys") {
@@ -120,7 +131,7 @@ TEST_CASE("MVCC accepts transactions that read the committed versions of differe
   std::vector<Pending> txs{{"t1", Rw({Read("a", 0, 0)}, {}, {Put("a", "2")})},
                            {"t2", Rw({Read("b", 0, 0), Read("c", 0, 1)}, {}, {Put("b", "3")})},
                            {"t3", Rw({}, {}, {Put("a", "blind")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kValid, VC::kValid});
+  CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kValid, VC::kValid});
 }
 
 TEST_CASE("MVCC rejects a read of a version that is no longer committed") {
@@ -130,7 +141,7 @@ TEST_CASE("MVCC rejects a read of a version that is no longer committed") {
   std::vector<Pending> txs{{"stale", Rw({Read("a", 0, 0)}, {}, {Put("x", "1")})},
                            {"fresh", Rw({Read("a", 1, 0)}, {}, {Put("y", "1")})},
                            {"wrong_tx", Rw({Read("c", 0, 0)}, {}, {})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kMvccReadConflict, VC::kValid, VC::kMvccReadConflict});
+  CHECK(chain.Validate(txs) == Codes{VC::kMvccReadConflict, VC::kValid, VC::kMvccReadConflict});
 }
 
 TEST_CASE("MVCC rejects a read of a missing key that exists now, and accepts one still missing") {
@@ -138,7 +149,7 @@ TEST_CASE("MVCC rejects a read of a missing key that exists now, and accepts one
   Seed(chain);
   std::vector<Pending> txs{{"t1", Rw({ReadMissing("a")}, {}, {Put("a", "new")})},
                            {"t2", Rw({ReadMissing("nobody")}, {}, {Put("nobody", "1")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kMvccReadConflict, VC::kValid});
+  CHECK(chain.Validate(txs) == Codes{VC::kMvccReadConflict, VC::kValid});
 }
 
 TEST_CASE("MVCC rejects a read of a missing key that an earlier transaction of the block created") {
@@ -146,7 +157,7 @@ TEST_CASE("MVCC rejects a read of a missing key that an earlier transaction of t
   Seed(chain);
   std::vector<Pending> txs{{"t1", Rw({ReadMissing("z")}, {}, {Put("z", "1")})},
                            {"t2", Rw({ReadMissing("z")}, {}, {Put("z", "2")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kMvccReadConflict});
+  CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kMvccReadConflict});
 }
 
 TEST_CASE("MVCC treats a deleted key as missing: its old version conflicts, a missing read passes") {
@@ -155,7 +166,7 @@ TEST_CASE("MVCC treats a deleted key as missing: its old version conflicts, a mi
   chain.Commit({{"del", Rw({}, {}, {Del("b")})}});
   std::vector<Pending> txs{{"old", Rw({Read("b", 0, 0)}, {}, {})},
                            {"missing", Rw({ReadMissing("b")}, {}, {Put("q", "1")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kMvccReadConflict, VC::kValid});
+  CHECK(chain.Validate(txs) == Codes{VC::kMvccReadConflict, VC::kValid});
 }
 
 TEST_CASE("MVCC rejects a read of a key deleted earlier in the same block") {
@@ -164,7 +175,7 @@ TEST_CASE("MVCC rejects a read of a key deleted earlier in the same block") {
   std::vector<Pending> txs{{"deleter", Rw({Read("b", 0, 0)}, {}, {Del("b")})},
                            {"reader", Rw({Read("b", 0, 0)}, {}, {Put("r", "1")})},
                            {"missing_reader", Rw({ReadMissing("b")}, {}, {})}};
-  std::vector<VC> codes = chain.Validate(txs);
+  Codes codes = chain.Validate(txs);
   CHECK(codes[0] == VC::kValid);
   CHECK(codes[1] == VC::kMvccReadConflict);
   // An earlier valid tx of the block wrote (deleted) that key: a conflict whatever version was read.
@@ -175,13 +186,13 @@ TEST_CASE("MVCC rejects a range read when a key was inserted into the range sinc
   Chain chain;
   Seed(chain);
   RangeRead seen = Range("k", "l", {Read("k1", 0, 0), Read("k3", 0, 0), Read("k5", 0, 0)});
-  CHECK(chain.Validate({{"before", Rw({}, {seen}, {})}}) == std::vector<VC>{VC::kValid});
+  CHECK(chain.Validate({{"before", Rw({}, {seen}, {})}}) == Codes{VC::kValid});
   chain.Commit({{"insert", Rw({}, {}, {Put("k2", "2")})}});
-  CHECK(chain.Validate({{"t", Rw({}, {seen}, {Put("out", "1")})}}) == std::vector<VC>{VC::kPhantomReadConflict});
+  CHECK(chain.Validate({{"t", Rw({}, {seen}, {Put("out", "1")})}}) == Codes{VC::kPhantomReadConflict});
   // An insertion outside the range does not matter.
   RangeRead other = Range("a", "b", {Read("a", 0, 0)});
   chain.Commit({{"insert2", Rw({}, {}, {Put("b0", "x"), Put("zz", "x")})}});
-  CHECK(chain.Validate({{"t2", Rw({}, {other}, {})}}) == std::vector<VC>{VC::kValid});
+  CHECK(chain.Validate({{"t2", Rw({}, {other}, {})}}) == Codes{VC::kValid});
 }
 
 TEST_CASE("MVCC rejects a range read when a key of the range was deleted since") {
@@ -189,7 +200,7 @@ TEST_CASE("MVCC rejects a range read when a key of the range was deleted since")
   Seed(chain);
   RangeRead seen = Range("k", "", {Read("k1", 0, 0), Read("k3", 0, 0), Read("k5", 0, 0)});
   chain.Commit({{"del", Rw({}, {}, {Del("k3")})}});
-  CHECK(chain.Validate({{"t", Rw({}, {seen}, {})}}) == std::vector<VC>{VC::kPhantomReadConflict});
+  CHECK(chain.Validate({{"t", Rw({}, {seen}, {})}}) == Codes{VC::kPhantomReadConflict});
 }
 
 TEST_CASE("MVCC rejects a range read when a key of the range was rewritten since") {
@@ -197,7 +208,7 @@ TEST_CASE("MVCC rejects a range read when a key of the range was rewritten since
   Seed(chain);
   RangeRead seen = Range("k1", "k9", {Read("k1", 0, 0), Read("k3", 0, 0), Read("k5", 0, 0)});
   chain.Commit({{"rewrite", Rw({}, {}, {Put("k5", "5")})}});  // same value, new version
-  CHECK(chain.Validate({{"t", Rw({}, {seen}, {})}}) == std::vector<VC>{VC::kPhantomReadConflict});
+  CHECK(chain.Validate({{"t", Rw({}, {seen}, {})}}) == Codes{VC::kPhantomReadConflict});
 }
 
 TEST_CASE("MVCC re-checks a paged range read only up to its last key read") {
@@ -206,13 +217,13 @@ TEST_CASE("MVCC re-checks a paged range read only up to its last key read") {
   // The reader stopped after k3; k5 was not read and later changes past k3 do not matter.
   RangeRead page = Range("k", "l", {Read("k1", 0, 0), Read("k3", 0, 0)}, /*exhausted=*/false);
   chain.Commit({{"after", Rw({}, {}, {Put("k4", "4"), Put("k5", "new"), Put("k9", "9")})}});
-  CHECK(chain.Validate({{"paged", Rw({}, {page}, {})}}) == std::vector<VC>{VC::kValid});
+  CHECK(chain.Validate({{"paged", Rw({}, {page}, {})}}) == Codes{VC::kValid});
   // The same range read, exhausted, sees the phantoms.
   RangeRead full = Range("k", "l", {Read("k1", 0, 0), Read("k3", 0, 0)}, /*exhausted=*/true);
-  CHECK(chain.Validate({{"full", Rw({}, {full}, {})}}) == std::vector<VC>{VC::kPhantomReadConflict});
+  CHECK(chain.Validate({{"full", Rw({}, {full}, {})}}) == Codes{VC::kPhantomReadConflict});
   // A change before the last key read still counts.
   chain.Commit({{"inside", Rw({}, {}, {Put("k2", "2")})}});
-  CHECK(chain.Validate({{"paged2", Rw({}, {page}, {})}}) == std::vector<VC>{VC::kPhantomReadConflict});
+  CHECK(chain.Validate({{"paged2", Rw({}, {page}, {})}}) == Codes{VC::kPhantomReadConflict});
 }
 
 TEST_CASE("MVCC rejects a range read over a key an earlier valid transaction of the block wrote") {
@@ -221,23 +232,23 @@ TEST_CASE("MVCC rejects a range read over a key an earlier valid transaction of 
   RangeRead seen = Range("k", "l", {Read("k1", 0, 0), Read("k3", 0, 0), Read("k5", 0, 0)});
   SUBCASE("an insertion") {
     std::vector<Pending> txs{{"w", Rw({}, {}, {Put("k4", "4")})}, {"r", Rw({}, {seen}, {})}};
-    CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kPhantomReadConflict});
+    CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kPhantomReadConflict});
   }
   SUBCASE("an update") {
     std::vector<Pending> txs{{"w", Rw({}, {}, {Put("k3", "33")})}, {"r", Rw({}, {seen}, {})}};
-    CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kPhantomReadConflict});
+    CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kPhantomReadConflict});
   }
   SUBCASE("a delete") {
     std::vector<Pending> txs{{"w", Rw({}, {}, {Del("k1")})}, {"r", Rw({}, {seen}, {})}};
-    CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kPhantomReadConflict});
+    CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kPhantomReadConflict});
   }
   SUBCASE("a write outside the range does not conflict") {
     std::vector<Pending> txs{{"w", Rw({}, {}, {Put("l", "x"), Put("a", "x")})}, {"r", Rw({}, {seen}, {})}};
-    CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kValid});
+    CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kValid});
   }
   SUBCASE("a write to the same key in another contract does not conflict") {
     std::vector<Pending> txs{{"w", Rw({}, {}, {Put("k4", "x")}, "other")}, {"r", Rw({}, {seen}, {})}};
-    CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kValid});
+    CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kValid});
   }
 }
 
@@ -251,7 +262,7 @@ TEST_CASE("MVCC ignores the writes of earlier invalid transactions of the block"
       // Invalid by MVCC itself (stale read of c): its writes must not count either.
       {"stale", Rw({Read("c", 9, 9)}, {}, {Put("b", "x"), Del("k3")})},
       {"reader", Rw({Read("a", 0, 0), Read("b", 0, 0)}, {seen}, {Put("a", "y")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kEndorsementPolicyFailure, VC::kMvccReadConflict, VC::kValid});
+  CHECK(chain.Validate(txs) == Codes{VC::kEndorsementPolicyFailure, VC::kMvccReadConflict, VC::kValid});
 }
 
 TEST_CASE("MVCC rejects a tx id that appears earlier in the same block") {
@@ -260,7 +271,24 @@ TEST_CASE("MVCC rejects a tx id that appears earlier in the same block") {
   std::vector<Pending> txs{{"same", Rw({}, {}, {Put("x", "1")})},
                            {"other", Rw({}, {}, {Put("y", "1")})},
                            {"same", Rw({}, {}, {Put("z", "1")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kValid, VC::kValid, VC::kDuplicateTxid});
+  CHECK(chain.Validate(txs) == Codes{VC::kValid, VC::kValid, VC::kDuplicateTxid});
+}
+
+TEST_CASE("MVCC rejects a repeated tx id even when its first occurrence in the block was invalid") {
+  // A replayed transaction must not commit under an id the block already holds, whatever code the
+  // first copy got: the id appears earlier in the block.
+  Chain chain;
+  Seed(chain);
+  SUBCASE("the first copy was rejected by an earlier check") {
+    std::vector<Pending> txs{{"replayed", Rw({}, {}, {Put("x", "1")}), VC::kEndorsementPolicyFailure},
+                             {"replayed", Rw({}, {}, {Put("x", "2")})}};
+    CHECK(chain.Validate(txs) == Codes{VC::kEndorsementPolicyFailure, VC::kDuplicateTxid});
+  }
+  SUBCASE("the first copy failed MVCC") {
+    std::vector<Pending> txs{{"replayed", Rw({Read("a", 7, 7)}, {}, {Put("x", "1")})},
+                             {"replayed", Rw({Read("a", 0, 0)}, {}, {Put("x", "2")})}};
+    CHECK(chain.Validate(txs) == Codes{VC::kMvccReadConflict, VC::kDuplicateTxid});
+  }
 }
 
 TEST_CASE("MVCC rejects a tx id already committed on the channel") {
@@ -270,7 +298,7 @@ TEST_CASE("MVCC rejects a tx id already committed on the channel") {
   std::vector<Pending> txs{{"seed2", Rw({}, {}, {Put("x", "1")})},
                            {"new", Rw({}, {}, {Put("x", "2")})},
                            {"was-invalid", Rw({}, {}, {Put("y", "1")})}};
-  CHECK(chain.Validate(txs) == std::vector<VC>{VC::kDuplicateTxid, VC::kValid, VC::kDuplicateTxid});
+  CHECK(chain.Validate(txs) == Codes{VC::kDuplicateTxid, VC::kValid, VC::kDuplicateTxid});
 }
 
 TEST_CASE("MVCC keeps the code of a transaction that earlier checks already rejected") {
@@ -282,7 +310,7 @@ TEST_CASE("MVCC keeps the code of a transaction that earlier checks already reje
       {"route", Rw({ReadMissing("a")}, {Range("k", "l", {})}, {}), VC::kRouteNotAllowed},
       {"ok", Rw({Read("a", 0, 0)}, {}, {Put("a", "y")})}};
   CHECK(chain.Validate(txs) ==
-        std::vector<VC>{VC::kBadCreatorSignature, VC::kCertificateRevoked, VC::kRouteNotAllowed, VC::kValid});
+        Codes{VC::kBadCreatorSignature, VC::kCertificateRevoked, VC::kRouteNotAllowed, VC::kValid});
 }
 
 TEST_CASE("MVCC validates reads in every namespace of a transaction") {
@@ -297,7 +325,7 @@ TEST_CASE("MVCC validates reads in every namespace of a transaction") {
   two.namespaces.push_back(ns);
   RwSet good = two;
   good.namespaces[1].reads = {Read("a", 0, 1)};
-  CHECK(chain.Validate({{"bad", two}, {"good", good}}) == std::vector<VC>{VC::kMvccReadConflict, VC::kValid});
+  CHECK(chain.Validate({{"bad", two}, {"good", good}}) == Codes{VC::kMvccReadConflict, VC::kValid});
 }
 
 TEST_CASE("MVCC results agree with what the ledger then commits") {
@@ -306,8 +334,8 @@ TEST_CASE("MVCC results agree with what the ledger then commits") {
   Seed(chain);
   std::vector<Pending> txs{{"t1", Rw({Read("a", 0, 0)}, {}, {Put("a", "2")})},
                            {"t2", Rw({Read("a", 0, 0)}, {}, {Put("a", "3")})}};
-  std::vector<VC> codes = chain.Validate(txs);
-  REQUIRE(codes == std::vector<VC>{VC::kValid, VC::kMvccReadConflict});
+  Codes codes = chain.Validate(txs);
+  REQUIRE(codes == Codes{VC::kValid, VC::kMvccReadConflict});
   for (std::size_t i = 0; i < txs.size(); ++i) txs[i].code = codes[i];
   chain.Commit(txs);
   auto got = chain.ledger().GetSnapshot()->Get(kChannel, kContract, "a");
@@ -316,7 +344,7 @@ TEST_CASE("MVCC results agree with what the ledger then commits") {
   CHECK((*got)->value == ToBytes("2"));
   CHECK((*got)->version == Version{1, 0});
   CHECK(chain.Validate({{"t3", Rw({Read("a", 0, 0)}, {}, {})}, {"t4", Rw({Read("a", 1, 0)}, {}, {})}}) ==
-        std::vector<VC>{VC::kMvccReadConflict, VC::kValid});
+        Codes{VC::kMvccReadConflict, VC::kValid});
 }
 
 }  // namespace
