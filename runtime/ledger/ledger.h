@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/common/bytes.h"
+#include "runtime/common/composite_key.h"
 #include "runtime/common/json.h"
 #include "runtime/common/status.h"
 #include "runtime/common/validation_code.h"
@@ -159,15 +160,10 @@ struct RangePage {
   std::string bookmark;  // the key to continue from; empty when the range is exhausted
 };
 
-// ---- Composite keys (Fabric's layout: U+0000, object type, U+0000, each attribute, U+0000) ----
-
-// Returns InvalidArgument if the type or an attribute contains U+0000.
-Result<std::string> CreateCompositeKey(std::string_view object_type, const std::vector<std::string>& attributes);
-// Returns the object type and attributes; InvalidArgument for a key not made by CreateCompositeKey.
-Result<std::pair<std::string, std::vector<std::string>>> SplitCompositeKey(std::string_view key);
-// The [start, end) range holding every composite key that starts with these attributes.
-std::pair<std::string, std::string> CompositeKeyRange(std::string_view object_type,
-                                                      const std::vector<std::string>& attributes);
+// Composite keys (runtime/common/composite_key.h), as the ledger's callers know them.
+using entente::CompositeKeyRange;
+using entente::CreateCompositeKey;
+using entente::SplitCompositeKey;
 
 // ---- Reading ----
 
@@ -214,7 +210,9 @@ class Ledger {
   // block, tx index, history, state and savepoint. `txs` holds one entry per envelope, with the codes
   // of block.metadata.validation_codes. Returns InvalidArgument, writing nothing, if the block number
   // is not the height, prev_hash is not the last block's hash, data_hash does not match, the counts or
-  // codes disagree, or a tx id is empty.
+  // codes disagree, or a tx id is empty. The tx index records each transaction that claims its id
+  // (ClaimsTxId), valid or not, so that its initiator can learn the outcome.
+  // REQUIRES: the codes come from ValidateMvcc (or match a validator's that did), so a claimed id is new.
   virtual Status Commit(const Block& block, const std::vector<CommittedTx>& txs) = 0;
 
   // Walks `channel`'s whole hash chain from block 0; Corruption naming the first damaged block.
@@ -238,10 +236,17 @@ struct PendingTx {
   ValidationCode code = ValidationCode::kValid;
 };
 
+// True when a transaction with this code owns its tx id: its creator's signature over the id was
+// verified (so it is not BAD_PAYLOAD, BAD_CREATOR_SIGNATURE or BAD_PROPOSAL_TXID) and it is not itself a
+// duplicate. Only such transactions enter the tx index and make later copies DUPLICATE_TXID, so that
+// garbage carrying a copied id can never take the id from its real owner.
+bool ClaimsTxId(ValidationCode code);
+
 // Validates `txs` in their serial order as block `block_number` of `channel`, against `snapshot` plus
 // the writes of the earlier valid transactions of the same block. Returns one code per tx:
-//  - the given code when it is not kValid;
-//  - kDuplicateTxid when the tx id is already committed on the channel or appears earlier in the block;
+//  - kDuplicateTxid for a tx that claims its id (ClaimsTxId of its given code) when the id is already
+//    in the channel's index or was claimed earlier in the block;
+//  - otherwise the given code when it is not kValid;
 //  - kMvccReadConflict when a read's version is not the committed one, or an earlier valid tx of the
 //    block wrote that key;
 //  - kPhantomReadConflict when re-running a range read would return other keys or versions;

@@ -198,8 +198,8 @@ class LevelDbLedger final : public Ledger {
     static const Bytes kEmpty;
     for (size_t i = 0; i < txs.size(); ++i) {
       const CommittedTx& tx = txs[i];
-      // The index keeps the first transaction of an id: a duplicate never overwrites it.
-      if (tx.code != ValidationCode::kDuplicateTxid && indexed.insert(tx.tx_id).second) {
+      // Only a transaction that owns its id is indexed; the first owner in the block keeps it.
+      if (ClaimsTxId(tx.code) && indexed.insert(tx.tx_id).second) {
         batch.Put(TxKey(channel, tx.tx_id), EncodeTxLocation({block.header.number, i, tx.code}));
         ++entries;
       }

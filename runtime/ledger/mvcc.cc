@@ -63,6 +63,11 @@ Result<bool> RangeStillSame(const Snapshot& snapshot, const BlockWrites& writes,
 
 }  // namespace
 
+bool ClaimsTxId(ValidationCode code) {
+  return code != ValidationCode::kBadPayload && code != ValidationCode::kBadCreatorSignature &&
+         code != ValidationCode::kBadProposalTxid && code != ValidationCode::kDuplicateTxid;
+}
+
 Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
                                                  std::uint64_t block_number, const std::vector<PendingTx>& txs) {
   std::vector<ValidationCode> codes;
@@ -71,13 +76,16 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
   BlockWrites writes;
   for (size_t i = 0; i < txs.size(); ++i) {
     const PendingTx& tx = txs[i];
-    if (tx.code != ValidationCode::kValid || tx.rwset == nullptr) {
-      codes.push_back(tx.code != ValidationCode::kValid ? tx.code : ValidationCode::kBadPayload);
-      continue;
+    ValidationCode given = tx.rwset == nullptr && tx.code == ValidationCode::kValid ? ValidationCode::kBadPayload : tx.code;
+    if (ClaimsTxId(given)) {
+      ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.FindTx(channel, tx.tx_id));
+      if (committed || !ids_in_block.insert(tx.tx_id).second) {
+        codes.push_back(ValidationCode::kDuplicateTxid);
+        continue;
+      }
     }
-    ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.FindTx(channel, tx.tx_id));
-    if (committed || !ids_in_block.insert(tx.tx_id).second) {
-      codes.push_back(ValidationCode::kDuplicateTxid);
+    if (given != ValidationCode::kValid) {
+      codes.push_back(given);
       continue;
     }
     ValidationCode code = ValidationCode::kValid;

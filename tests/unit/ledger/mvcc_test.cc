@@ -294,11 +294,31 @@ TEST_CASE("MVCC rejects a repeated tx id even when its first occurrence in the b
 TEST_CASE("MVCC rejects a tx id already committed on the channel") {
   Chain chain;
   Seed(chain);
-  chain.Commit({{"was-invalid", Rw({}, {}, {Put("x", "1")}), VC::kBadCreatorSignature}});
+  chain.Commit({{"was-invalid", Rw({}, {}, {Put("x", "1")}), VC::kEndorsementPolicyFailure}});
   std::vector<Pending> txs{{"seed2", Rw({}, {}, {Put("x", "1")})},
                            {"new", Rw({}, {}, {Put("x", "2")})},
                            {"was-invalid", Rw({}, {}, {Put("y", "1")})}};
   CHECK(chain.Validate(txs) == Codes{VC::kDuplicateTxid, VC::kValid, VC::kDuplicateTxid});
+}
+
+TEST_CASE("MVCC calls a rejected transaction with an authenticated but already used tx id a duplicate") {
+  Chain chain;
+  Seed(chain);
+  std::vector<Pending> txs{{"seed", Rw({}, {}, {}), VC::kCertificateRevoked}};
+  CHECK(chain.Validate(txs) == Codes{VC::kDuplicateTxid});
+}
+
+TEST_CASE("MVCC lets no transaction with an unverified creator signature take a tx id") {
+  // Garbage that copies a real transaction's id (bad signature, bad tx id, unparsable) claims nothing:
+  // neither later in the same block nor, once committed, in later blocks.
+  Chain chain;
+  Seed(chain);
+  std::vector<Pending> same_block{{"victim", Rw({}, {}, {Put("x", "forged")}), VC::kBadCreatorSignature},
+                                  {"victim", Rw({}, {}, {Put("x", "real")})}};
+  CHECK(chain.Validate(same_block) == Codes{VC::kBadCreatorSignature, VC::kValid});
+  chain.Commit({{"victim2", Rw({}, {}, {Put("y", "forged")}), VC::kBadProposalTxid}});
+  std::vector<Pending> later{{"victim2", Rw({}, {}, {Put("y", "real")})}};
+  CHECK(chain.Validate(later) == Codes{VC::kValid});
 }
 
 TEST_CASE("MVCC keeps the code of a transaction that earlier checks already rejected") {
@@ -306,7 +326,7 @@ TEST_CASE("MVCC keeps the code of a transaction that earlier checks already reje
   Seed(chain);
   std::vector<Pending> txs{
       {"sig", Rw({Read("a", 5, 5)}, {}, {Put("a", "x")}), VC::kBadCreatorSignature},
-      {"seed", Rw({}, {}, {}), VC::kCertificateRevoked},
+      {"cert", Rw({}, {}, {}), VC::kCertificateRevoked},
       {"route", Rw({ReadMissing("a")}, {Range("k", "l", {})}, {}), VC::kRouteNotAllowed},
       {"ok", Rw({Read("a", 0, 0)}, {}, {Put("a", "y")})}};
   CHECK(chain.Validate(txs) ==

@@ -1,6 +1,6 @@
-#include "runtime/ledger/ledger.h"
+#include "runtime/common/composite_key.h"
 
-namespace entente::ledger {
+namespace entente {
 namespace {
 
 constexpr char kSeparator = '\0';
@@ -55,4 +55,4 @@ std::pair<std::string, std::string> CompositeKeyRange(std::string_view object_ty
   return {start, end};
 }
 
-}  // namespace entente::ledger
+}  // namespace entente
