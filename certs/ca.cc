@@ -53,9 +53,9 @@ Result<CertificateAuthority> CertificateAuthority::Init(const std::string& dir, 
   if (chain.empty() || chain.find_first_of("/,=+\"\\<>;") != std::string::npos) {
     return Status::InvalidArgument("chain name '" + chain + "' is empty or contains one of / , = + \" \\ < > ;");
   }
-  if (Exists(Join(dir, kRootCert)) || Exists(Join(dir, kRootKey))) {
-    return Status::AlreadyExists("a CA already exists in " + dir);
-  }
+  // ca.pem is written last: its presence marks a complete CA. Leftovers of an interrupted init are
+  // overwritten.
+  if (Exists(Join(dir, kRootCert))) return Status::AlreadyExists("a CA already exists in " + dir);
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
 
   auto now = Clock::now();
@@ -80,8 +80,8 @@ Result<CertificateAuthority> CertificateAuthority::Init(const std::string& dir, 
   }
   // The root goes last: its presence marks the directory as a complete CA.
   ENTENTE_RETURN_IF_ERROR(root_key.SaveFile(Join(dir, kRootKey)));
-  ENTENTE_RETURN_IF_ERROR(SaveCertificate(Join(dir, kRootCert), root.Pem()));
   ENTENTE_RETURN_IF_ERROR(ca.SaveRevocations());
+  ENTENTE_RETURN_IF_ERROR(SaveCertificate(Join(dir, kRootCert), root.Pem()));
   return ca;
 }
 
@@ -103,7 +103,11 @@ Result<CertificateAuthority> CertificateAuthority::Open(const std::string& dir) 
     ca.intermediate_key_ = key;
   }
   std::string revoked_path = Join(dir, kRevoked);
-  if (Exists(revoked_path)) {
+  // Init always writes revoked.json: without it the next CRL would silently drop earlier revocations.
+  if (!Exists(revoked_path)) {
+    return Status::Corruption(revoked_path + " is missing: refusing to issue a CRL that could forget revocations");
+  }
+  {
     ENTENTE_ASSIGN_OR_RETURN(std::string text, ReadFile(revoked_path));
     auto json = ParseJson(text);
     if (!json.ok()) return json.status().WithContext(revoked_path);

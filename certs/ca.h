@@ -38,7 +38,8 @@ class CertificateAuthority {
   // Creates a CA for `chain` in `dir` (created if missing). AlreadyExists if `dir` holds a CA.
   static Result<CertificateAuthority> Init(const std::string& dir, const std::string& chain,
                                            bool with_intermediate);
-  // Opens the CA in `dir`. NotFound when there is none; InvalidArgument naming the damaged file.
+  // Opens the CA in `dir`. NotFound when there is none; InvalidArgument naming a damaged file;
+  // Corruption when revoked.json is missing.
   static Result<CertificateAuthority> Open(const std::string& dir);
 
   const std::string& chain() const { return chain_; }

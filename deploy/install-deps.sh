@@ -13,6 +13,7 @@ packages=(
   libcli11-dev
   libspdlog-dev
   libyaml-cpp-dev
+  libarchive-dev
 )
 
 missing=()
@@ -29,7 +30,13 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: missing ${missing[*]}; run this script as root (no sudo here)" >&2
+    exit 1
+  fi
+  sudo_cmd=(sudo)
+fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -q
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

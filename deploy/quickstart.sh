@@ -24,6 +24,8 @@ for chain in chainA chainB; do
     if [ ! -f "$node/cert.pem" ]; then
       "$entente" ca issue --dir "$dir/ca" --role node --id "$chain-node$n" --out "$node" \
         --host 127.0.0.1 --host localhost >/dev/null
+    fi
+    if [ ! -f "$node/tcerts/tcert-9.pem" ]; then
       "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$node/cert.pem" --count 10 --out "$node/tcerts" >/dev/null
     fi
   done
@@ -31,6 +33,8 @@ for chain in chainA chainB; do
     who="$dir/${role}s/${role}1"
     if [ ! -f "$who/cert.pem" ]; then
       "$entente" ca issue --dir "$dir/ca" --role "$role" --id "$chain-${role}1" --out "$who" >/dev/null
+    fi
+    if [ ! -f "$who/tcerts/tcert-9.pem" ]; then
       "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$who/cert.pem" --count 10 --out "$who/tcerts" >/dev/null
     fi
   done
@@ -42,7 +46,7 @@ for chain in chainA chainB; do
   echo "    CA          $crypto/$chain/ca/ca.pem"
   for cert in "$crypto/$chain"/nodes/*/cert.pem "$crypto/$chain"/clients/*/cert.pem "$crypto/$chain"/admins/*/cert.pem; do
     subject=$("$entente" ca verify --trust "$crypto/$chain/ca/ca.pem" "$cert" | head -1 | sed 's/^OK: //')
-    tcerts=$(ls "$(dirname "$cert")/tcerts"/tcert-*[0-9].pem | wc -l)
+    tcerts=$(find "$(dirname "$cert")/tcerts" -name 'tcert-*[0-9].pem' 2>/dev/null | wc -l)
     printf '    %-40s %s (+%s TCerts)\n' "$subject" "${cert#"$state"/}" "$tcerts"
   done
 done

@@ -14,7 +14,7 @@ struct LedgerOptions {
 };
 
 int Verify(const LedgerOptions& o) {
-  auto ledger = ledger::Ledger::Open(o.data);
+  auto ledger = ledger::Ledger::Open(o.data, ledger::Ledger::OpenMode::kExisting);
   if (!ledger.ok()) {
     std::cerr << "entente ledger verify: " << ledger.status().message() << "\n";
     return 1;
@@ -37,7 +37,7 @@ int Verify(const LedgerOptions& o) {
 }
 
 int Dump(const LedgerOptions& o) {
-  auto ledger = ledger::Ledger::Open(o.data);
+  auto ledger = ledger::Ledger::Open(o.data, ledger::Ledger::OpenMode::kExisting);
   if (!ledger.ok()) {
     std::cerr << "entente ledger dump: " << ledger.status().message() << "\n";
     return 1;

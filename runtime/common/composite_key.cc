@@ -1,5 +1,7 @@
 #include "runtime/common/composite_key.h"
 
+#include "runtime/common/json.h"
+
 namespace entente {
 namespace {
 
@@ -8,15 +10,15 @@ constexpr char kSeparator = '\0';
 }  // namespace
 
 Result<std::string> CreateCompositeKey(std::string_view object_type, const std::vector<std::string>& attributes) {
-  if (object_type.find(kSeparator) != std::string_view::npos) {
-    return Status::InvalidArgument("composite key object type contains U+0000");
+  if (object_type.find(kSeparator) != std::string_view::npos || !IsValidUtf8(object_type)) {
+    return Status::InvalidArgument("composite key object type contains U+0000 or is not UTF-8");
   }
   std::string key(1, kSeparator);
   key.append(object_type);
   key.push_back(kSeparator);
   for (const std::string& a : attributes) {
-    if (a.find(kSeparator) != std::string::npos) {
-      return Status::InvalidArgument("composite key attribute contains U+0000");
+    if (a.find(kSeparator) != std::string::npos || !IsValidUtf8(a)) {
+      return Status::InvalidArgument("composite key attribute contains U+0000 or is not UTF-8");
     }
     key.append(a);
     key.push_back(kSeparator);

@@ -12,7 +12,8 @@
 
 namespace entente {
 
-// Returns InvalidArgument if the type or an attribute contains U+0000.
+// Returns InvalidArgument if the type or an attribute contains U+0000 or is not UTF-8 (so that every
+// key of a prefix sorts inside CompositeKeyRange).
 Result<std::string> CreateCompositeKey(std::string_view object_type, const std::vector<std::string>& attributes);
 // Returns the object type and attributes; InvalidArgument for a key not made by CreateCompositeKey.
 Result<std::pair<std::string, std::vector<std::string>>> SplitCompositeKey(std::string_view key);

@@ -73,7 +73,9 @@ Result<std::vector<ConfigNode>> ConfigNode::Elements() const {
 std::vector<std::string> ConfigNode::Keys() const {
   std::vector<std::string> keys;
   if (!impl_->node.IsMap()) return keys;
-  for (const auto& item : impl_->node) keys.push_back(item.first.as<std::string>());
+  for (const auto& item : impl_->node) {
+    if (item.first.IsScalar()) keys.push_back(item.first.Scalar());
+  }
   return keys;
 }
 
@@ -160,7 +162,11 @@ Result<bool> ConfigNode::GetBool(std::string_view key, bool fallback) const {
 Status ConfigNode::CheckKeys(std::initializer_list<std::string_view> allowed) const {
   if (!impl_->node.IsMap()) return Error("expected a map");
   for (const auto& item : impl_->node) {
-    std::string key = item.first.as<std::string>();
+    if (!item.first.IsScalar()) {
+      return Status::InvalidArgument(*impl_->source + ":" + std::to_string(item.first.Mark().line + 1) +
+                                     ": a key must be a plain name, not a list or map");
+    }
+    std::string key = item.first.Scalar();
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
     if (!known) {

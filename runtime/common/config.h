@@ -30,7 +30,7 @@ class ConfigNode {
   Result<ConfigNode> Child(std::string_view key) const;
   // Returns the elements of a sequence; InvalidArgument when this is not a sequence.
   Result<std::vector<ConfigNode>> Elements() const;
-  // Returns the keys of a map in file order; empty for a non-map.
+  // Returns the plain (scalar) keys of a map in file order; empty for a non-map.
   std::vector<std::string> Keys() const;
 
   // Scalar conversions of this node, InvalidArgument on a type mismatch.

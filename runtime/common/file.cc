@@ -76,6 +76,13 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     ::unlink(tmp.c_str());
     return s;
   }
+  // Sync the directory too, so that the rename itself survives a power loss.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Errno("cannot open directory of", path);
+  bool dir_synced = ::fsync(dir_fd) == 0;
+  ::close(dir_fd);
+  if (!dir_synced) return Errno("cannot sync directory of", path);
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/common/json.h"
 
+#include <cstdint>
+
 namespace entente {
 namespace {
 
@@ -32,7 +34,14 @@ Result<const Json*> Field(const Json& object, std::string_view field) {
 }  // namespace
 
 Result<Json> ParseJson(std::string_view text) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Deeply nested input would exhaust the stack of every recursive walk over the value.
+  bool too_deep = false;
+  Json::parser_callback_t limit_depth = [&too_deep](int depth, Json::parse_event_t, Json&) {
+    if (depth > kMaxJsonDepth) too_deep = true;
+    return true;
+  };
+  Json value = Json::parse(text, limit_depth, /*allow_exceptions=*/false);
+  if (too_deep) return Status::InvalidArgument("malformed JSON: nested deeper than " + std::to_string(kMaxJsonDepth));
   if (!value.is_discarded()) return value;
   // Parse again with exceptions to learn where and why; only on the error path.
   try {
@@ -59,6 +68,40 @@ Result<std::string> CanonicalJson(const Json& value) {
   }
 }
 
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > text.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 Result<std::string> JsonString(const Json& object, std::string_view field) {
   ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
   if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
@@ -67,9 +110,9 @@ Result<std::string> JsonString(const Json& object, std::string_view field) {
 
 Result<std::int64_t> JsonInt(const Json& object, std::string_view field) {
   ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
-  if (!v->is_number_integer()) {
-    return Status::InvalidArgument("field '" + std::string(field) + "': expected an integer");
-  }
+  bool fits = v->is_number_integer() &&
+              (!v->is_number_unsigned() || v->get<std::uint64_t>() <= std::uint64_t{INT64_MAX});
+  if (!fits) return Status::InvalidArgument("field '" + std::string(field) + "': expected a 64-bit integer");
   return v->get<std::int64_t>();
 }
 

@@ -14,12 +14,19 @@ namespace entente {
 
 using Json = nlohmann::json;
 
-// Returns InvalidArgument naming the byte offset and the parser's reason for malformed JSON.
+// How deeply JSON input may nest; deeper input is refused rather than risking the stack.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Returns InvalidArgument naming the byte offset and the parser's reason for malformed JSON, or for
+// nesting deeper than kMaxJsonDepth.
 Result<Json> ParseJson(std::string_view text);
 
 // Returns the canonical serialization: compact, object keys in byte order, UTF-8 kept as is.
 // Returns InvalidArgument for a floating-point number or invalid UTF-8 anywhere in the value.
 Result<std::string> CanonicalJson(const Json& value);
+
+// True if `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
 
 // Typed field access for parsed input, each returning InvalidArgument naming the missing or mistyped
 // field ("field 'tx_id': expected a string").

@@ -211,16 +211,20 @@ class TrustStore {
 
   // Trusts a CA certificate. InvalidArgument if it is not a CA certificate.
   Status AddCa(const Certificate& ca);
-  // Installs a PEM CRL, replacing any earlier CRL of the same issuer. Its issuer must be a trusted
-  // CA, or one of `intermediates` issued by a trusted CA. InvalidArgument if it does not parse, its
-  // issuer is unknown, or its signature does not verify.
+  // Installs a PEM CRL, replacing the CRL of the same issuer (the CA certificate whose key signed it).
+  // Its issuer must be a trusted CA, or one of `intermediates` issued by a trusted CA. InvalidArgument
+  // if it does not parse, no such CA's key verifies it, its nextUpdate has passed, or it is older
+  // (lastUpdate) than the installed one.
   Status AddCrl(std::string_view crl_pem, const std::vector<Certificate>& intermediates = {});
   // Registers an ECert that TCerts may be bound to.
   void AddEcert(const Certificate& ecert);
+  // Returns the registered ECert with this fingerprint (a TCert's BoundEcert), if any.
+  std::optional<Certificate> FindEcert(const Digest& fingerprint) const;
 
-  // Checks `leaf` at time `at`, building its chain from the trusted CAs and `intermediates`. A TCert
-  // (a certificate with the binding extension) is valid only if its bound ECert is registered and
-  // itself valid at `at`.
+  // Checks `leaf` at time `at`, building its chain from the trusted CAs and `intermediates`. Every
+  // certificate of the chain must name (O=) the same chain as the trusted CA it ends at, and the leaf
+  // must hold a P-256 key. A TCert (a certificate with the binding extension) is valid only if its
+  // bound ECert is registered and itself valid at `at`.
   CertificateCheck Check(const Certificate& leaf, const std::vector<Certificate>& intermediates,
                          TimePoint at) const;
   // Convenience: checks the first certificate of `chain`, the rest being intermediates.

@@ -53,8 +53,13 @@ struct TrustStore::State {
   mutable std::shared_mutex mu;
   std::vector<Certificate> cas;
   X509StorePtr store{X509_STORE_new()};
-  // CRLs by the DER of their issuer's name: the revoked serials (uppercase hex).
-  std::map<std::string, std::set<std::string>> revoked_by_issuer;
+  // CRLs by the fingerprint of the CA certificate whose key signed them: the revoked serials
+  // (uppercase hex) and the CRL's lastUpdate, so that an older CRL never replaces a newer one.
+  struct Crl {
+    std::set<std::string> serials;
+    TimePoint last_update;
+  };
+  std::map<Digest, Crl> crls;
   std::map<Digest, Certificate> ecerts;
 
   // Verified chains by leaf fingerprint: signatures and path are time-independent, checked once.
@@ -88,49 +93,70 @@ Status TrustStore::AddCrl(std::string_view crl_pem, const std::vector<Certificat
   BioPtr bio(BIO_new_mem_buf(crl_pem.data(), static_cast<int>(crl_pem.size())));
   X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
   if (!crl) return OpenSslInvalid("malformed CRL");
-  std::string issuer_key = NameKey(X509_CRL_get_issuer(crl.get()));
+  std::string issuer_name = NameKey(X509_CRL_get_issuer(crl.get()));
+  TimePoint last_update = ToTimePoint(X509_CRL_get0_lastUpdate(crl.get()));
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
+  if (next != nullptr && ToTimePoint(next) < Clock::now()) {
+    return Status::InvalidArgument("CRL is out of date: its nextUpdate has passed");
+  }
 
   std::unique_lock lock(state_->mu);
+  // Candidates: trusted CAs, and intermediates that a trusted CA issued. Several may share a name (a
+  // rotated root, or a member naming its CA like another's): the one whose key verifies the CRL is
+  // its issuer.
   std::vector<Certificate> candidates = state_->cas;
   for (const Certificate& c : intermediates) {
     for (const Certificate& ca : state_->cas) {
       if (c.IsCa() && c.IsIssuedBy(ca)) candidates.push_back(c);
     }
   }
+  bool name_known = false;
   const Certificate* issuer = nullptr;
   for (const Certificate& c : candidates) {
-    if (NameKey(X509_get_subject_name(NativeAccess::Cert(c))) == issuer_key) {
+    if (NameKey(X509_get_subject_name(NativeAccess::Cert(c))) != issuer_name) continue;
+    name_known = true;
+    if (X509_CRL_verify(crl.get(), X509_get0_pubkey(NativeAccess::Cert(c))) == 1) {
       issuer = &c;
       break;
     }
+    ERR_clear_error();
   }
-  BioPtr name_bio(BIO_new(BIO_s_mem()));
   if (issuer == nullptr) {
+    BioPtr name_bio(BIO_new(BIO_s_mem()));
     X509_NAME_print_ex(name_bio.get(), X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_RFC2253);
     char* data = nullptr;
     long len = BIO_get_mem_data(name_bio.get(), &data);
-    return Status::InvalidArgument("CRL issuer is not a trusted CA: " + std::string(data, static_cast<size_t>(len)));
+    std::string name(data, static_cast<size_t>(len));
+    return Status::InvalidArgument(name_known ? "CRL signature does not verify with the key of any CA named " + name
+                                              : "CRL issuer is not a trusted CA: " + name);
   }
-  if (X509_CRL_verify(crl.get(), X509_get0_pubkey(NativeAccess::Cert(*issuer))) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument("CRL signature does not verify with the key of " + issuer->SubjectText());
+  auto existing = state_->crls.find(issuer->Fingerprint());
+  if (existing != state_->crls.end() && last_update < existing->second.last_update) {
+    return Status::InvalidArgument("CRL of " + issuer->SubjectText() + " is older than the one installed");
   }
-  std::set<std::string> serials;
+  State::Crl entry{{}, last_update};
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
     const ASN1_INTEGER* serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
     BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
     char* hex = BN_bn2hex(bn.get());
-    serials.insert(hex);
+    entry.serials.insert(hex);
     OPENSSL_free(hex);
   }
-  state_->revoked_by_issuer[issuer_key] = std::move(serials);
+  state_->crls.insert_or_assign(issuer->Fingerprint(), std::move(entry));
   return Status::Ok();
 }
 
 void TrustStore::AddEcert(const Certificate& ecert) {
   std::unique_lock lock(state_->mu);
   state_->ecerts.insert_or_assign(ecert.Fingerprint(), ecert);
+}
+
+std::optional<Certificate> TrustStore::FindEcert(const Digest& fingerprint) const {
+  std::shared_lock lock(state_->mu);
+  auto it = state_->ecerts.find(fingerprint);
+  if (it == state_->ecerts.end()) return std::nullopt;
+  return it->second;
 }
 
 std::uint64_t TrustStore::cache_hits() const {
@@ -169,7 +195,8 @@ CertificateCheck TrustStore::State::BuildChain(const Certificate& leaf,
     return Verdict(CertificateVerdict::kUntrusted, OpenSslErrors());
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_X509_STRICT);
+  // PARTIAL_CHAIN: every CA added with AddCa is an anchor, even one an alliance root signed.
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
   int rc = X509_verify_cert(ctx.get());
   if (rc != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
@@ -216,10 +243,25 @@ CertificateCheck TrustStore::State::CheckAt(const Certificate& leaf, const std::
                      "certificate " + c.SubjectText() + " expired at " + FormatTime(c.NotAfter()), check.chain);
     }
   }
+  // Every certificate of the chain belongs to the chain (O=) of the trusted CA it ends at: a member's CA
+  // cannot vouch for another member's identities.
+  const std::string& anchor_chain = check.chain.back().subject().chain;
+  for (const Certificate& c : check.chain) {
+    if (c.subject().chain != anchor_chain) {
+      return Verdict(CertificateVerdict::kUntrusted,
+                     "certificate " + c.SubjectText() + " claims chain '" + c.subject().chain + "' but its CA " +
+                         check.chain.back().SubjectText() + " is chain '" + anchor_chain + "'",
+                     check.chain);
+    }
+  }
+  if (!IsP256(X509_get0_pubkey(NativeAccess::Cert(leaf)))) {
+    return Verdict(CertificateVerdict::kMalformed, "certificate " + leaf.SubjectText() + " has no P-256 key",
+                   check.chain);
+  }
   for (size_t i = 0; i + 1 < check.chain.size(); ++i) {
     const Certificate& c = check.chain[i];
-    auto crl = revoked_by_issuer.find(NameKey(X509_get_issuer_name(NativeAccess::Cert(c))));
-    if (crl != revoked_by_issuer.end() && crl->second.count(c.SerialHex()) > 0) {
+    auto crl = crls.find(check.chain[i + 1].Fingerprint());
+    if (crl != crls.end() && crl->second.serials.count(c.SerialHex()) > 0) {
       return Verdict(CertificateVerdict::kRevoked,
                      "certificate " + c.SubjectText() + " (serial " + c.SerialHex() + ") is revoked by " +
                          c.IssuerText(),

@@ -103,7 +103,8 @@ Result<BlockMetadata> ParseMetadata(const Json& m) {
     return Status::InvalidArgument("block: metadata.validation_codes must be an array");
   }
   for (const Json& c : m["validation_codes"]) {
-    auto code = c.is_number_integer() ? ValidationCodeFromNumber(c.get<int>()) : std::nullopt;
+    auto code = c.is_number_unsigned() && c.get<std::uint64_t>() <= 255 ? ValidationCodeFromNumber(c.get<int>())
+                                                                         : std::nullopt;
     if (!code) return Status::InvalidArgument("block: unknown validation code " + c.dump());
     metadata.validation_codes.push_back(*code);
   }

@@ -197,7 +197,9 @@ class Ledger {
   // Opens (creating if needed) the ledger in `dir`. For every channel it checks that the last block
   // parses, has the savepoint's number and hash, and links to the block before it; a damaged store
   // is refused with Corruption naming the channel, the block number and what did not match.
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir);
+  enum class OpenMode { kCreateIfMissing, kExisting };
+  // With kExisting (for inspection tools) a directory without a ledger is NotFound, not created.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, OpenMode mode = OpenMode::kCreateIfMissing);
 
   virtual std::unique_ptr<Snapshot> GetSnapshot() const = 0;
   virtual std::vector<std::string> Channels() const = 0;
@@ -210,7 +212,7 @@ class Ledger {
   // block, tx index, history, state and savepoint. `txs` holds one entry per envelope, with the codes
   // of block.metadata.validation_codes. Returns InvalidArgument, writing nothing, if the block number
   // is not the height, prev_hash is not the last block's hash, data_hash does not match, the counts or
-  // codes disagree, or a tx id is empty. The tx index records each transaction that claims its id
+  // codes disagree, a tx id is empty or longer than 256 bytes, or a valid tx writes to another channel. The tx index records each transaction that claims its id
   // (ClaimsTxId), valid or not, so that its initiator can learn the outcome.
   // REQUIRES: the codes come from ValidateMvcc (or match a validator's that did), so a claimed id is new.
   virtual Status Commit(const Block& block, const std::vector<CommittedTx>& txs) = 0;
@@ -250,6 +252,7 @@ bool ClaimsTxId(ValidationCode code);
 //  - kMvccReadConflict when a read's version is not the committed one, or an earlier valid tx of the
 //    block wrote that key;
 //  - kPhantomReadConflict when re-running a range read would return other keys or versions;
+//  - kIllegalWriteset when it writes to a channel other than `channel`;
 //  - kValid otherwise.
 Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
                                                  std::uint64_t block_number, const std::vector<PendingTx>& txs);

@@ -178,13 +178,21 @@ class LevelDbLedger final : public Ledger {
                                      std::to_string(txs.size()) + " transactions");
     }
     for (size_t i = 0; i < txs.size(); ++i) {
-      if (txs[i].tx_id.empty()) return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " has no id");
+      if (txs[i].tx_id.empty() || txs[i].tx_id.size() > kMaxTxIdLength) {
+        return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " has an empty or over-long id");
+      }
       if (txs[i].code != block.metadata.validation_codes[i]) {
         return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " code differs from the block's");
       }
       for (const NamespaceRwSet& ns : txs[i].rwset.namespaces) {
         ENTENTE_RETURN_IF_ERROR(CheckName("channel", ns.channel));
         ENTENTE_RETURN_IF_ERROR(CheckName("contract", ns.contract));
+        // A version is (block, tx) of this channel: a write to another channel's state would give a
+        // key there a version that channel's own blocks can repeat. Cross-chain writes are delivered
+        // to their chain instead (DESIGN.md §8).
+        if (txs[i].code == ValidationCode::kValid && !ns.writes.empty() && ns.channel != channel) {
+          return Status::InvalidArgument(where + ": tx " + std::to_string(i) + " writes to channel " + ns.channel);
+        }
       }
     }
 
@@ -302,16 +310,19 @@ Status CheckTip(leveldb::DB* db, std::string_view channel, const Savepoint& save
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir) {
-  ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, OpenMode mode) {
+  if (mode == OpenMode::kCreateIfMissing) ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
   leveldb::Options options;
-  options.create_if_missing = true;
+  options.create_if_missing = mode == OpenMode::kCreateIfMissing;
   options.paranoid_checks = true;
   options.write_buffer_size = 32 << 20;
   options.max_file_size = 8 << 20;
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &raw);
-  if (!s.ok()) return FromLevelDb(s, "cannot open ledger in " + dir);
+  if (!s.ok()) {
+    if (mode == OpenMode::kExisting && s.IsInvalidArgument()) return Status::NotFound("no ledger in " + dir);
+    return FromLevelDb(s, "cannot open ledger in " + dir);
+  }
   std::shared_ptr<leveldb::DB> db(raw);
 
   std::map<std::string, Savepoint, std::less<>> savepoints;

@@ -90,6 +90,10 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
     }
     ValidationCode code = ValidationCode::kValid;
     for (const NamespaceRwSet& ns : tx.rwset->namespaces) {
+      if (!ns.writes.empty() && ns.channel != channel) code = ValidationCode::kIllegalWriteset;
+    }
+    for (size_t n = 0; code == ValidationCode::kValid && n < tx.rwset->namespaces.size(); ++n) {
+      const NamespaceRwSet& ns = tx.rwset->namespaces[n];
       ENTENTE_ASSIGN_OR_RETURN(bool reads_ok, ReadsStillCurrent(snapshot, writes, ns));
       if (!reads_ok) {
         code = ValidationCode::kMvccReadConflict;

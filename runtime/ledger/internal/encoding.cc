@@ -1,5 +1,7 @@
 #include "runtime/ledger/internal/encoding.h"
 
+#include "runtime/common/json.h"
+
 namespace entente::ledger::internal {
 namespace {
 
@@ -154,8 +156,8 @@ Result<Savepoint> DecodeSavepoint(std::string_view data) {
 
 Status CheckName(std::string_view what, std::string_view name) {
   if (name.empty()) return Status::InvalidArgument(std::string(what) + " name is empty");
-  if (name.find('\0') != std::string_view::npos || name.find('/') != std::string_view::npos) {
-    return Status::InvalidArgument(std::string(what) + " name '" + std::string(name) + "' contains '/' or NUL");
+  if (name.find('\0') != std::string_view::npos || name.find('/') != std::string_view::npos || !IsValidUtf8(name)) {
+    return Status::InvalidArgument(std::string(what) + " name contains '/', NUL or bytes that are not UTF-8");
   }
   return Status::Ok();
 }

@@ -29,6 +29,8 @@ std::string BlockPrefix(std::string_view channel);
 std::string TxKey(std::string_view channel, std::string_view tx_id);
 std::string SavepointKey(std::string_view channel);
 inline constexpr std::string_view kSavepointPrefix{"p\0", 2};
+// Tx ids are hex SHA-256 (64 characters); anything longer than this is refused.
+inline constexpr std::size_t kMaxTxIdLength = 256;
 
 std::string EncodeVersioned(const Bytes& value, Version version);
 // Like EncodeVersioned / EncodeHistory, into `out` (replacing its contents, reusing its buffer).
@@ -45,7 +47,7 @@ Result<TxLocation> DecodeTxLocation(std::string_view data);
 std::string EncodeSavepoint(const Savepoint& savepoint);
 Result<Savepoint> DecodeSavepoint(std::string_view data);
 
-// Returns InvalidArgument if a channel or contract name is empty or holds '\0' or '/'.
+// Returns InvalidArgument if a channel or contract name is empty, holds '\0' or '/', or is not UTF-8.
 Status CheckName(std::string_view what, std::string_view name);
 
 }  // namespace entente::ledger::internal
