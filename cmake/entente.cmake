@@ -41,3 +41,21 @@ function(entente_test)
   set_tests_properties(${target} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
                        ENVIRONMENT "ENTENTE_BINARY=$<TARGET_FILE:entente>;ENTENTE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# entente_contract(NAME name SOURCES ... ENTRY entry.cc)
+# A contract: the static library entente_contract_<name> (its classes, for MockStub tests) and the
+# loadable shared library lib<name>.so (the classes plus ENTRY, which holds ENTENTE_CHAINCODE).
+# Contracts link only the shim.
+function(entente_contract)
+  cmake_parse_arguments(ARG "" "NAME;ENTRY" "SOURCES" ${ARGN})
+  add_library(entente_contract_${ARG_NAME} STATIC ${ARG_SOURCES})
+  target_include_directories(entente_contract_${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(entente_contract_${ARG_NAME} PRIVATE entente_build_flags PUBLIC entente::shim)
+  add_library(${ARG_NAME} MODULE ${ARG_ENTRY})
+  target_link_libraries(${ARG_NAME} PRIVATE entente_build_flags
+                        entente_contract_${ARG_NAME})
+  # Export only the entry point: the shim and JSON code linked into the library stay private to it.
+  target_link_options(${ARG_NAME} PRIVATE -Wl,--exclude-libs,ALL)
+  set_target_properties(${ARG_NAME} PROPERTIES CXX_VISIBILITY_PRESET hidden
+                        LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/chaincode)
+endfunction()

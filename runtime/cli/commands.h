@@ -11,6 +11,8 @@ namespace entente::cli {
 void AddCaCommands(CLI::App& app, int& exit_code);
 // `entente ledger verify|dump`.
 void AddLedgerCommands(CLI::App& app, int& exit_code);
+// `entente contract package|inspect|check`.
+void AddContractCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   entente::cli::AddCaCommands(app, exit_code);
   entente::cli::AddLedgerCommands(app, exit_code);
+  entente::cli::AddContractCommands(app, exit_code);
   entente::cli::AddBenchCommands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -51,9 +51,11 @@ std::pair<std::string, std::string> CompositeKeyRange(std::string_view object_ty
     start.append(a);
     start.push_back(kSeparator);
   }
-  // Every key with this prefix sorts before prefix + 0xFF: the byte after the prefix is an attribute
-  // byte, and 0xFF never occurs in UTF-8 (Fabric ends the range with U+10FFFF for the same reason).
-  std::string end = start + "\xFF";
+  // The prefix ends in U+0000; the same text ending in U+0001 sorts after every key that extends the
+  // prefix and before any other key. Exact for any attributes, and the bound stays UTF-8, so it can
+  // be recorded in a read-write set.
+  std::string end = start;
+  end.back() = '\x01';
   return {start, end};
 }
 

@@ -17,7 +17,8 @@ namespace entente {
 Result<std::string> CreateCompositeKey(std::string_view object_type, const std::vector<std::string>& attributes);
 // Returns the object type and attributes; InvalidArgument for a key not made by CreateCompositeKey.
 Result<std::pair<std::string, std::vector<std::string>>> SplitCompositeKey(std::string_view key);
-// The [start, end) range holding every composite key that starts with these attributes.
+// The [start, end) range holding exactly the composite keys that start with these attributes; both
+// bounds are UTF-8.
 std::pair<std::string, std::string> CompositeKeyRange(std::string_view object_type,
                                                       const std::vector<std::string>& attributes);
 

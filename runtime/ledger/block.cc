@@ -103,8 +103,10 @@ Result<BlockMetadata> ParseMetadata(const Json& m) {
     return Status::InvalidArgument("block: metadata.validation_codes must be an array");
   }
   for (const Json& c : m["validation_codes"]) {
-    auto code = c.is_number_unsigned() && c.get<std::uint64_t>() <= 255 ? ValidationCodeFromNumber(c.get<int>())
-                                                                         : std::nullopt;
+    bool in_range = (c.is_number_unsigned() && c.get<std::uint64_t>() <= 255) ||
+                    (c.is_number_integer() && !c.is_number_unsigned() && c.get<std::int64_t>() >= 0 &&
+                     c.get<std::int64_t>() <= 255);
+    auto code = in_range ? ValidationCodeFromNumber(c.get<int>()) : std::nullopt;
     if (!code) return Status::InvalidArgument("block: unknown validation code " + c.dump());
     metadata.validation_codes.push_back(*code);
   }

@@ -2,6 +2,7 @@
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -311,7 +312,12 @@ Status CheckTip(leveldb::DB* db, std::string_view channel, const Savepoint& save
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, OpenMode mode) {
-  if (mode == OpenMode::kCreateIfMissing) ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  if (mode == OpenMode::kCreateIfMissing) {
+    ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  } else if (!std::filesystem::exists(dir + "/CURRENT")) {
+    // LevelDB would create its lock and log files before noticing there is no database.
+    return Status::NotFound("no ledger in " + dir);
+  }
   leveldb::Options options;
   options.create_if_missing = mode == OpenMode::kCreateIfMissing;
   options.paranoid_checks = true;

@@ -453,5 +453,33 @@ TEST_CASE("`entente ledger verify` prints each channel's height and last block h
   CHECK(unknown.exit_code != 0);
 }
 
+TEST_CASE("`entente ledger verify` and `dump` on an empty directory say there is no ledger and create none") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("empty");
+  std::filesystem::create_directories(dir);
+  auto entries = [&] {
+    std::string names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names += e.path().filename().string() + " ";
+    return names;
+  };
+
+  CommandResult verify = RunEntente({"ledger", "verify", "--data", dir});
+  CAPTURE(verify.output);
+  CHECK(verify.exit_code != 0);
+  CHECK(Contains(Lower(verify.output), "no ledger"));
+  CHECK_MESSAGE(entries().empty(), "created: " << entries());
+
+  CommandResult dump = RunEntente({"ledger", "dump", "--data", dir, "--channel", "chainA", "--block", "0"});
+  CAPTURE(dump.output);
+  CHECK(dump.exit_code != 0);
+  CHECK(Contains(Lower(dump.output), "no ledger"));
+  CHECK_MESSAGE(entries().empty(), "created: " << entries());
+
+  // A directory that does not exist is not created either.
+  CommandResult missing = RunEntente({"ledger", "verify", "--data", tmp.Join("missing")});
+  CHECK(missing.exit_code != 0);
+  CHECK_FALSE(std::filesystem::exists(tmp.Join("missing")));
+}
+
 }  // namespace
 }  // namespace entente::ledger

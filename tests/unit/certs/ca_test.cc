@@ -442,3 +442,34 @@ TEST_CASE("openssl verify accepts a certificate issued under an intermediate giv
   auto without = RunCommand({"openssl", "verify", "-CAfile", dir.Join("ca/ca.pem"), dir.Join("leaf.pem")});
   CHECK(without.exit_code != 0);
 }
+
+TEST_CASE("Open gives Corruption naming revoked.json when that file was deleted") {
+  TempDir dir;
+  {
+    CertificateAuthority ca = MakeCa(dir, "chainA");
+    auto ecert = ca.IssueEcert(Role::kClient, "alice", 30);
+    REQUIRE(ecert.ok());
+    REQUIRE(ca.Revoke(ecert->certificate).ok());
+  }
+  REQUIRE(std::filesystem::remove(dir.Join("ca/revoked.json")));
+  auto opened = CertificateAuthority::Open(dir.Join("ca"));
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.status().code() == StatusCode::kCorruption);
+  CHECK(opened.status().message().find("revoked.json") != std::string::npos);
+}
+
+TEST_CASE("Init completes a directory holding only the ca-key.pem of an interrupted init") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.Join("ca"));
+  auto leftover = crypto::PrivateKey::Generate();
+  REQUIRE(leftover.ok());
+  REQUIRE(leftover->SaveFile(dir.Join("ca/ca-key.pem")).ok());
+
+  auto ca = CertificateAuthority::Init(dir.Join("ca"), "chainA", false);
+  REQUIRE_MESSAGE(ca.ok(), ca.status().ToString());
+  auto opened = CertificateAuthority::Open(dir.Join("ca"));
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  CHECK(opened->root() == ca->root());
+  CHECK(opened->root().Key() == crypto::PrivateKey::LoadFile(dir.Join("ca/ca-key.pem")).value().Public());
+  CHECK(std::filesystem::exists(dir.Join("ca/revoked.json")));
+}

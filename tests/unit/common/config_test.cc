@@ -222,3 +222,26 @@ TEST_CASE("LoadFile gives InvalidArgument naming the file for a YAML syntax erro
   CHECK(r.status().code() == StatusCode::kInvalidArgument);
   CHECK(Contains(r.status().message(), path + ":"));
 }
+
+TEST_CASE("CheckKeys refuses a key that is a list, naming the file and line, and Keys skips it") {
+  auto config = ConfigNode::Parse("? [a, b]\n: 1\n", "complex.yaml");
+  REQUIRE(config.ok());
+  Status s;
+  CHECK_NOTHROW(s = config->CheckKeys({"a", "b"}));
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CAPTURE(s.message());
+  CHECK(s.message().rfind("complex.yaml:1", 0) == 0);
+
+  std::vector<std::string> keys;
+  CHECK_NOTHROW(keys = config->Keys());
+  CHECK(keys.empty());
+
+  auto mixed = ConfigNode::Parse("name: x\n? {k: v}\n: 1\n", "mixed.yaml");
+  REQUIRE(mixed.ok());
+  Status mixed_status;
+  CHECK_NOTHROW(mixed_status = mixed->CheckKeys({"name"}));
+  CHECK(mixed_status.code() == StatusCode::kInvalidArgument);
+  CHECK(Contains(mixed_status.message(), "mixed.yaml:2"));
+  CHECK_NOTHROW(keys = mixed->Keys());
+  CHECK(keys == std::vector<std::string>{"name"});
+}

@@ -163,3 +163,59 @@ TEST_CASE("JsonBase64 decodes a base64 field and names the field when it is not 
   CHECK_FALSE(JsonBase64(object, "num").ok());
   CHECK_FALSE(JsonBase64(object, "absent").ok());
 }
+
+namespace {
+
+// `depth` arrays nested in each other, the innermost holding 1.
+std::string NestedArrays(int depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
+
+}  // namespace
+
+TEST_CASE("ParseJson refuses JSON nested 100 deep, naming the depth limit, and accepts 60 deep") {
+  auto deep = ParseJson(NestedArrays(100));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.status().code() == StatusCode::kInvalidArgument);
+  CAPTURE(deep.status().message());
+  CHECK(deep.status().message().find("deep") != std::string::npos);
+  CHECK(deep.status().message().find(std::to_string(kMaxJsonDepth)) != std::string::npos);
+
+  auto objects = ParseJson([] {
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += "{\"a\":";
+    return text + "1" + std::string(100, '}');
+  }());
+  CHECK(objects.status().code() == StatusCode::kInvalidArgument);
+
+  auto fine = ParseJson(NestedArrays(60));
+  REQUIRE_MESSAGE(fine.ok(), fine.status().ToString());
+  CHECK(fine->is_array());
+}
+
+TEST_CASE("ParseJson refuses JSON nested 200000 deep without exhausting the stack") {
+  auto deep = ParseJson(NestedArrays(200000));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.status().code() == StatusCode::kInvalidArgument);
+  CHECK(deep.status().message().find("deep") != std::string::npos);
+  // Unbalanced input this deep is refused too.
+  CHECK_FALSE(ParseJson(std::string(200000, '[')).ok());
+}
+
+TEST_CASE("JsonInt refuses integers above the int64 range instead of wrapping them") {
+  for (std::string_view text : {"18446744073709551615", "9223372036854775808"}) {
+    CAPTURE(text);
+    auto parsed = ParseJson(std::string("{\"n\": ") + std::string(text) + "}");
+    REQUIRE(parsed.ok());
+    auto n = JsonInt(*parsed, "n");
+    REQUIRE_FALSE(n.ok());
+    CHECK(n.status().code() == StatusCode::kInvalidArgument);
+    CHECK(n.status().message().find("'n'") != std::string::npos);
+  }
+  auto max = ParseJson(R"({"n": 9223372036854775807, "m": -9223372036854775808})");
+  REQUIRE(max.ok());
+  auto n = JsonInt(*max, "n");
+  REQUIRE_MESSAGE(n.ok(), n.status().ToString());
+  CHECK(*n == std::numeric_limits<std::int64_t>::max());
+  auto m = JsonInt(*max, "m");
+  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  CHECK(*m == std::numeric_limits<std::int64_t>::min());
+}

@@ -10,6 +10,7 @@
 
 #include "runtime/common/bytes.h"
 #include "runtime/crypto/crypto.h"
+#include "tests/support/support.h"
 
 using namespace entente;
 using namespace entente::crypto;
@@ -514,4 +515,137 @@ TEST_CASE("Checks from several threads at once all succeed") {
   }
   for (auto& th : threads) th.join();
   CHECK(valid.load() == 200);
+}
+
+TEST_CASE("A certificate naming chain A issued by chain B's CA is untrusted even when both CAs are trusted") {
+  TrustStore store;
+  TrustA(store);
+  REQUIRE(store.AddCa(RootB().cert).ok());
+  // Chain B's CA vouching for an identity of chain A.
+  auto forged = IssueCertificate(CertificateRequest{.chain = "chainA",
+                                                    .role = "client",
+                                                    .id = "alice",
+                                                    .not_before = Now() - hours(1),
+                                                    .not_after = Now() + hours(24)},
+                                 K().leaf.Public(), &RootB().cert, RootB().key);
+  REQUIRE(forged.ok());
+  REQUIRE(forged->subject().chain == "chainA");
+  CertificateCheck check = store.Check(*forged, {}, Now());
+  CHECK(check.verdict == V::kUntrusted);
+  CHECK(check.reason.find("chainA") != std::string::npos);
+  // Chain B's own identities stay valid.
+  CHECK(store.Check(Leaf(RootB(), "client", "bob"), {}, Now()).ok());
+}
+
+TEST_CASE("CRLs of two trusted CAs sharing a name are both accepted and both revoke their certificates") {
+  // A rotated root: same subject as root A, another key.
+  Certificate rotated_cert = Issue(nullptr, K().root_b, K().root_b.Public(), "chainA", "ca", "chainA root",
+                                   Now() - hours(24), Now() + hours(24 * 3650), true);
+  REQUIRE(rotated_cert.SubjectText() == RootA().cert.SubjectText());
+  Ca rotated{K().root_b, rotated_cert};
+  TrustStore store;
+  TrustA(store);
+  REQUIRE(store.AddCa(rotated.cert).ok());
+
+  Certificate old_revoked = Leaf(RootA(), "node", "old-revoked");
+  Certificate old_fine = Leaf(RootA(), "node", "old-fine");
+  Certificate new_revoked = Leaf(rotated, "node", "new-revoked");
+  Certificate new_fine = Leaf(rotated, "node", "new-fine");
+  REQUIRE(store.Check(old_revoked, {}, Now()).ok());
+  REQUIRE(store.Check(new_revoked, {}, Now()).ok());
+
+  Status old_crl = store.AddCrl(Crl(RootA(), {&old_revoked}));
+  CAPTURE(old_crl.message());
+  CHECK(old_crl.ok());
+  Status new_crl = store.AddCrl(Crl(rotated, {&new_revoked}));
+  CAPTURE(new_crl.message());
+  CHECK(new_crl.ok());
+
+  CHECK(store.Check(old_revoked, {}, Now()).verdict == V::kRevoked);
+  CHECK(store.Check(new_revoked, {}, Now()).verdict == V::kRevoked);
+  CHECK(store.Check(old_fine, {}, Now()).ok());
+  CHECK(store.Check(new_fine, {}, Now()).ok());
+}
+
+TEST_CASE("AddCrl refuses a CRL older than the installed one of the same CA, and the revocation stays") {
+  TrustStore store;
+  TrustA(store);
+  Certificate revoked = Leaf(RootA(), "node", "stays-revoked");
+  auto newer = MakeCrlPem(RootA().cert, RootA().key, {{revoked.SerialHex(), Now() - hours(2)}}, Now() - hours(1),
+                          Now() + hours(24 * 30));
+  auto older = MakeCrlPem(RootA().cert, RootA().key, {}, Now() - hours(3), Now() + hours(24 * 30));
+  REQUIRE(newer.ok());
+  REQUIRE(older.ok());
+  REQUIRE(store.AddCrl(*newer).ok());
+  REQUIRE(store.Check(revoked, {}, Now()).verdict == V::kRevoked);
+  Status s = store.AddCrl(*older);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(store.Check(revoked, {}, Now()).verdict == V::kRevoked);
+}
+
+TEST_CASE("AddCrl refuses a CRL whose nextUpdate has passed") {
+  TrustStore store;
+  TrustA(store);
+  Certificate leaf = Leaf(RootA(), "node", "stale-crl");
+  auto stale = MakeCrlPem(RootA().cert, RootA().key, {{leaf.SerialHex(), Now() - hours(48)}}, Now() - hours(48),
+                          Now() - hours(1));
+  REQUIRE(stale.ok());
+  Status s = store.AddCrl(*stale);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(s.message().find("nextUpdate") != std::string::npos);
+  CHECK(store.Check(leaf, {}, Now()).ok());
+}
+
+TEST_CASE("A CA signed by an alliance root is an anchor when it is the only CA trusted") {
+  const PrivateKey& alliance_key = K().root_b;
+  Certificate alliance_root = Issue(nullptr, alliance_key, alliance_key.Public(), "alliance", "ca", "alliance root",
+                                    Now() - hours(24), Now() + hours(24 * 3650), true);
+  Certificate chain_a_ca = Issue(&alliance_root, alliance_key, K().intermediate.Public(), "chainA", "ca", "chainA CA",
+                                 Now() - hours(24), Now() + hours(24 * 365), true);
+  REQUIRE_FALSE(chain_a_ca.IsSelfSigned());
+  TrustStore store;
+  REQUIRE(store.AddCa(chain_a_ca).ok());
+  Certificate leaf = Leaf({K().intermediate, chain_a_ca}, "node", "node-anchored");
+  CertificateCheck check = store.Check(leaf, {}, Now());
+  CAPTURE(check.reason);
+  CHECK(check.ok());
+  REQUIRE(check.chain.size() == 2);
+  CHECK(check.chain.back() == chain_a_ca);
+}
+
+TEST_CASE("A certificate with a P-384 key issued by a trusted CA is malformed") {
+  testing::TempDir dir;
+  if (testing::RunCommand({"openssl", "version"}).exit_code != 0) {
+    MESSAGE("openssl command not available; skipping");
+    return;
+  }
+  REQUIRE(RootA().key.SaveFile(dir.Join("ca-key.pem")).ok());
+  testing::WriteText(dir.Join("ca.pem"), RootA().cert.Pem());
+  testing::WriteText(dir.Join("ext.cnf"),
+                     "basicConstraints=CA:FALSE\n"
+                     "subjectKeyIdentifier=hash\n"
+                     "authorityKeyIdentifier=keyid:always\n");
+  auto run = [](const std::vector<std::string>& argv) {
+    testing::CommandResult r = testing::RunCommand(argv);
+    CAPTURE(r.output);
+    REQUIRE(r.exit_code == 0);
+  };
+  run({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out",
+       dir.Join("leaf-key.pem")});
+  run({"openssl", "req", "-new", "-key", dir.Join("leaf-key.pem"), "-subj", "/O=chainA/OU=client/CN=x", "-out",
+       dir.Join("leaf.csr")});
+  run({"openssl", "x509", "-req", "-in", dir.Join("leaf.csr"), "-CA", dir.Join("ca.pem"), "-CAkey",
+       dir.Join("ca-key.pem"), "-set_serial", "4242", "-days", "1", "-sha256", "-extfile", dir.Join("ext.cnf"), "-out",
+       dir.Join("leaf.pem")});
+
+  auto leaf = Certificate::LoadFile(dir.Join("leaf.pem"));
+  REQUIRE(leaf.ok());
+  REQUIRE(leaf->subject().chain == "chainA");
+  REQUIRE(leaf->subject().role == Role::kClient);
+  TrustStore store;
+  TrustA(store);
+  CertificateCheck check = store.Check(*leaf, {}, Clock::now());
+  CAPTURE(check.reason);
+  CHECK(check.verdict == V::kMalformed);
+  CHECK(check.reason.find("P-256") != std::string::npos);
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -972,6 +973,140 @@ TEST_CASE("many channels in one ledger are independent") {
   auto prefix_range = ledger->GetSnapshot()->Range("chain", "cc", "", "");
   REQUIRE(prefix_range.ok());
   CHECK(Keys(*prefix_range) == std::vector<std::string>{"k"});
+}
+
+TEST_CASE("Commit refuses a block whose valid transaction writes another channel's state") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  std::vector<CommittedTx> txs{Tx("t0", "ch1", "cc", {{"a", "0"}}), Tx("t1", "ch2", "cc", {{"a", "intruder"}})};
+  Status s = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), txs), txs);
+  CHECK_MESSAGE(s.IsInvalidArgument(), s.ToString());
+  CHECK(Contains(s.message(), "ch2"));
+  CHECK(ledger->GetSavepoint("ch1").height == 0);
+  CHECK(ledger->GetSavepoint("ch2").height == 0);
+  CHECK_FALSE(Get(*ledger, "ch1", "cc", "a").has_value());
+  CHECK_FALSE(Get(*ledger, "ch2", "cc", "a").has_value());
+}
+
+TEST_CASE("Commit accepts a block whose invalid transaction writes another channel, without applying it") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  std::vector<CommittedTx> txs{Tx("t0", "ch1", "cc", {{"a", "0"}}),
+                               Tx("t1", "ch2", "cc", {{"a", "intruder"}}, ValidationCode::kIllegalWriteset)};
+  Status s = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), txs), txs);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  CHECK(ledger->GetSavepoint("ch1").height == 1);
+  CHECK(Get(*ledger, "ch1", "cc", "a") == VV("0", 0, 0));
+  CHECK_FALSE(Get(*ledger, "ch2", "cc", "a").has_value());
+  CHECK(ledger->GetSavepoint("ch2").height == 0);
+}
+
+TEST_CASE("Commit accepts a valid transaction that only reads another channel") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  CommittedTx tx = Tx("t0", "ch1", "cc", {{"a", "0"}});
+  NamespaceRwSet other;
+  other.channel = "ch2";
+  other.contract = "cc";
+  other.reads.push_back(KeyRead{"b", std::nullopt});
+  tx.rwset.namespaces.push_back(other);
+  std::vector<CommittedTx> txs{tx};
+  Status s = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), txs), txs);
+  CHECK_MESSAGE(s.ok(), s.ToString());
+  CHECK(ledger->GetSavepoint("ch1").height == 1);
+}
+
+TEST_CASE("Commit refuses a tx id longer than 256 bytes and accepts one of 256") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  std::vector<CommittedTx> too_long{Tx(std::string(257, 'x'), "ch1", "cc", {{"a", "0"}})};
+  Status s = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), too_long), too_long);
+  CHECK_MESSAGE(s.IsInvalidArgument(), s.ToString());
+  CHECK(ledger->GetSavepoint("ch1").height == 0);
+  CHECK_FALSE(Get(*ledger, "ch1", "cc", "a").has_value());
+
+  std::vector<CommittedTx> longest{Tx(std::string(256, 'x'), "ch1", "cc", {{"a", "0"}})};
+  Status ok = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), longest), longest);
+  CHECK_MESSAGE(ok.ok(), ok.ToString());
+  CHECK(ledger->GetSavepoint("ch1").height == 1);
+}
+
+TEST_CASE("Commit refuses channel and contract names that are not UTF-8, without throwing") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  const std::string bad = "\xff";
+  SUBCASE("a channel") {
+    std::vector<CommittedTx> txs{Tx("t0", bad, "cc", {{"a", "0"}})};
+    Status s;
+    CHECK_NOTHROW(s = ledger->Commit(MakeBlock(bad, 0, ZeroHash(), txs), txs));
+    CHECK_MESSAGE(s.IsInvalidArgument(), s.ToString());
+    CHECK_NOTHROW((void)s.ToString());
+    CHECK(ledger->Channels().empty());
+  }
+  SUBCASE("a contract") {
+    std::vector<CommittedTx> txs{Tx("t0", "ch1", "c" + bad, {{"a", "0"}})};
+    Status s;
+    CHECK_NOTHROW(s = ledger->Commit(MakeBlock("ch1", 0, ZeroHash(), txs), txs));
+    CHECK_MESSAGE(s.IsInvalidArgument(), s.ToString());
+    CHECK(ledger->GetSavepoint("ch1").height == 0);
+  }
+}
+
+TEST_CASE("Open of an existing ledger in an empty directory is NotFound and creates nothing") {
+  TempDir tmp;
+  auto opened = Ledger::Open(tmp.path(), Ledger::OpenMode::kExisting);
+  CHECK_MESSAGE(opened.status().IsNotFound(), opened.status().ToString());
+  std::string created;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+    created += entry.path().filename().string() + " ";
+  }
+  CHECK_MESSAGE(created.empty(), "created: " << created);
+
+  // A missing directory is NotFound too, and is not created.
+  auto missing = Ledger::Open(tmp.Join("missing"), Ledger::OpenMode::kExisting);
+  CHECK_MESSAGE(missing.status().IsNotFound(), missing.status().ToString());
+  CHECK_FALSE(std::filesystem::exists(tmp.Join("missing")));
+}
+
+TEST_CASE("Open of an existing ledger opens a ledger made before") {
+  TempDir tmp;
+  {
+    auto ledger = OpenOrDie(tmp.path());
+    REQUIRE(CommitNext(*ledger, "ch1", {Tx("t0", "ch1", "cc", {{"a", "0"}})}).ok());
+  }
+  auto opened = Ledger::Open(tmp.path(), Ledger::OpenMode::kExisting);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  CHECK((*opened)->GetSavepoint("ch1").height == 1);
+}
+
+TEST_CASE("composite keys refuse a type or attribute that is not UTF-8") {
+  CHECK(CreateCompositeKey("owner", {"\xff"}).status().IsInvalidArgument());
+  CHECK(CreateCompositeKey("owner", {"alice", "\xc3"}).status().IsInvalidArgument());   // truncated
+  CHECK(CreateCompositeKey("owner", {"\xc0\x80"}).status().IsInvalidArgument());       // overlong U+0000
+  CHECK(CreateCompositeKey("owner", {"\xed\xa0\x80"}).status().IsInvalidArgument());  // surrogate
+  CHECK(CreateCompositeKey("\xfe", {"a"}).status().IsInvalidArgument());
+  CHECK(CreateCompositeKey("owner", {"\xc3\xa9", "\xf0\x9f\x98\x80"}).ok());
+}
+
+TEST_CASE("Block::FromJson refuses validation codes outside 0-255 instead of wrapping them") {
+  const std::string good = SampleBlock().ToJson().dump();
+  REQUIRE(Block::FromJson(Json::parse(good)).ok());
+  // As an int, 2^32 wraps to VALID and 2^32 + 23 to ILLEGAL_WRITESET.
+  for (std::string code : {"4294967296", "4294967319", "18446744073709551615", "256", "-1", "-4294967296"}) {
+    CAPTURE(code);
+    Json j = Json::parse(good);
+    REQUIRE_FALSE(j["metadata"]["validation_codes"].empty());
+    j["metadata"]["validation_codes"][0] = Json::parse(code);
+    CHECK(Block::FromJson(j).status().IsInvalidArgument());
+  }
+}
+
+TEST_CASE("Block::FromJson accepts the JSON that ToJson produced, without a round trip through text") {
+  Block b = SampleBlock();
+  auto back = Block::FromJson(b.ToJson());
+  REQUIRE_MESSAGE(back.ok(), back.status().ToString());
+  CHECK(back->metadata.validation_codes == b.metadata.validation_codes);
+  CHECK(back->header.ComputeHash() == b.header.ComputeHash());
 }
 
 }  // namespace

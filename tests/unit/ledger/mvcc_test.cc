@@ -367,5 +367,32 @@ TEST_CASE("MVCC results agree with what the ledger then commits") {
         Codes{VC::kMvccReadConflict, VC::kValid});
 }
 
+TEST_CASE("MVCC gives ILLEGAL_WRITESET to a transaction writing another channel's state") {
+  Chain chain;
+  Seed(chain);
+  RwSet foreign = Rw({}, {}, {Put("a", "intruder")});
+  foreign.namespaces[0].channel = "other-ch";
+  // Also when its own channel's writes come first and its reads are current.
+  RwSet mixed = Rw({Read("a", 0, 0)}, {}, {Put("a", "2")});
+  mixed.namespaces.push_back(foreign.namespaces[0]);
+  std::vector<Pending> txs{
+      {"foreign", foreign}, {"mixed", mixed}, {"after", Rw({Read("a", 0, 0)}, {}, {Put("a", "3")})}};
+  // The illegal transactions' writes do not count: "after" still reads the committed a.
+  CHECK(chain.Validate(txs) == Codes{VC::kIllegalWriteset, VC::kIllegalWriteset, VC::kValid});
+}
+
+TEST_CASE("MVCC accepts a transaction that reads another channel but writes only its own") {
+  Chain chain;
+  Seed(chain);
+  RwSet rw = Rw({Read("a", 0, 0)}, {}, {Put("a", "2")});
+  NamespaceRwSet other;
+  other.channel = "other-ch";
+  other.contract = kContract;
+  other.reads = {ReadMissing("z")};
+  other.range_reads = {Range("", "", {})};
+  rw.namespaces.push_back(other);
+  CHECK(chain.Validate({{"reader", rw}}) == Codes{VC::kValid});
+}
+
 }  // namespace
 }  // namespace entente::ledger

@@ -1,0 +1,440 @@
+#include "chaincode/alliance/alliance.h"
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+
+namespace entente::chaincode {
+
+using shim::Check;
+using shim::Json;
+
+namespace {
+
+constexpr char kMemberType[] = "member";
+constexpr char kNodeType[] = "node";
+constexpr char kRouteType[] = "route";
+constexpr char kContractType[] = "contract";
+
+// Keeps sums of weights far from overflow.
+constexpr std::int64_t kMaxWeight = 1'000'000'000;
+
+// ---- Shape checks for from_json; `what` names the value in messages ("node n1") ----
+
+void CheckFields(const Json& j, const std::string& what, std::initializer_list<std::string_view> fields) {
+  Check(j.is_object(), what + " must be a JSON object");
+  for (const auto& item : j.items()) {
+    Check(std::find(fields.begin(), fields.end(), item.key()) != fields.end(),
+          what + " has an unknown field '" + item.key() + "'");
+  }
+}
+
+const Json& Field(const Json& j, const std::string& what, const char* field) {
+  auto it = j.find(field);
+  Check(it != j.end(), what + " lacks the field '" + field + "'");
+  return *it;
+}
+
+std::string StringField(const Json& j, const std::string& what, const char* field) {
+  const Json& value = Field(j, what, field);
+  Check(value.is_string() && !value.get_ref<const std::string&>().empty(),
+        what + ": '" + field + "' must be a non-empty string");
+  return value.get<std::string>();
+}
+
+std::int64_t WeightField(const Json& j, const std::string& what, const char* field) {
+  const Json& value = Field(j, what, field);
+  bool ok = false;
+  if (value.is_number_unsigned()) {
+    ok = value.get<std::uint64_t>() > 0 && value.get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxWeight);
+  } else if (value.is_number_integer()) {
+    ok = value.get<std::int64_t>() > 0 && value.get<std::int64_t>() <= kMaxWeight;
+  }
+  Check(ok, what + ": '" + field + "' must be a positive integer of at most " + std::to_string(kMaxWeight));
+  return value.get<std::int64_t>();
+}
+
+void CheckPem(const std::string& text, const std::string& what) {
+  Check(text.find("-----BEGIN CERTIFICATE-----") != std::string::npos &&
+            text.find("-----END CERTIFICATE-----") != std::string::npos,
+        what + " must be a PEM certificate");
+}
+
+std::string PemField(const Json& j, const std::string& what, const char* field) {
+  std::string pem = StringField(j, what, field);
+  CheckPem(pem, what + ": '" + field + "'");
+  return pem;
+}
+
+const Json& ArrayField(const Json& j, const std::string& what, const char* field) {
+  const Json& value = Field(j, what, field);
+  Check(value.is_array(), what + ": '" + field + "' must be an array");
+  return value;
+}
+
+// ---- State ----
+
+template <typename T>
+T ParseStored(const shim::Bytes& value) {
+  Json j = Json::parse(shim::ToText(value), nullptr, /*allow_exceptions=*/false);
+  Check(!j.is_discarded(), "the alliance state holds a value that is not JSON");
+  return j.get<T>();
+}
+
+template <typename T>
+std::optional<T> ReadOne(shim::Stub& stub, const char* type, const std::vector<std::string>& attributes) {
+  auto value = stub.GetState(stub.CreateCompositeKey(type, attributes));
+  if (!value) return std::nullopt;
+  return ParseStored<T>(*value);
+}
+
+template <typename T>
+std::vector<T> ReadAll(shim::Stub& stub, const char* type) {
+  std::vector<T> all;
+  for (const shim::KeyValue& entry : stub.GetStateByPartialCompositeKey(type, {})) {
+    all.push_back(ParseStored<T>(entry.value));
+  }
+  return all;
+}
+
+template <typename T>
+void Write(shim::Stub& stub, const char* type, const std::vector<std::string>& attributes, const T& value) {
+  stub.PutState(stub.CreateCompositeKey(type, attributes), shim::ToBytes(Json(value).dump()));
+}
+
+void Delete(shim::Stub& stub, const char* type, const std::vector<std::string>& attributes) {
+  stub.DelState(stub.CreateCompositeKey(type, attributes));
+}
+
+void EmitChange(shim::Stub& stub, const std::string& function, const std::string& id) {
+  stub.SetEvent(Alliance::kChangeEvent, shim::ToBytes(Json{{"function", function}, {"id", id}}.dump()));
+}
+
+bool IsMember(shim::Stub& stub, const std::string& chain) {
+  return stub.GetState(stub.CreateCompositeKey(kMemberType, {chain})).has_value();
+}
+
+std::int64_t AdminWeight(const std::vector<Member>& members) {
+  std::int64_t total = 0;
+  for (const Member& m : members) {
+    for (const Admin& a : m.admins) total += a.weight;
+  }
+  return total;
+}
+
+// Checks what a member's own fields cannot: that its admins are distinct.
+void CheckMember(const Member& member) {
+  std::set<std::string> ids;
+  for (const Admin& admin : member.admins) {
+    Check(ids.insert(admin.id).second, "member " + member.name + " lists admin " + admin.id + " twice");
+  }
+}
+
+void CheckRouteChains(const Route& route, const std::set<std::string>& chains) {
+  Check(chains.count(route.from_chain) > 0,
+        "route " + route.id + " starts at chain " + route.from_chain + ", which is not a member");
+  Check(chains.count(route.to_chain) > 0,
+        "route " + route.id + " leads to chain " + route.to_chain + ", which is not a member");
+  Check(route.from_chain != route.to_chain, "route " + route.id + " must join two different chains");
+}
+
+void CheckContractChannel(const ContractDefinition& definition, const std::set<std::string>& chains) {
+  Check(definition.channel == kAllianceChannel || chains.count(definition.channel) > 0,
+        "contract " + definition.name + " is defined on channel " + definition.channel +
+            ", which is neither a member chain nor '" + kAllianceChannel + "'");
+}
+
+std::set<std::string> MemberNames(shim::Stub& stub) {
+  std::set<std::string> names;
+  for (const Member& m : ReadAll<Member>(stub, kMemberType)) names.insert(m.name);
+  return names;
+}
+
+Access ParseAccess(const std::string& text, const std::string& what) {
+  Check(text == "read" || text == "write", what + " must be \"read\" or \"write\", not \"" + text + "\"");
+  return text == "read" ? Access::kRead : Access::kWrite;
+}
+
+}  // namespace
+
+// ---- JSON ----
+
+void to_json(Json& j, const Admin& admin) { j = Json{{"id", admin.id}, {"weight", admin.weight}}; }
+
+void from_json(const Json& j, Admin& admin) {
+  CheckFields(j, "an admin", {"id", "weight"});
+  admin.id = StringField(j, "an admin", "id");
+  admin.weight = WeightField(j, "admin " + admin.id, "weight");
+}
+
+void to_json(Json& j, const Member& member) {
+  j = Json{{"name", member.name}, {"ca_certs", member.ca_certs}, {"admins", member.admins}};
+}
+
+void from_json(const Json& j, Member& member) {
+  CheckFields(j, "a member", {"name", "ca_certs", "admins"});
+  member.name = StringField(j, "a member", "name");
+  std::string what = "member " + member.name;
+  const Json& certs = ArrayField(j, what, "ca_certs");
+  Check(!certs.empty(), what + " needs at least one CA certificate");
+  member.ca_certs.clear();
+  for (const Json& cert : certs) {
+    Check(cert.is_string(), what + ": each of 'ca_certs' must be a string");
+    CheckPem(cert.get<std::string>(), what + ": each of 'ca_certs'");
+    member.ca_certs.push_back(cert.get<std::string>());
+  }
+  member.admins.clear();
+  if (j.contains("admins")) {
+    for (const Json& admin : ArrayField(j, what, "admins")) {
+      try {
+        member.admins.push_back(admin.get<Admin>());
+      } catch (const shim::ContractError& e) {
+        throw shim::ContractError(what + ": " + e.what(), e.status());
+      }
+    }
+  }
+}
+
+void to_json(Json& j, const Node& node) {
+  j = Json{{"id", node.id},
+           {"chain", node.chain},
+           {"weight", node.weight},
+           {"endpoint", node.endpoint},
+           {"ecert", node.ecert}};
+}
+
+void from_json(const Json& j, Node& node) {
+  CheckFields(j, "a node", {"id", "chain", "weight", "endpoint", "ecert"});
+  node.id = StringField(j, "a node", "id");
+  std::string what = "node " + node.id;
+  node.chain = StringField(j, what, "chain");
+  node.weight = WeightField(j, what, "weight");
+  node.endpoint = StringField(j, what, "endpoint");
+  node.ecert = PemField(j, what, "ecert");
+}
+
+void to_json(Json& j, const Access& access) { j = access == Access::kRead ? "read" : "write"; }
+
+void from_json(const Json& j, Access& access) {
+  Check(j.is_string(), "access must be \"read\" or \"write\"");
+  access = ParseAccess(j.get<std::string>(), "access");
+}
+
+void to_json(Json& j, const Route& route) {
+  j = Json{{"id", route.id},
+           {"from_chain", route.from_chain},
+           {"contract", route.contract},
+           {"to_chain", route.to_chain},
+           {"namespace", route.namespace_name},
+           {"access", route.access}};
+}
+
+void from_json(const Json& j, Route& route) {
+  CheckFields(j, "a route", {"id", "from_chain", "contract", "to_chain", "namespace", "access"});
+  route.id = StringField(j, "a route", "id");
+  std::string what = "route " + route.id;
+  route.from_chain = StringField(j, what, "from_chain");
+  route.contract = StringField(j, what, "contract");
+  route.to_chain = StringField(j, what, "to_chain");
+  route.namespace_name = StringField(j, what, "namespace");
+  route.access = ParseAccess(StringField(j, what, "access"), what + ": 'access'");
+}
+
+void to_json(Json& j, const ContractDefinition& definition) {
+  j = Json{{"channel", definition.channel},
+           {"name", definition.name},
+           {"version", definition.version},
+           {"sha256", definition.sha256},
+           {"policy", definition.policy}};
+}
+
+void from_json(const Json& j, ContractDefinition& definition) {
+  CheckFields(j, "a contract definition", {"channel", "name", "version", "sha256", "policy"});
+  definition.name = StringField(j, "a contract definition", "name");
+  std::string what = "contract " + definition.name;
+  definition.channel = StringField(j, what, "channel");
+  definition.version = StringField(j, what, "version");
+  std::string sha = StringField(j, what, "sha256");
+  Check(sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](unsigned char c) { return std::isxdigit(c); }),
+        what + ": 'sha256' must be 64 hexadecimal digits");
+  std::transform(sha.begin(), sha.end(), sha.begin(), [](unsigned char c) { return std::tolower(c); });
+  definition.sha256 = std::move(sha);
+  definition.policy = StringField(j, what, "policy");
+}
+
+void to_json(Json& j, const AllianceConfig& config) {
+  j = Json{
+      {"members", config.members}, {"nodes", config.nodes}, {"routes", config.routes}, {"contracts", config.contracts}};
+}
+
+void from_json(const Json& j, AllianceConfig& config) {
+  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts"});
+  auto list = [&j](const char* field, auto& out) {
+    out.clear();
+    if (!j.contains(field)) return;
+    for (const Json& item : ArrayField(j, "the alliance spec", field)) {
+      out.push_back(item.get<typename std::decay_t<decltype(out)>::value_type>());
+    }
+  };
+  list("members", config.members);
+  list("nodes", config.nodes);
+  list("routes", config.routes);
+  list("contracts", config.contracts);
+}
+
+// ---- The contract ----
+
+Alliance::Alliance() : Contract("Alliance") {
+  Transaction("Init", &Alliance::Init);
+  Transaction("AddMember", &Alliance::AddMember);
+  Transaction("UpdateMember", &Alliance::UpdateMember);
+  Transaction("SetNode", &Alliance::SetNode);
+  Transaction("RemoveNode", &Alliance::RemoveNode);
+  Transaction("AddRoute", &Alliance::AddRoute);
+  Transaction("RemoveRoute", &Alliance::RemoveRoute);
+  Transaction("DefineContract", &Alliance::DefineContract);
+  Transaction("GetAlliance", &Alliance::GetAlliance, kEvaluate);
+  Transaction("CheckRoute", &Alliance::CheckRoute, kEvaluate);
+  Transaction("GetContractDefinition", &Alliance::GetContractDefinition, kEvaluate);
+}
+
+void Alliance::BeforeTransaction(shim::Context& ctx) {
+  // Every function but genesis and the queries changes the configuration: default to requiring an admin,
+  // so that a function added later is governed too. Runs before the parameters are parsed.
+  static const std::set<std::string, std::less<>> kOpen = {"Init", "GetAlliance", "CheckRoute",
+                                                           "GetContractDefinition"};
+  std::string_view function = ctx.stub().Function();
+  if (auto colon = function.rfind(':'); colon != std::string_view::npos) function.remove_prefix(colon + 1);
+  if (kOpen.count(function) == 0) Check(ctx.creator().role == "admin", "only an admin may change the alliance");
+}
+
+void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
+  shim::Stub& stub = ctx.stub();
+  for (const char* type : {kMemberType, kNodeType, kRouteType, kContractType}) {
+    Check(stub.GetStateByPartialCompositeKey(type, {}).empty(),
+          "the alliance is already initialized; change it with config transactions");
+  }
+  Check(!spec.members.empty(), "the genesis spec needs at least one member");
+  std::set<std::string> chains;
+  for (const Member& member : spec.members) {
+    Check(chains.insert(member.name).second, "member " + member.name + " is listed twice");
+    CheckMember(member);
+  }
+  Check(AdminWeight(spec.members) > 0, "the genesis spec needs at least one admin");
+  std::set<std::string> node_ids;
+  for (const Node& node : spec.nodes) {
+    Check(node_ids.insert(node.id).second, "node " + node.id + " is listed twice");
+    Check(chains.count(node.chain) > 0,
+          "node " + node.id + " belongs to chain " + node.chain + ", which is not a member");
+  }
+  std::set<std::string> route_ids;
+  for (const Route& route : spec.routes) {
+    Check(route_ids.insert(route.id).second, "route " + route.id + " is listed twice");
+    CheckRouteChains(route, chains);
+  }
+  std::set<std::pair<std::string, std::string>> contracts;
+  for (const ContractDefinition& definition : spec.contracts) {
+    Check(contracts.insert({definition.channel, definition.name}).second,
+          "contract " + definition.name + " on channel " + definition.channel + " is listed twice");
+    CheckContractChannel(definition, chains);
+  }
+
+  for (const Member& m : spec.members) Write(stub, kMemberType, {m.name}, m);
+  for (const Node& n : spec.nodes) Write(stub, kNodeType, {n.id}, n);
+  for (const Route& r : spec.routes) Write(stub, kRouteType, {r.id}, r);
+  for (const ContractDefinition& d : spec.contracts) Write(stub, kContractType, {d.channel, d.name}, d);
+  EmitChange(stub, "Init", "genesis");
+}
+
+void Alliance::AddMember(shim::Context& ctx, Member member) {
+  shim::Stub& stub = ctx.stub();
+  CheckMember(member);
+  Check(!IsMember(stub, member.name), "chain " + member.name + " is already a member");
+  Write(stub, kMemberType, {member.name}, member);
+  EmitChange(stub, "AddMember", member.name);
+}
+
+void Alliance::UpdateMember(shim::Context& ctx, Member member) {
+  shim::Stub& stub = ctx.stub();
+  CheckMember(member);
+  std::vector<Member> members = ReadAll<Member>(stub, kMemberType);
+  auto it = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == member.name; });
+  Check(it != members.end(), "chain " + member.name + " is not a member");
+  *it = member;
+  Check(AdminWeight(members) > 0, "the alliance would be left without an admin");
+  Write(stub, kMemberType, {member.name}, member);
+  EmitChange(stub, "UpdateMember", member.name);
+}
+
+void Alliance::SetNode(shim::Context& ctx, Node node) {
+  shim::Stub& stub = ctx.stub();
+  Check(IsMember(stub, node.chain), "node " + node.id + " belongs to chain " + node.chain + ", which is not a member");
+  Write(stub, kNodeType, {node.id}, node);
+  EmitChange(stub, "SetNode", node.id);
+}
+
+void Alliance::RemoveNode(shim::Context& ctx, std::string id) {
+  shim::Stub& stub = ctx.stub();
+  Check(!id.empty(), "the node id must not be empty");
+  Check(ReadOne<Node>(stub, kNodeType, {id}).has_value(), "there is no node " + id);
+  Delete(stub, kNodeType, {id});
+  EmitChange(stub, "RemoveNode", id);
+}
+
+void Alliance::AddRoute(shim::Context& ctx, Route route) {
+  shim::Stub& stub = ctx.stub();
+  Check(!ReadOne<Route>(stub, kRouteType, {route.id}).has_value(), "route " + route.id + " already exists");
+  CheckRouteChains(route, MemberNames(stub));
+  Write(stub, kRouteType, {route.id}, route);
+  EmitChange(stub, "AddRoute", route.id);
+}
+
+void Alliance::RemoveRoute(shim::Context& ctx, std::string id) {
+  shim::Stub& stub = ctx.stub();
+  Check(!id.empty(), "the route id must not be empty");
+  Check(ReadOne<Route>(stub, kRouteType, {id}).has_value(), "there is no route " + id);
+  Delete(stub, kRouteType, {id});
+  EmitChange(stub, "RemoveRoute", id);
+}
+
+void Alliance::DefineContract(shim::Context& ctx, ContractDefinition definition) {
+  shim::Stub& stub = ctx.stub();
+  CheckContractChannel(definition, MemberNames(stub));
+  auto existing = ReadOne<ContractDefinition>(stub, kContractType, {definition.channel, definition.name});
+  Check(!existing || existing->version != definition.version || *existing == definition,
+        "version " + definition.version + " of contract " + definition.name + " on channel " + definition.channel +
+            " is already defined differently; give the new definition a new version");
+  Write(stub, kContractType, {definition.channel, definition.name}, definition);
+  EmitChange(stub, "DefineContract", definition.channel + "/" + definition.name);
+}
+
+AllianceConfig Alliance::GetAlliance(shim::Context& ctx) {
+  shim::Stub& stub = ctx.stub();
+  return AllianceConfig{ReadAll<Member>(stub, kMemberType), ReadAll<Node>(stub, kNodeType),
+                        ReadAll<Route>(stub, kRouteType), ReadAll<ContractDefinition>(stub, kContractType)};
+}
+
+bool Alliance::CheckRoute(shim::Context& ctx, std::string from_chain, std::string contract, std::string to_chain,
+                          std::string namespace_name, std::string access) {
+  Access wanted = ParseAccess(access, "the access");
+  for (const Route& route : ReadAll<Route>(ctx.stub(), kRouteType)) {
+    if (route.from_chain == from_chain && route.contract == contract && route.to_chain == to_chain &&
+        route.namespace_name == namespace_name && (wanted == Access::kRead || route.access == Access::kWrite)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ContractDefinition Alliance::GetContractDefinition(shim::Context& ctx, std::string channel, std::string name) {
+  Check(!channel.empty() && !name.empty(), "the channel and contract name must not be empty");
+  auto definition = ReadOne<ContractDefinition>(ctx.stub(), kContractType, {channel, name});
+  Check(definition.has_value(), "contract " + name + " is not defined on channel " + channel);
+  return *definition;
+}
+
+}  // namespace entente::chaincode

@@ -1,0 +1,3 @@
+#include "chaincode/alliance/alliance.h"
+
+ENTENTE_CHAINCODE(entente::chaincode::Alliance)

@@ -1,0 +1,3 @@
+#include "chaincode/asset_transfer/asset_transfer.h"
+
+ENTENTE_CHAINCODE(entente::chaincode::AssetTransfer)
