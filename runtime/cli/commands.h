@@ -13,6 +13,10 @@ void AddCaCommands(CLI::App& app, int& exit_code);
 void AddLedgerCommands(CLI::App& app, int& exit_code);
 // `entente contract package|inspect|check`.
 void AddContractCommands(CLI::App& app, int& exit_code);
+// `entente alliance genesis`.
+void AddAllianceCommands(CLI::App& app, int& exit_code);
+// `entente relay --config FILE`.
+void AddRelayCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
 

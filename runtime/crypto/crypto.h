@@ -224,7 +224,8 @@ class TrustStore {
   // Checks `leaf` at time `at`, building its chain from the trusted CAs and `intermediates`. Every
   // certificate of the chain must name (O=) the same chain as the trusted CA it ends at, and the leaf
   // must hold a P-256 key. A TCert (a certificate with the binding extension) is valid only if its
-  // bound ECert is registered and itself valid at `at`.
+  // bound ECert is registered or among `intermediates` (a creator presents TCert, ECert, ...), and is
+  // itself valid at `at`.
   CertificateCheck Check(const Certificate& leaf, const std::vector<Certificate>& intermediates,
                          TimePoint at) const;
   // Convenience: checks the first certificate of `chain`, the rest being intermediates.

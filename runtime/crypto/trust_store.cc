@@ -279,12 +279,18 @@ CertificateCheck TrustStore::State::CheckAt(const Certificate& leaf, const std::
       return Verdict(CertificateVerdict::kMalformed,
                      "certificate " + leaf.SubjectText() + " has a TCert binding but is not a TCert", check.chain);
     }
-    auto ecert = ecerts.find(*bound);
-    if (ecert == ecerts.end()) {
+    // The ECert is registered, or presented beside the TCert (a creator's chain: TCert, ECert, ...);
+    // either way it must itself be valid now.
+    const Certificate* ecert = nullptr;
+    if (auto registered = ecerts.find(*bound); registered != ecerts.end()) ecert = &registered->second;
+    for (const Certificate& c : intermediates) {
+      if (ecert == nullptr && c.Fingerprint() == *bound) ecert = &c;
+    }
+    if (ecert == nullptr) {
       return Verdict(CertificateVerdict::kUnknownEcert,
                      "TCert " + leaf.SubjectText() + " is bound to an unknown ECert " + HexEncode(*bound), check.chain);
     }
-    CertificateCheck ecert_check = CheckAt(ecert->second, intermediates, at, depth + 1);
+    CertificateCheck ecert_check = CheckAt(*ecert, intermediates, at, depth + 1);
     if (ecert_check.verdict == CertificateVerdict::kRevoked) {
       return Verdict(CertificateVerdict::kEcertRevoked, "TCert is bound to a revoked ECert: " + ecert_check.reason,
                      check.chain);
@@ -295,7 +301,7 @@ CertificateCheck TrustStore::State::CheckAt(const Certificate& leaf, const std::
     if (ecert_check.chain.size() < 2 || check.chain.size() < 2 || !(ecert_check.chain[1] == check.chain[1])) {
       return Verdict(CertificateVerdict::kUntrusted, "TCert and its ECert were issued by different CAs", check.chain);
     }
-    if (ecert->second.subject().chain != subject.chain || ecert->second.subject().id != subject.id) {
+    if (ecert->subject().chain != subject.chain || ecert->subject().id != subject.id) {
       return Verdict(CertificateVerdict::kMalformed, "TCert subject does not match its ECert's", check.chain);
     }
   }

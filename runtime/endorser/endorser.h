@@ -47,6 +47,8 @@ struct Proposal {
 // The signing identity of a client or node: a TCert (with intermediates) and its key.
 struct Signer {
   crypto::Certificate certificate;
+  // Sent after the certificate: the ECert a TCert is bound to (so verifiers need not have it
+  // registered), then any intermediate CAs.
   std::vector<crypto::Certificate> intermediates;
   crypto::PrivateKey key;
 

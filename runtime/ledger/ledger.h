@@ -165,6 +165,9 @@ using entente::CompositeKeyRange;
 using entente::CreateCompositeKey;
 using entente::SplitCompositeKey;
 
+// Bookkeeping entries (key, value) of the ledger's owner; see Ledger::PutMeta.
+using MetaEntries = std::vector<std::pair<std::string, Bytes>>;
+
 // ---- Reading ----
 
 // A consistent, read-only view of the ledger at one moment. Cheap to create; thread-safe.
@@ -215,7 +218,17 @@ class Ledger {
   // codes disagree, a tx id is empty or longer than 256 bytes, or a valid tx writes to another channel. The tx index records each transaction that claims its id
   // (ClaimsTxId), valid or not, so that its initiator can learn the outcome.
   // REQUIRES: the codes come from ValidateMvcc (or match a validator's that did), so a claimed id is new.
-  virtual Status Commit(const Block& block, const std::vector<CommittedTx>& txs) = 0;
+  Status Commit(const Block& block, const std::vector<CommittedTx>& txs) { return Commit(block, txs, {}); }
+  // Like Commit, and writes `meta` entries (see PutMeta) in the same synced WriteBatch: bookkeeping of
+  // the ledger's owner (e.g. how far the relay's log has been ordered) that must never disagree with
+  // the blocks.
+  virtual Status Commit(const Block& block, const std::vector<CommittedTx>& txs, const MetaEntries& meta) = 0;
+
+  // Bookkeeping entries of the ledger's owner, outside every channel: written synced, read back by
+  // key or by prefix in key order. InvalidArgument for an empty key.
+  virtual Status PutMeta(const MetaEntries& entries) = 0;
+  virtual Result<std::optional<Bytes>> GetMeta(std::string_view key) const = 0;
+  virtual Result<MetaEntries> ScanMeta(std::string_view prefix) const = 0;
 
   // Walks `channel`'s whole hash chain from block 0; Corruption naming the first damaged block.
   virtual Status VerifyChain(std::string_view channel) const = 0;

@@ -132,11 +132,26 @@ class LevelDbSnapshot final : public Snapshot {
   leveldb::ReadOptions options_;
 };
 
+std::string MetaKey(std::string_view key) {
+  std::string out(kMetaPrefix);
+  out.append(key);
+  return out;
+}
+
+Status AddMeta(leveldb::WriteBatch& batch, const MetaEntries& entries) {
+  for (const auto& [key, value] : entries) {
+    if (key.empty()) return Status::InvalidArgument("a meta entry needs a key");
+    batch.Put(MetaKey(key), leveldb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
+  }
+  return Status::Ok();
+}
+
 class LevelDbLedger final : public Ledger {
  public:
   LevelDbLedger(std::shared_ptr<leveldb::DB> db, std::map<std::string, Savepoint, std::less<>> savepoints)
       : db_(std::move(db)), savepoints_(std::move(savepoints)) {}
 
+  using Ledger::Commit;
   std::unique_ptr<Snapshot> GetSnapshot() const override { return std::make_unique<LevelDbSnapshot>(db_); }
 
   std::vector<std::string> Channels() const override {
@@ -158,7 +173,7 @@ class LevelDbLedger final : public Ledger {
     return ReadBlock(db_.get(), options, channel, number);
   }
 
-  Status Commit(const Block& block, const std::vector<CommittedTx>& txs) override {
+  Status Commit(const Block& block, const std::vector<CommittedTx>& txs, const MetaEntries& meta) override {
     const std::string& channel = block.header.channel;
     ENTENTE_RETURN_IF_ERROR(CheckName("channel", channel));
     std::lock_guard commit_lock(commit_mu_);
@@ -241,6 +256,7 @@ class LevelDbLedger final : public Ledger {
     }
     Savepoint next{block.header.number + 1, block.header.ComputeHash()};
     batch.Put(SavepointKey(channel), EncodeSavepoint(next));
+    ENTENTE_RETURN_IF_ERROR(AddMeta(batch, meta));
 
     leveldb::WriteOptions options;
     options.sync = true;
@@ -249,6 +265,34 @@ class LevelDbLedger final : public Ledger {
     savepoints_.insert_or_assign(channel, next);
     last_commit_ = {entries, batch.ApproximateSize()};
     return Status::Ok();
+  }
+
+  Status PutMeta(const MetaEntries& entries) override {
+    leveldb::WriteBatch batch;
+    ENTENTE_RETURN_IF_ERROR(AddMeta(batch, entries));
+    leveldb::WriteOptions options;
+    options.sync = true;
+    return FromLevelDb(db_->Write(options, &batch), "meta write");
+  }
+
+  Result<std::optional<Bytes>> GetMeta(std::string_view key) const override {
+    std::string data;
+    leveldb::Status s = db_->Get(leveldb::ReadOptions(), MetaKey(key), &data);
+    if (s.IsNotFound()) return std::optional<Bytes>();
+    if (!s.ok()) return FromLevelDb(s, "meta read");
+    return std::optional<Bytes>(Bytes(data.begin(), data.end()));
+  }
+
+  Result<MetaEntries> ScanMeta(std::string_view prefix) const override {
+    MetaEntries out;
+    std::string start = MetaKey(prefix);
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+      std::string_view key(it->key().data() + kMetaPrefix.size(), it->key().size() - kMetaPrefix.size());
+      out.emplace_back(std::string(key), Bytes(it->value().data(), it->value().data() + it->value().size()));
+    }
+    if (!it->status().ok()) return FromLevelDb(it->status(), "meta scan");
+    return out;
   }
 
   CommitStats LastCommitStats() const override {

@@ -37,6 +37,30 @@ std::string EntenteBinary();
 // Runs `entente` with `args`.
 CommandResult RunEntente(const std::vector<std::string>& args);
 
+// A service started in the background (e.g. `entente relay`), its stdout and stderr going to a fresh log
+// file. The destructor kills it (SIGKILL) and reaps it, so a failing test leaves no process behind.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, std::string log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Waits until the log holds a line starting with `prefix` and returns the rest of that line, or ""
+  // after `timeout_ms` or when the process exited.
+  std::string WaitForLine(const std::string& prefix, int timeout_ms = 20000) const;
+  // Sends `signal`; with `wait`, reaps the process and returns its exit code (128 + signal when killed).
+  int Signal(int signal, bool wait = true);
+  bool running() const;
+  int pid() const { return pid_; }
+  std::string Log() const;
+
+ private:
+  int pid_ = -1;
+  std::string log_path_;
+  mutable int exit_code_ = -1;
+};
+
 // Returns the file's contents, or "" when it cannot be read.
 std::string ReadText(const std::string& path);
 

@@ -4,6 +4,7 @@
 //   blocks   b\0<channel>\0<number>                           -> block bytes
 //   tx index t\0<channel>\0<tx_id>                            -> block(8) index(8) code(1)
 //   savepoint p\0<channel>                                    -> height(8) last_hash(32)
+//   meta     m\0<key>                                          -> the owner's bytes
 // Integers are big-endian so that keys sort numerically.
 #pragma once
 
@@ -29,6 +30,7 @@ std::string BlockPrefix(std::string_view channel);
 std::string TxKey(std::string_view channel, std::string_view tx_id);
 std::string SavepointKey(std::string_view channel);
 inline constexpr std::string_view kSavepointPrefix{"p\0", 2};
+inline constexpr std::string_view kMetaPrefix{"m\0", 2};
 // Tx ids are hex SHA-256 (64 characters); anything longer than this is refused.
 inline constexpr std::size_t kMaxTxIdLength = 256;
 

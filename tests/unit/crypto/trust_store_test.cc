@@ -289,6 +289,36 @@ TEST_CASE("A TCert bound to an ECert the store does not know is refused as unkno
   CHECK(store.Check(Leaf(RootA(), "tx", "alice", nothing), {}, Now()).verdict == V::kUnknownEcert);
 }
 
+TEST_CASE("A TCert is valid with its ECert presented after it instead of registered") {
+  TrustStore store;
+  TrustA(store);
+  Certificate ecert = Leaf(RootA(), "client", "carol");
+  Certificate tcert = Leaf(RootA(), "tx", "carol", ecert.Fingerprint());
+  CHECK(store.Check(tcert, {}, Now()).verdict == V::kUnknownEcert);
+  CertificateCheck check = store.Check({tcert, ecert}, Now());
+  CAPTURE(check.reason);
+  CHECK(check.ok());
+  CHECK_FALSE(store.FindEcert(ecert.Fingerprint()).has_value());
+}
+
+TEST_CASE("A presented ECert of another CA, revoked, or of another identity does not validate a TCert") {
+  TrustStore store;
+  TrustA(store);
+  REQUIRE(store.AddCa(RootB().cert).ok());
+  Certificate foreign = Leaf(RootB(), "client", "carol");
+  Certificate tcert_b = Leaf(RootA(), "tx", "carol", foreign.Fingerprint());
+  CHECK_FALSE(store.Check({tcert_b, foreign}, Now()).ok());
+
+  Certificate other_id = Leaf(RootA(), "client", "dave");
+  Certificate tcert_other = Leaf(RootA(), "tx", "carol", other_id.Fingerprint());
+  CHECK(store.Check({tcert_other, other_id}, Now()).verdict == V::kMalformed);
+
+  Certificate revoked = Leaf(RootA(), "client", "erin");
+  Certificate tcert_revoked = Leaf(RootA(), "tx", "erin", revoked.Fingerprint());
+  REQUIRE(store.AddCrl(Crl(RootA(), {&revoked})).ok());
+  CHECK(store.Check({tcert_revoked, revoked}, Now()).verdict == V::kEcertRevoked);
+}
+
 TEST_CASE("A TCert whose ECert is revoked gives ECert revoked") {
   TrustStore store;
   TrustA(store);

@@ -1111,3 +1111,45 @@ TEST_CASE("Block::FromJson accepts the JSON that ToJson produced, without a roun
 
 }  // namespace
 }  // namespace entente::ledger
+
+namespace entente::ledger {
+namespace {
+
+TEST_CASE("Meta entries commit with a block, survive a reopen, and scan by prefix in key order") {
+  TempDir dir;
+  {
+    auto ledger = OpenOrDie(dir.Join("db"));
+    std::vector<CommittedTx> txs{Tx("tx1", "chainA", "cc", {{"k", "v"}})};
+    Block block = MakeBlock("chainA", 0, Hash{}, txs);
+    REQUIRE(ledger->Commit(block, txs, {{"relay/ordered/chainA", ToBytes("7")}}).ok());
+    REQUIRE(ledger->PutMeta({{"relay/rejected/2", ToBytes("b")}, {"relay/rejected/1", ToBytes("a")}}).ok());
+    CHECK_FALSE(ledger->PutMeta({{"", ToBytes("x")}}).ok());
+  }
+  auto ledger = OpenOrDie(dir.Join("db"));
+  auto ordered = ledger->GetMeta("relay/ordered/chainA");
+  REQUIRE(ordered.ok());
+  REQUIRE(ordered->has_value());
+  CHECK(ToString(**ordered) == "7");
+  auto missing = ledger->GetMeta("relay/ordered/chainB");
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+  auto rejected = ledger->ScanMeta("relay/rejected/");
+  REQUIRE(rejected.ok());
+  REQUIRE(rejected->size() == 2);
+  CHECK((*rejected)[0].first == "relay/rejected/1");
+  CHECK(ToString((*rejected)[1].second) == "b");
+}
+
+TEST_CASE("A refused commit writes none of its meta entries") {
+  TempDir dir;
+  auto ledger = OpenOrDie(dir.Join("db"));
+  std::vector<CommittedTx> txs{Tx("tx1", "chainA", "cc", {{"k", "v"}})};
+  Block wrong_number = MakeBlock("chainA", 5, Hash{}, txs);
+  CHECK_FALSE(ledger->Commit(wrong_number, txs, {{"relay/ordered/chainA", ToBytes("1")}}).ok());
+  auto meta = ledger->GetMeta("relay/ordered/chainA");
+  REQUIRE(meta.ok());
+  CHECK_FALSE(meta->has_value());
+}
+
+}  // namespace
+}  // namespace entente::ledger

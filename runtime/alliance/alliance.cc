@@ -1,0 +1,278 @@
+#include "runtime/alliance/alliance.h"
+
+#include <filesystem>
+#include <memory>
+#include <utility>
+
+#include "runtime/common/config.h"
+#include "runtime/common/file.h"
+#include "runtime/crypto/crypto.h"
+#include "runtime/endorser/endorser.h"
+
+namespace entente::alliance {
+namespace {
+
+// The alliance contract, hosted in-process for the alliance channel.
+class AllianceRegistry final : public endorser::ChaincodeRegistry {
+ public:
+  AllianceRegistry() { chaincode_.Add(std::make_unique<chaincode::Alliance>()); }
+  shim::Chaincode* Find(std::string_view channel, std::string_view contract) const override {
+    return channel == kAllianceChannel && contract == kAllianceContract ? &chaincode_ : nullptr;
+  }
+
+ private:
+  mutable shim::Chaincode chaincode_;
+};
+
+const AllianceRegistry& Registry() {
+  static const AllianceRegistry registry;
+  return registry;
+}
+
+// Runs `function` of the alliance contract on `snapshot` as the relay itself.
+Result<endorser::SimulationResult> RunAlliance(const ledger::Snapshot& snapshot, std::string tx_id,
+                                               std::string function, std::vector<std::string> args,
+                                               std::int64_t timestamp_ms) {
+  endorser::Proposal proposal;
+  proposal.tx_id = std::move(tx_id);
+  proposal.channel = kAllianceChannel;
+  proposal.contract = kAllianceContract;
+  proposal.function = std::move(function);
+  proposal.args = std::move(args);
+  proposal.timestamp_ms = timestamp_ms;
+  ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(proposal.ToJson()));
+  SignedBytes signed_proposal{ToBytes(payload), {}};
+  shim::Identity relay{kAllianceChannel, "relay", "genesis", ""};
+  return endorser::Simulate(proposal, signed_proposal, {}, relay, snapshot, Registry(), nullptr);
+}
+
+Result<std::string> ReadPem(const ConfigNode& node, const std::string& base) {
+  ENTENTE_ASSIGN_OR_RETURN(std::string file, node.AsString());
+  std::filesystem::path path(file);
+  if (path.is_relative()) path = std::filesystem::path(base) / path;
+  auto text = ReadFile(path.string());
+  if (!text.ok()) return node.Error("cannot read " + path.string() + ": " + text.status().message());
+  auto cert = crypto::Certificate::FromPem(*text);
+  if (!cert.ok()) return node.Error(path.string() + " is not a PEM certificate: " + cert.status().message());
+  return cert->Pem();
+}
+
+Result<std::vector<ConfigNode>> OptionalList(const ConfigNode& root, std::string_view key) {
+  if (!root.Has(key)) return std::vector<ConfigNode>{};
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode list, root.Child(key));
+  return list.Elements();
+}
+
+Result<chaincode::Member> LoadMember(const ConfigNode& c, const std::string& base) {
+  ENTENTE_RETURN_IF_ERROR(c.CheckKeys({"name", "ca", "admins"}));
+  chaincode::Member member;
+  ENTENTE_ASSIGN_OR_RETURN(member.name, c.GetString("name"));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode cas, c.Child("ca"));
+  ENTENTE_ASSIGN_OR_RETURN(auto ca_files, cas.Elements());
+  if (ca_files.empty()) return cas.Error("a chain needs at least one CA certificate");
+  for (const ConfigNode& f : ca_files) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadPem(f, base));
+    member.ca_certs.push_back(std::move(pem));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(auto admins, OptionalList(c, "admins"));
+  for (const ConfigNode& a : admins) {
+    ENTENTE_RETURN_IF_ERROR(a.CheckKeys({"id", "weight"}));
+    chaincode::Admin admin;
+    ENTENTE_ASSIGN_OR_RETURN(admin.id, a.GetString("id"));
+    ENTENTE_ASSIGN_OR_RETURN(admin.weight, a.GetInt("weight", 1));
+    if (admin.weight <= 0) return a.Error("weight must be positive");
+    member.admins.push_back(std::move(admin));
+  }
+  return member;
+}
+
+Result<chaincode::Node> LoadNode(const ConfigNode& n, const std::string& base) {
+  ENTENTE_RETURN_IF_ERROR(n.CheckKeys({"id", "chain", "weight", "endpoint", "ecert"}));
+  chaincode::Node node;
+  ENTENTE_ASSIGN_OR_RETURN(node.id, n.GetString("id"));
+  ENTENTE_ASSIGN_OR_RETURN(node.chain, n.GetString("chain"));
+  ENTENTE_ASSIGN_OR_RETURN(node.weight, n.GetInt("weight", 1));
+  if (node.weight <= 0) return n.Error("weight must be positive");
+  ENTENTE_ASSIGN_OR_RETURN(node.endpoint, n.GetString("endpoint"));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode ecert, n.Child("ecert"));
+  ENTENTE_ASSIGN_OR_RETURN(node.ecert, ReadPem(ecert, base));
+  return node;
+}
+
+Result<chaincode::Route> LoadRoute(const ConfigNode& r) {
+  ENTENTE_RETURN_IF_ERROR(r.CheckKeys({"id", "from", "contract", "to", "namespace", "access"}));
+  chaincode::Route route;
+  ENTENTE_ASSIGN_OR_RETURN(route.id, r.GetString("id"));
+  ENTENTE_ASSIGN_OR_RETURN(route.from_chain, r.GetString("from"));
+  ENTENTE_ASSIGN_OR_RETURN(route.contract, r.GetString("contract"));
+  ENTENTE_ASSIGN_OR_RETURN(route.to_chain, r.GetString("to"));
+  ENTENTE_ASSIGN_OR_RETURN(route.namespace_name, r.GetString("namespace"));
+  ENTENTE_ASSIGN_OR_RETURN(std::string access, r.GetString("access", "read"));
+  if (access == "read") {
+    route.access = chaincode::Access::kRead;
+  } else if (access == "write") {
+    route.access = chaincode::Access::kWrite;
+  } else {
+    return r.Error("access must be read or write, got '" + access + "'");
+  }
+  return route;
+}
+
+Result<chaincode::ContractDefinition> LoadContract(const ConfigNode& c) {
+  ENTENTE_RETURN_IF_ERROR(c.CheckKeys({"channel", "name", "version", "sha256", "policy"}));
+  chaincode::ContractDefinition definition;
+  ENTENTE_ASSIGN_OR_RETURN(definition.channel, c.GetString("channel"));
+  ENTENTE_ASSIGN_OR_RETURN(definition.name, c.GetString("name"));
+  ENTENTE_ASSIGN_OR_RETURN(definition.version, c.GetString("version"));
+  ENTENTE_ASSIGN_OR_RETURN(definition.sha256, c.GetString("sha256"));
+  ENTENTE_ASSIGN_OR_RETURN(definition.policy, c.GetString("policy", "Weighted(0.5)"));
+  return definition;
+}
+
+}  // namespace
+
+Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
+  ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"chains", "nodes", "routes", "contracts"}));
+  std::string base = std::filesystem::path(path).parent_path().string();
+  if (base.empty()) base = ".";
+  chaincode::AllianceConfig config;
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
+  ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
+  if (chain_list.empty()) return chains.Error("an alliance needs at least one chain");
+  for (const ConfigNode& c : chain_list) {
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::Member member, LoadMember(c, base));
+    config.members.push_back(std::move(member));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(auto nodes, OptionalList(root, "nodes"));
+  for (const ConfigNode& n : nodes) {
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::Node node, LoadNode(n, base));
+    config.nodes.push_back(std::move(node));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(auto routes, OptionalList(root, "routes"));
+  for (const ConfigNode& r : routes) {
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::Route route, LoadRoute(r));
+    config.routes.push_back(std::move(route));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(auto contracts, OptionalList(root, "contracts"));
+  for (const ConfigNode& c : contracts) {
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::ContractDefinition definition, LoadContract(c));
+    config.contracts.push_back(std::move(definition));
+  }
+  return config;
+}
+
+Result<ledger::Block> MakeGenesisBlock(const chaincode::AllianceConfig& config, std::int64_t timestamp_ms) {
+  Json envelope{{"type", "genesis"}, {"config", config}};
+  ENTENTE_ASSIGN_OR_RETURN(std::string bytes, CanonicalJson(envelope));
+  ledger::Block block;
+  block.header.channel = kAllianceChannel;
+  block.header.number = 0;
+  block.envelopes.push_back(ToBytes(bytes));
+  block.header.data_hash = block.ComputeDataHash();
+  block.metadata.validation_codes.push_back(ValidationCode::kValid);
+  block.metadata.timestamp_ms = timestamp_ms;
+  return block;
+}
+
+namespace {
+
+// The configuration inside a genesis block, or InvalidArgument.
+Result<Json> GenesisConfig(const ledger::Block& genesis) {
+  if (genesis.header.channel != kAllianceChannel || genesis.header.number != 0 || genesis.envelopes.size() != 1) {
+    return Status::InvalidArgument("not a genesis block: expected block 0 of channel alliance with one envelope");
+  }
+  if (genesis.ComputeDataHash() != genesis.header.data_hash) {
+    return Status::InvalidArgument("genesis block: data_hash does not match its envelope");
+  }
+  Json envelope = Json::parse(ToString(genesis.envelopes[0]), nullptr, false);
+  if (envelope.is_discarded() || !envelope.is_object() || envelope.value("type", "") != "genesis" ||
+      !envelope.contains("config")) {
+    return Status::InvalidArgument("genesis block: its envelope is not {\"type\":\"genesis\",\"config\":...}");
+  }
+  return envelope["config"];
+}
+
+std::string GenesisTxId(const ledger::Block& genesis) { return crypto::Sha256Hex(genesis.envelopes[0]); }
+
+}  // namespace
+
+Status CommitGenesis(ledger::Ledger& ledger, const ledger::Block& genesis) {
+  ENTENTE_ASSIGN_OR_RETURN(Json config, GenesisConfig(genesis));
+  if (ledger.GetSavepoint(kAllianceChannel).height > 0) {
+    ENTENTE_ASSIGN_OR_RETURN(ledger::Block committed, ledger.GetBlock(kAllianceChannel, 0));
+    if (committed.header.ComputeHash() != genesis.header.ComputeHash()) {
+      return Status::FailedPrecondition("this ledger holds the genesis of another alliance");
+    }
+    return Status::Ok();
+  }
+  auto snapshot = ledger.GetSnapshot();
+  ENTENTE_ASSIGN_OR_RETURN(endorser::SimulationResult init,
+                           RunAlliance(*snapshot, GenesisTxId(genesis), "Init", {config.dump()},
+                                       genesis.metadata.timestamp_ms));
+  if (!init.response.ok()) {
+    return Status::InvalidArgument("the alliance contract refuses the genesis configuration: " +
+                                   init.response.message);
+  }
+  ledger::CommittedTx tx{GenesisTxId(genesis), ValidationCode::kValid, std::move(init.rwset)};
+  return ledger.Commit(genesis, {tx});
+}
+
+Result<chaincode::AllianceConfig> ReadConfig(const ledger::Snapshot& snapshot) {
+  if (snapshot.GetSavepoint(kAllianceChannel).height == 0) {
+    return Status::NotFound("no alliance genesis has been committed");
+  }
+  ENTENTE_ASSIGN_OR_RETURN(endorser::SimulationResult read,
+                           RunAlliance(snapshot, "read-alliance", "GetAlliance", {}, 0));
+  if (!read.response.ok()) return Status::Internal("GetAlliance failed: " + read.response.message);
+  try {
+    return Json::parse(ToString(read.response.payload)).get<chaincode::AllianceConfig>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("the committed alliance configuration does not parse: ") + e.what());
+  }
+}
+
+Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems) {
+  Membership m;
+  m.trust = std::make_shared<crypto::TrustStore>();
+  m.view.channels.insert(kAllianceChannel);
+  for (const chaincode::Member& member : config.members) {
+    m.view.channels.insert(member.name);
+    for (const std::string& pem : member.ca_certs) {
+      auto ca = crypto::Certificate::FromPem(pem);
+      Status s = ca.ok() ? m.trust->AddCa(*ca) : ca.status();
+      if (!s.ok()) return Status::InvalidArgument("member " + member.name + ": CA certificate: " + s.message());
+      m.ca_pems.push_back(pem);
+    }
+    for (const chaincode::Admin& admin : member.admins) m.view.admins.push_back({admin.id, member.name, admin.weight});
+  }
+  for (const chaincode::Node& node : config.nodes) {
+    auto ecert = crypto::Certificate::FromPem(node.ecert);
+    if (!ecert.ok()) return Status::InvalidArgument("node " + node.id + ": ECert: " + ecert.status().message());
+    m.trust->AddEcert(*ecert);
+    m.view.nodes.push_back({node.id, node.chain, node.weight});
+  }
+  for (const chaincode::Route& r : config.routes) {
+    m.view.routes.push_back({r.from_chain, r.contract, r.to_chain, r.namespace_name, r.access == chaincode::Access::kWrite});
+  }
+  for (const chaincode::ContractDefinition& d : config.contracts) {
+    m.view.contracts.push_back({d.channel, d.name, d.version, d.sha256, d.policy});
+  }
+  m.view.contracts.push_back({kAllianceChannel, kAllianceContract, "builtin", "", kAlliancePolicy});
+  for (const std::string& crl : crl_pems) {
+    Status s = m.trust->AddCrl(crl);
+    if (!s.ok()) return Status::InvalidArgument("CRL: " + s.message());
+  }
+  return m;
+}
+
+Result<ledger::Block> LoadGenesisFile(const std::string& path) {
+  ENTENTE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ENTENTE_ASSIGN_OR_RETURN(Json json, ParseJson(text));
+  auto block = ledger::Block::FromJson(json);
+  if (!block.ok()) return Status::InvalidArgument(path + ": " + block.status().message());
+  ENTENTE_RETURN_IF_ERROR(GenesisConfig(*block).status());
+  return block;
+}
+
+}  // namespace entente::alliance

@@ -1,0 +1,67 @@
+// The alliance's configuration as the relay and the nodes use it (DESIGN.md §2): the operator's
+// alliance.yaml spec, the genesis block of the `alliance` channel made from it (as Fabric's configtxgen
+// makes one), committing that genesis into a ledger by running the `alliance` contract's Init, and
+// reading the current configuration back from a ledger snapshot through the contract's GetAlliance.
+// Functions are thread-compatible; AllianceState is a value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "chaincode/alliance/alliance.h"
+#include "runtime/common/json.h"
+#include "runtime/common/status.h"
+#include "runtime/crypto/crypto.h"
+#include "runtime/ledger/ledger.h"
+#include "runtime/validation/validation.h"
+
+namespace entente::alliance {
+
+using chaincode::kAllianceChannel;
+// The alliance contract's name on the alliance channel.
+inline constexpr char kAllianceContract[] = "alliance";
+
+// Loads an alliance.yaml spec:
+//   chains:   [{name, ca: [PEM file, ...], admins: [{id, weight}]}]
+//   nodes:    [{id, chain, weight, endpoint, ecert: PEM file}]
+//   routes:   [{id, from, contract, to, namespace, access: read|write}]
+//   contracts: [{channel, name, version, sha256, policy}]
+// File paths are relative to the spec's folder. Returns the configuration the alliance contract's Init
+// takes; InvalidArgument "file:line: key ...: ..." for a malformed spec or an unreadable certificate.
+// Unknown keys are errors, so that typos are not silently ignored.
+Result<chaincode::AllianceConfig> LoadSpec(const std::string& path);
+
+// Returns block 0 of the alliance channel: one envelope, the canonical JSON
+// {"type":"genesis","config":<config>}, marked VALID. It carries no relay signature: an alliance is
+// identified by its genesis block's hash, which operators hand to every relay and node.
+Result<ledger::Block> MakeGenesisBlock(const chaincode::AllianceConfig& config, std::int64_t timestamp_ms);
+
+// Commits `genesis` as block 0 of the alliance channel when the ledger has none, with the writes of
+// the alliance contract's Init. With a genesis already committed, checks that it is the same block and
+// changes nothing. InvalidArgument when the block is not a genesis block or the contract refuses its
+// configuration (with the contract's message); FailedPrecondition when the ledger belongs to another
+// alliance.
+Status CommitGenesis(ledger::Ledger& ledger, const ledger::Block& genesis);
+
+// Returns the configuration committed on the alliance channel as of `snapshot`. NotFound before the
+// genesis is committed.
+Result<chaincode::AllianceConfig> ReadConfig(const ledger::Snapshot& snapshot);
+
+// The policy of config transactions of the alliance contract: more than half of the admins' weight.
+inline constexpr char kAlliancePolicy[] = "Admins(0.5)";
+
+// The alliance as validation sees it: the view (with the alliance contract defined on the alliance
+// channel under kAlliancePolicy), and a TrustStore of every member's CAs with the nodes' ECerts
+// registered and `crl_pems` installed.
+struct Membership {
+  validation::AllianceView view;
+  std::shared_ptr<crypto::TrustStore> trust;
+  std::vector<std::string> ca_pems;  // every member's CA certificates, for TLS
+};
+// InvalidArgument naming the member, node or CRL that does not load.
+Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
+
+// Reads a genesis.json (Block::ToJson) file; InvalidArgument naming what is wrong.
+Result<ledger::Block> LoadGenesisFile(const std::string& path);
+
+}  // namespace entente::alliance

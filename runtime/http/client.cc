@@ -1,0 +1,292 @@
+// The HTTPS client on Beast and Asio SSL: one connection at a time, driven on the calling thread by a
+// private io_context, every step bounded by the call's deadline. The only client translation unit that
+// includes Beast.
+#include <poll.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <exception>
+#include <functional>
+#include <mutex>
+
+#include "runtime/common/log.h"
+#include "runtime/http/http.h"
+#include "runtime/http/internal/tls.h"
+
+namespace entente::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+
+bool IsTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsToken(std::string_view text) { return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar); }
+
+bool IsHeaderValue(std::string_view value) {
+  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+// An origin-form target: "/" then visible ASCII only.
+bool IsTarget(std::string_view target) {
+  return !target.empty() && target.front() == '/' &&
+         std::all_of(target.begin(), target.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+bool IsIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
+}
+
+std::string Lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  explicit Impl(ClientOptions o) : options(std::move(o)) {
+    host = options.host;
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
+    try {
+      ssl_ctx.emplace(ssl::context::tls_client);
+      tls_status = internal::ConfigureTls(ssl_ctx->native_handle(), options.tls, internal::TlsSide::kClient, true);
+    } catch (const std::exception& e) {
+      tls_status = Status::Internal(std::string("cannot create a TLS context: ") + e.what());
+    }
+  }
+
+  ~Impl() { Disconnect(); }
+
+  // Runs the io_context until the pending operations finish or `deadline` passes; then calls `cancel`
+  // and lets the cancelled operations finish. Returns true if the deadline passed.
+  bool RunUntil(SteadyClock::time_point deadline, const std::function<void()>& cancel) {
+    ioc.restart();
+    ioc.run_until(deadline);
+    if (ioc.stopped()) return false;
+    cancel();
+    ioc.restart();
+    ioc.run();
+    return true;
+  }
+
+  void CloseSocket() {
+    if (!stream) return;
+    error_code ec;
+    beast::get_lowest_layer(*stream).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(*stream).socket().close(ec);
+  }
+
+  void Disconnect() {
+    CloseSocket();
+    stream.reset();
+    buffer.clear();
+  }
+
+  // True if the idle connection cannot carry a request: the server closed it or sent something unasked.
+  bool IsStale() {
+    if (buffer.size() > 0) return true;
+    pollfd fd{};
+    fd.fd = beast::get_lowest_layer(*stream).socket().native_handle();
+    fd.events = POLLIN | POLLRDHUP;
+    return ::poll(&fd, 1, 0) != 0;
+  }
+
+  std::string TimeoutText() const { return "timed out after " + std::to_string(options.timeout.count()) + " ms"; }
+
+  Status Connect(SteadyClock::time_point deadline) {
+    tcp::resolver resolver(ioc);
+    error_code ec;
+    tcp::resolver::results_type endpoints;
+    resolver.async_resolve(host, std::to_string(options.port), [&](error_code e, tcp::resolver::results_type results) {
+      ec = e;
+      endpoints = std::move(results);
+    });
+    if (RunUntil(deadline, [&] { resolver.cancel(); })) {
+      return Status::Unavailable("cannot resolve " + host + ": " + TimeoutText());
+    }
+    if (ec) return Status::Unavailable("cannot resolve " + host + ": " + ec.message());
+
+    stream.emplace(ioc, *ssl_ctx);
+    if (Status named = internal::ExpectServerName(stream->native_handle(), host); !named.ok()) {
+      Disconnect();
+      return named;
+    }
+    beast::get_lowest_layer(*stream).async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
+    if (RunUntil(deadline, [&] { CloseSocket(); })) {
+      Disconnect();
+      return Status::Unavailable("cannot connect to " + where + ": " + TimeoutText());
+    }
+    if (ec) {
+      Disconnect();
+      return Status::Unavailable("cannot connect to " + where + ": " + ec.message());
+    }
+    beast::get_lowest_layer(*stream).socket().set_option(tcp::no_delay(true), ec);
+    stream->async_handshake(ssl::stream_base::client, [&](error_code e) { ec = e; });
+    if (RunUntil(deadline, [&] { CloseSocket(); })) {
+      Disconnect();
+      return Status::Unavailable("TLS handshake with " + where + " failed: " + TimeoutText());
+    }
+    if (ec) {
+      std::string reason = internal::VerifyFailure(stream->native_handle());
+      Disconnect();
+      return Status::Unavailable("TLS handshake with " + where + " failed: " + ec.message() +
+                                 (reason.empty() ? "" : " (server certificate: " + reason + ")"));
+    }
+    buffer.clear();
+    return Status::Ok();
+  }
+
+  struct Exchanged {
+    Response response;
+    bool keep_alive = false;
+  };
+
+  // Sends `request` on the open connection and reads the response. Sets `response_started` when any
+  // byte of a response arrived.
+  Result<Exchanged> Exchange(bhttp::request<bhttp::string_body>& request, bool head, SteadyClock::time_point deadline,
+                             bool& response_started) {
+    error_code ec;
+    bhttp::async_write(*stream, request, [&](error_code e, std::size_t) { ec = e; });
+    if (RunUntil(deadline, [&] { CloseSocket(); })) {
+      return Status::Unavailable("sending the request to " + where + " " + TimeoutText());
+    }
+    if (ec) return Status::Unavailable("cannot send the request to " + where + ": " + ec.message());
+
+    while (true) {
+      bhttp::response_parser<bhttp::string_body> parser;
+      parser.body_limit(options.body_limit);
+      parser.header_limit(kHeaderLimit);
+      parser.skip(head);
+      bhttp::async_read(*stream, buffer, parser, [&](error_code e, std::size_t) { ec = e; });
+      bool timed_out = RunUntil(deadline, [&] { CloseSocket(); });
+      response_started = response_started || parser.got_some();
+      if (timed_out) return Status::Unavailable("waiting for the response from " + where + " " + TimeoutText());
+      if (ec == bhttp::error::body_limit) {
+        return Status::Unavailable("the response from " + where + " exceeds the limit of " +
+                                   std::to_string(options.body_limit) + " bytes");
+      }
+      if (ec) return Status::Unavailable("cannot read the response from " + where + ": " + ec.message());
+      bhttp::response<bhttp::string_body> message = parser.release();
+      unsigned status = message.result_int();
+      if (status >= 100 && status < 200 && status != 101) continue;  // interim (100 Continue): read on
+      Exchanged out;
+      out.response.status = static_cast<int>(status);
+      out.response.content_type = std::string(message[bhttp::field::content_type]);
+      for (const auto& field : message) {
+        out.response.headers.emplace_back(Lowercase(field.name_string()), std::string(field.value()));
+      }
+      out.response.body = std::move(message.body());
+      out.keep_alive = message.keep_alive();
+      return out;
+    }
+  }
+
+  Result<Response> Send(std::string_view method, std::string_view target, std::string_view body,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+    if (!tls_status.ok()) return tls_status;
+    if (!IsToken(method)) return Status::InvalidArgument("'" + std::string(method) + "' is not an HTTP method");
+    if (!IsTarget(target)) {
+      return Status::InvalidArgument("'" + std::string(target) +
+                                     "' is not a request target (an absolute path of visible ASCII characters)");
+    }
+    if (options.port == 0) return Status::InvalidArgument("the client has no server port");
+    bhttp::request<bhttp::string_body> request;
+    request.version(11);
+    bhttp::verb verb = bhttp::string_to_verb(method);
+    if (verb == bhttp::verb::unknown) {
+      request.method_string(method);
+    } else {
+      request.method(verb);
+    }
+    request.target(target);
+    request.set(bhttp::field::host, where);
+    request.set(bhttp::field::user_agent, "entente");
+    for (const auto& [name, value] : headers) {
+      if (!IsToken(name) || !IsHeaderValue(value)) {
+        return Status::InvalidArgument("the header '" + name + "' cannot be sent");
+      }
+      request.set(name, value);
+    }
+    request.body() = std::string(body);
+    request.keep_alive(true);
+    request.prepare_payload();
+    const bool head = verb == bhttp::verb::head;
+
+    const SteadyClock::time_point deadline = SteadyClock::now() + options.timeout;
+    for (int attempt = 0;; ++attempt) {
+      bool reused = stream.has_value();
+      if (reused && IsStale()) {
+        Disconnect();
+        reused = false;
+      }
+      if (!stream) ENTENTE_RETURN_IF_ERROR(Connect(deadline));
+      bool response_started = false;
+      Result<Exchanged> exchanged = Exchange(request, head, deadline, response_started);
+      if (exchanged.ok()) {
+        if (!exchanged->keep_alive) Disconnect();
+        return std::move(exchanged->response);
+      }
+      Disconnect();
+      if (reused && !response_started && attempt == 0 && IsIdempotent(method) && SteadyClock::now() < deadline) {
+        Logger("http")->debug("retrying {} {} on a new connection to {}: {}", method, target, where,
+                              exchanged.status().message());
+        continue;
+      }
+      return exchanged.status();
+    }
+  }
+
+  const ClientOptions options;
+  std::string host;   // without IPv6 brackets
+  std::string where;  // host:port, for the Host header and messages
+  std::mutex mu;      // serializes Send
+  net::io_context ioc{1};
+  std::optional<ssl::context> ssl_ctx;
+  Status tls_status;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> stream;  // the open connection, if any
+  beast::flat_buffer buffer;
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Client::~Client() = default;
+
+Result<Response> Client::Send(std::string_view method, std::string_view target, std::string_view body,
+                              std::vector<std::pair<std::string, std::string>> headers) {
+  std::lock_guard lock(impl_->mu);
+  try {
+    return impl_->Send(method, target, body, headers);
+  } catch (const std::exception& e) {
+    impl_->Disconnect();
+    return Status::Internal(std::string("HTTP client failed: ") + e.what());
+  }
+}
+
+Result<Response> Client::Get(std::string_view target) { return Send("GET", target); }
+
+Result<Response> Client::Post(std::string_view target, std::string_view body) {
+  return Send("POST", target, body, {{"Content-Type", "application/json"}});
+}
+
+}  // namespace entente::http

@@ -1,0 +1,208 @@
+// HTTPS for Entente's REST APIs (DESIGN.md §9): requests and responses as plain values, problem+json
+// errors, a Router that dispatches by method, path pattern and the client certificate's role, an
+// HTTP/1.1 server over TLS 1.3 with mutual authentication, and a keep-alive client. Beast, Asio and
+// OpenSSL stay behind this header. Request, Response and Router are values (a Router is safe to use
+// from many threads once built); Server and Client are thread-safe. No function throws.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runtime/common/json.h"
+#include "runtime/common/status.h"
+#include "runtime/crypto/crypto.h"
+
+namespace entente::http {
+
+// ---- Messages ----
+
+struct Request {
+  std::string method;                          // "GET", "POST", ... (case-sensitive, as sent)
+  std::string target;                          // raw target, e.g. "/v1/x?from=3"
+  std::string path;                            // percent-decoded path without the query
+  std::map<std::string, std::string> query;    // decoded query parameters; a repeated one keeps its last value
+  std::map<std::string, std::string> headers;  // lowercase names; repeated headers joined with ", "
+  std::string body;
+  std::map<std::string, std::string> path_params;  // filled by Router: "/v1/transactions/{id}" -> {"id": ...}
+  std::optional<crypto::Certificate> peer;         // the client's TLS certificate (leaf), when it sent one
+  std::vector<crypto::Certificate> peer_chain;     // the intermediates it sent, if any
+  std::string remote_address;                      // "ip:port" of the client, for logs
+
+  // Returns the header's value (`name` in lowercase), or nullopt.
+  std::optional<std::string> Header(std::string_view name) const;
+  // Returns the query parameter's value, or nullopt.
+  std::optional<std::string> Query(std::string_view name) const;
+};
+
+// Fills `request.path` and `request.query` from `request.target`. Returns InvalidArgument naming the
+// problem for a target that is not an absolute path ("/..."), bad percent-encoding, or a NUL byte.
+Status ParseTarget(Request& request);
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";  // "" sends no Content-Type
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. {"Allow", "GET"}
+};
+
+// A JSON response (application/json). Invalid UTF-8 in strings is replaced by U+FFFD.
+Response JsonResponse(int status, const Json& body);
+// A plain-text response, e.g. Prometheus metrics with content type "text/plain; version=0.0.4".
+Response TextResponse(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+
+// The problem type URI of a title: "urn:entente:problem:" + the title in lowercase with every run of
+// other characters than letters and digits as one "-" ("Not Found" -> "urn:entente:problem:not-found").
+std::string ProblemType(std::string_view title);
+
+// An RFC 7807 application/problem+json response {type, title, status, detail[, code, code_name]}.
+// `code` is a validation code number (DESIGN.md §3); code_name is its name when the number is known.
+Response Problem(int status, std::string title, std::string detail, std::optional<int> code = std::nullopt);
+
+// Answers a request. May block (a long-poll waits for news); may throw, which the Router and the
+// Server turn into a 500 problem.
+using Handler = std::function<Response(const Request&)>;
+
+// ---- Routing ----
+
+// Dispatches requests by method and path pattern, after checking the client certificate's role. A
+// pattern is an absolute path whose segments are literals or "{name}" parameters, each matching one
+// non-empty segment ("/v1/channels/{ch}/blocks/{n}"). When several patterns match, the one with a
+// literal earliest wins. Matching uses the path of `target`, segment by segment, each percent-decoded
+// (so "%2F" inside a parameter stays inside it). Build it before serving; Handle is const and thread-safe.
+class Router {
+ public:
+  // Routes `method` on `pattern` to `handler` for clients whose certificate role (crypto::Role of
+  // the ECert's OU) is in `roles`; empty `roles` admits any client that presented a certificate.
+  // Adding the same method and pattern again replaces the earlier route.
+  void Add(std::string method, std::string pattern, std::set<crypto::Role> roles, Handler handler);
+  // Routes `method` on `pattern` to `handler` for every client, with or without a certificate
+  // (for /healthz on a server that does not require client certificates).
+  void AddPublic(std::string method, std::string pattern, Handler handler);
+
+  // Returns the handler's response with `request.path_params` filled, or a problem: 400 for bad
+  // percent-encoding in the path, 404 for a path no pattern matches, 405 with an Allow header for a
+  // path routed only for other methods, 401 when
+  // the route needs a certificate and the client sent none, 403 when the certificate's role is not
+  // allowed, and 500 when the handler throws (the exception is logged, not sent).
+  Response Handle(Request request) const;
+
+  // Returns a Handler that calls Handle on this Router, which must outlive it and stay where it is.
+  Handler AsHandler() const;
+
+ private:
+  struct Route {
+    std::string pattern;
+    std::vector<std::string> segments;  // literal text, or "{name}" for a parameter
+    std::string method;
+    bool is_public = false;
+    std::set<crypto::Role> roles;
+    Handler handler;
+  };
+  void AddRoute(Route route);
+
+  std::vector<Route> routes_;
+};
+
+// ---- Server ----
+
+// PEM files for one side of a TLS connection.
+struct TlsFiles {
+  std::string cert_file;              // this side's certificate, followed by its intermediates
+  std::string key_file;               // its private key (unencrypted PEM)
+  std::vector<std::string> ca_files;  // CA certificates trusted for the other side's certificate
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;                          // 0: ephemeral, see Server::port()
+  TlsFiles tls;                                    // server cert+key; ca_files = CAs trusted for client certificates
+  bool require_client_certificate = true;          // mutual TLS: a client without a certificate (or with an untrusted
+                                                   // one) fails the handshake. When false, a certificate is still
+                                                   // verified against ca_files if the client sends one.
+  std::size_t body_limit = 1 << 20;                // larger bodies: 413 problem, connection closed
+  std::chrono::milliseconds read_timeout{30000};   // the TLS handshake, and each request (headers+body) from
+                                                   // its first byte, must arrive within this; else the
+                                                   // connection is closed
+  std::chrono::milliseconds idle_timeout{60000};   // keep-alive connections idle this long are closed
+  std::chrono::milliseconds write_timeout{30000};  // a response must be written within this
+  std::chrono::milliseconds stop_timeout{5000};    // how long Stop waits for running handlers
+  int io_threads = 2;
+  int handler_threads = 8;  // handlers run on their own pool and may block (e.g. long-poll up to ~30 s)
+};
+
+// An HTTPS/1.1 server, TLS 1.3 only, on the model of Beast's advanced server: a listener, a session
+// per connection, keep-alive, graceful stop. Each connection answers its requests in order, one
+// handler at a time; pipelined requests wait in the socket (TCP flow control bounds them). Malformed
+// requests get a 400 problem (431 for oversized headers, 413 for an oversized body) and the connection
+// is closed. Thread-safe.
+class Server {
+ public:
+  // Listens on options.address:port and serves `handler` (often Router::AsHandler). Returns
+  // InvalidArgument for bad options or unreadable/mismatched TLS files (naming the file), IOError when
+  // the address cannot be bound.
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options, Handler handler);
+  ~Server();  // Stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port listened on (the ephemeral one when options.port was 0).
+  std::uint16_t port() const;
+
+  // Stops accepting, waits up to options.stop_timeout for running handlers (whose responses are
+  // still sent), closes every connection and joins the threads. Safe to call twice. Handlers still
+  // running after stop_timeout are waited for when joining, so a handler that blocks (long-poll)
+  // must watch its own stop signal and be woken before Stop. REQUIRES: not called from a handler.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Client ----
+
+struct ClientOptions {
+  std::string host = "127.0.0.1";  // also the name checked against the server certificate (IP SAN or DNS SAN)
+  std::uint16_t port = 0;
+  TlsFiles tls;  // client cert+key (both empty for no client certificate); ca_files = CAs trusted for the server
+  std::chrono::milliseconds timeout{30000};  // for a whole Send, connecting included
+  std::size_t body_limit = 64 << 20;         // larger response bodies fail the call
+};
+
+// A keep-alive HTTPS client of one server, TLS 1.3 only; reconnects when the connection dropped. A
+// GET (or other idempotent method) that fails on a reused connection before any response arrived is
+// retried once on a new connection. Thread-safe: calls are serialized.
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends one request and returns the response whatever its status. Returns InvalidArgument for a
+  // method or target that cannot be sent, or unreadable TLS files; Unavailable when connecting, the
+  // TLS handshake (e.g. the server's certificate is untrusted or names another host), sending or
+  // receiving fails or the timeout expires, with a message that says which.
+  Result<Response> Send(std::string_view method, std::string_view target, std::string_view body = {},
+                        std::vector<std::pair<std::string, std::string>> headers = {});
+  Result<Response> Get(std::string_view target);
+  // Sends `body` with content type application/json.
+  Result<Response> Post(std::string_view target, std::string_view body);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace entente::http

@@ -1,0 +1,597 @@
+// The relay's pipeline: log → verify (worker pool) → order (log order, per channel) → cut → MVCC →
+// sign → commit.
+#include "runtime/relay/relay.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <sstream>
+#include <thread>
+
+#include "runtime/alliance/alliance.h"
+#include "runtime/common/file.h"
+#include "runtime/common/json.h"
+#include "runtime/common/log.h"
+#include "runtime/common/signed_bytes.h"
+#include "runtime/endorser/endorser.h"
+#include "runtime/relay/internal/envelope_log.h"
+#include "runtime/validation/validation.h"
+
+namespace entente::relay {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The tx id and channel of an envelope, as far as it parses: enough to place a log record at replay.
+struct Peek {
+  std::string tx_id;
+  std::string channel;
+};
+
+Peek PeekEnvelope(ByteView bytes) {
+  Peek peek;
+  auto outer = SignedBytes::Parse(ToString(bytes));
+  if (!outer.ok()) return peek;
+  auto envelope_json = ParseJson(ToString(outer->payload));
+  if (!envelope_json.ok()) return peek;
+  auto envelope = endorser::Envelope::FromJson(*envelope_json);
+  if (!envelope.ok()) return peek;
+  auto proposal_json = ParseJson(ToString(envelope->signed_proposal.payload));
+  if (!proposal_json.ok()) return peek;
+  auto proposal = endorser::Proposal::FromJson(*proposal_json);
+  if (!proposal.ok()) return peek;
+  peek.tx_id = proposal->tx_id;
+  peek.channel = proposal->channel;
+  return peek;
+}
+
+// Meta keys of the relay's bookkeeping in its ledger.
+std::string OrderedKey(std::string_view channel) { return "relay/ordered/" + std::string(channel); }
+std::string RejectedKey(std::string_view hash) { return "relay/rejected/" + std::string(hash); }
+std::string RejectedTxKey(std::string_view tx_id) { return "relay/rejected-tx/" + std::string(tx_id); }
+std::string UnclaimedKey(std::string_view tx_id) { return "relay/unclaimed/" + std::string(tx_id); }
+std::string EnvelopeKey(std::string_view hash) { return "relay/envelope/" + std::string(hash); }
+std::string MessageKey(std::string_view channel, std::uint64_t block, std::uint64_t index) {
+  return "relay/message/" + std::string(channel) + "/" + std::to_string(block) + "/" + std::to_string(index);
+}
+
+Bytes JsonBytes(const Json& j) { return ToBytes(j.dump()); }
+
+// Messages for the codes that MVCC decides.
+std::string MvccMessage(ValidationCode code) {
+  switch (code) {
+    case ValidationCode::kDuplicateTxid:
+      return "tx id already committed, or claimed by an earlier transaction of the same block";
+    case ValidationCode::kMvccReadConflict:
+      return "a key it read was changed since its simulation (by a committed or earlier transaction)";
+    case ValidationCode::kPhantomReadConflict:
+      return "a range it read would now return other keys or versions";
+    case ValidationCode::kIllegalWriteset:
+      return "it writes to another channel";
+    default:
+      return std::string(ValidationCodeName(code));
+  }
+}
+
+// One envelope on its way through the pipeline.
+struct Item {
+  std::uint64_t seq = 0;
+  Bytes bytes;
+  std::string hash;
+  validation::CheckedEnvelope checked;
+  Clock::time_point accepted;
+  bool done = false;  // replayed from the log and already in a block or rejected
+};
+
+struct ChannelQueue {
+  std::vector<Item> items;
+  std::size_t bytes = 0;
+  Clock::time_point oldest;
+};
+
+}  // namespace
+
+std::string_view TxStateName(TxStatus::State state) {
+  switch (state) {
+    case TxStatus::State::kUnknown: return "unknown";
+    case TxStatus::State::kPending: return "pending";
+    case TxStatus::State::kCommitted: return "committed";
+    case TxStatus::State::kRejected: return "rejected";
+  }
+  return "unknown";
+}
+
+struct Relay::State {
+  RelayOptions options;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<internal::EnvelopeLog> log;
+  std::shared_ptr<spdlog::logger> logger;
+
+  mutable std::shared_mutex alliance_mu;
+  chaincode::AllianceConfig config;                          // GUARDED_BY(alliance_mu)
+  std::shared_ptr<const alliance::Membership> membership;    // GUARDED_BY(alliance_mu)
+
+  // Accepted envelopes by hash (idempotent resubmission) and pending tx ids.
+  mutable std::mutex accepted_mu;
+  std::map<std::string, Acceptance, std::less<>> accepted;   // GUARDED_BY(accepted_mu)
+  std::map<std::string, int, std::less<>> pending_tx;        // tx id -> envelopes in flight
+  std::uint64_t outstanding = 0;                             // accepted, not yet committed or rejected
+  mutable std::condition_variable idle_cv;
+
+  // Verification queue and ordered results.
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  std::deque<Item> to_verify;                // GUARDED_BY(work_mu)
+  std::map<std::uint64_t, Item> verified;    // GUARDED_BY(work_mu)
+  std::uint64_t next_to_order = 0;           // GUARDED_BY(work_mu)
+  std::condition_variable ordered_cv;
+  std::atomic<bool> stopping{false};
+
+  std::vector<std::thread> workers;
+  std::thread sequencer;
+  std::map<std::string, ChannelQueue> queues;  // owned by the sequencer thread
+
+  mutable std::mutex blocks_mu;
+  mutable std::condition_variable blocks_cv;
+
+  // Metrics.
+  std::atomic<std::uint64_t> accepted_count{0};
+  std::atomic<std::uint64_t> verify_ns{0}, verified_count{0};
+  mutable std::mutex code_mu;
+  std::map<ValidationCode, std::uint64_t> code_counts;
+
+  // The status recorded under a meta key: a location {channel, block, index, code} in a block, or a
+  // rejection {channel, code, message} outside every block.
+  std::optional<TxStatus> Located(const std::string& key) const {
+    auto record = ledger->GetMeta(key);
+    if (!record.ok() || !*record) return std::nullopt;
+    auto j = ParseJson(ToString(**record));
+    if (!j.ok() || !j->is_object()) return std::nullopt;
+    TxStatus status;
+    status.channel = j->value("channel", "");
+    status.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
+    if (j->contains("block")) {
+      status.state = TxStatus::State::kCommitted;
+      status.block = j->value("block", std::uint64_t{0});
+      status.index = j->value("index", std::uint64_t{0});
+      auto m = ledger->GetMeta(MessageKey(status.channel, status.block, status.index));
+      if (m.ok() && *m) status.message = ToString(**m);
+    } else {
+      status.state = TxStatus::State::kRejected;
+      status.message = j->value("message", "");
+    }
+    return status;
+  }
+
+  std::shared_ptr<const alliance::Membership> Members() const {
+    std::shared_lock lock(alliance_mu);
+    return membership;
+  }
+
+  Status LoadAlliance() {
+    auto snapshot = ledger->GetSnapshot();
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
+    ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    std::unique_lock lock(alliance_mu);
+    config = std::move(loaded);
+    membership = std::make_shared<const alliance::Membership>(std::move(m));
+    return Status::Ok();
+  }
+
+  void Enqueue(Item item) {
+    {
+      std::lock_guard lock(work_mu);
+      to_verify.push_back(std::move(item));
+    }
+    work_cv.notify_one();
+  }
+
+  void VerifyLoop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(work_mu);
+        work_cv.wait(lock, [&] { return stopping || !to_verify.empty(); });
+        if (stopping) return;
+        item = std::move(to_verify.front());
+        to_verify.pop_front();
+      }
+      auto members = Members();
+      validation::ValidationContext ctx{members->trust.get(), &members->view, std::chrono::system_clock::now(),
+                                        options.proposal_window};
+      auto start = Clock::now();
+      item.checked = validation::CheckEnvelope(item.bytes, ctx);
+      verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
+      ++verified_count;
+      {
+        std::lock_guard lock(work_mu);
+        verified.emplace(item.seq, std::move(item));
+      }
+      ordered_cv.notify_one();
+    }
+  }
+
+  void Finish(const Item& item, ValidationCode code) {
+    {
+      std::lock_guard lock(code_mu);
+      ++code_counts[code];
+    }
+    std::lock_guard lock(accepted_mu);
+    if (!item.checked.tx_id.empty()) {
+      auto it = pending_tx.find(item.checked.tx_id);
+      if (it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
+    }
+    if (outstanding > 0) --outstanding;
+    idle_cv.notify_all();
+  }
+
+  // An envelope that names no channel of the alliance cannot join a block: its verdict is kept apart.
+  void Reject(const Item& item) {
+    const auto& c = item.checked;
+    ValidationCode code = c.ok() ? ValidationCode::kTargetChainNotFound : c.code;
+    std::string message = c.ok() ? "channel " + c.channel + " is not a chain of the alliance" : c.message;
+    Json record{{"tx_id", c.tx_id}, {"channel", c.channel}, {"code", static_cast<int>(code)}, {"message", message},
+                {"sequence", item.seq}};
+    ledger::MetaEntries meta{{RejectedKey(item.hash), JsonBytes(record)}};
+    if (!c.tx_id.empty()) meta.emplace_back(RejectedTxKey(c.tx_id), JsonBytes(record));
+    Status s = ledger->PutMeta(meta);
+    if (!s.ok()) logger->error("cannot record the rejection of envelope {}: {}", item.hash, s.ToString());
+    Finish(item, code);
+  }
+
+  Status CommitChannel(const std::string& channel, ChannelQueue& queue) {
+    if (queue.items.empty()) return Status::Ok();
+    auto snapshot = ledger->GetSnapshot();
+    ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
+    std::vector<ledger::RwSet> empty(queue.items.size());
+    std::vector<ledger::PendingTx> pending;
+    std::vector<std::string> tx_ids;
+    for (std::size_t i = 0; i < queue.items.size(); ++i) {
+      const Item& item = queue.items[i];
+      std::string tx_id = item.checked.tx_id.empty() ? "envelope-" + item.hash : item.checked.tx_id;
+      if (tx_id.size() > 256) tx_id = "envelope-" + item.hash;
+      tx_ids.push_back(tx_id);
+      const ledger::RwSet* rwset = item.checked.result ? &item.checked.result->rwset : &empty[i];
+      ValidationCode code = item.checked.code;
+      // Only an authenticated creator claims its id; ValidateMvcc reads that from the code.
+      if (!item.checked.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
+      pending.push_back({tx_id, rwset, code});
+    }
+    ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
+                             ledger::ValidateMvcc(*snapshot, channel, savepoint.height, pending));
+
+    ledger::Block block;
+    block.header.channel = channel;
+    block.header.number = savepoint.height;
+    block.header.prev_hash = savepoint.last_hash;
+    std::vector<ledger::CommittedTx> txs;
+    ledger::MetaEntries meta;
+    std::uint64_t last_seq = 0;
+    for (std::size_t i = 0; i < queue.items.size(); ++i) {
+      Item& item = queue.items[i];
+      block.envelopes.push_back(item.bytes);
+      block.metadata.validation_codes.push_back(codes[i]);
+      ledger::CommittedTx tx{tx_ids[i], codes[i], {}};
+      if (codes[i] == ValidationCode::kValid && item.checked.result) tx.rwset = item.checked.result->rwset;
+      txs.push_back(std::move(tx));
+      last_seq = item.seq;
+      if (codes[i] != ValidationCode::kValid) {
+        std::string message = codes[i] == item.checked.code ? item.checked.message : MvccMessage(codes[i]);
+        meta.emplace_back(MessageKey(channel, block.header.number, i), ToBytes(message));
+        Json at{{"channel", channel}, {"block", block.header.number}, {"index", i}, {"code", static_cast<int>(codes[i])}};
+        meta.emplace_back(EnvelopeKey(item.hash), JsonBytes(at));
+        if (!ledger::ClaimsTxId(codes[i]) && !item.checked.tx_id.empty()) {
+          meta.emplace_back(UnclaimedKey(item.checked.tx_id), JsonBytes(at));
+        }
+      }
+    }
+    block.header.data_hash = block.ComputeDataHash();
+    block.metadata.timestamp_ms = NowMs();
+    ENTENTE_ASSIGN_OR_RETURN(block.metadata.relay_signature, options.signing_key->Sign(block.SignedMetadataBytes()));
+    meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
+    ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, txs, meta));
+    logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, txs.size());
+
+    bool config_changed = false;
+    for (std::size_t i = 0; i < queue.items.size(); ++i) {
+      Finish(queue.items[i], codes[i]);
+      config_changed |= channel == alliance::kAllianceChannel && codes[i] == ValidationCode::kValid;
+    }
+    if (config_changed) {
+      Status s = LoadAlliance();
+      if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
+    }
+    {
+      std::lock_guard lock(blocks_mu);
+    }
+    blocks_cv.notify_all();
+    queue = ChannelQueue{};
+    return Status::Ok();
+  }
+
+  // Orders verified envelopes in log order; cuts and commits blocks.
+  void SequenceLoop() {
+    for (;;) {
+      std::optional<Item> next;
+      {
+        std::unique_lock lock(work_mu);
+        auto deadline = Clock::now() + options.cutting.max_wait;
+        for (const auto& [channel, q] : queues) {
+          if (!q.items.empty()) deadline = std::min(deadline, q.oldest + options.cutting.max_wait);
+        }
+        ordered_cv.wait_until(lock, deadline, [&] { return stopping || verified.count(next_to_order) > 0; });
+        if (stopping) return;
+        auto it = verified.find(next_to_order);
+        if (it != verified.end()) {
+          next = std::move(it->second);
+          verified.erase(it);
+          ++next_to_order;
+        }
+      }
+      if (next && !next->done) Place(std::move(*next));
+      auto now = Clock::now();
+      for (auto& [channel, q] : queues) {
+        if (!q.items.empty() && now - q.oldest >= options.cutting.max_wait) CommitOrDie(channel, q);
+      }
+    }
+  }
+
+  void Place(Item item) {
+    const std::string& channel = item.checked.channel;
+    auto members = Members();
+    if (channel.empty() || members->view.channels.count(channel) == 0) {
+      Reject(item);
+      return;
+    }
+    ChannelQueue& q = queues[channel];
+    if (q.items.empty()) q.oldest = Clock::now();
+    q.bytes += item.bytes.size();
+    q.items.push_back(std::move(item));
+    if (q.items.size() >= options.cutting.max_tx || q.bytes >= options.cutting.max_bytes) CommitOrDie(channel, q);
+  }
+
+  void CommitOrDie(const std::string& channel, ChannelQueue& q) {
+    Status s = CommitChannel(channel, q);
+    if (!s.ok()) {
+      // The ledger refused or failed: nothing of this block was written and the envelopes are still
+      // in the log. Stop ordering rather than skip them; a restart retries.
+      logger->critical("cannot commit a block of {}: {}; the relay stops ordering", channel, s.ToString());
+      std::lock_guard lock(work_mu);
+      stopping = true;
+      work_cv.notify_all();
+    }
+  }
+};
+
+Relay::Relay(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Relay::~Relay() { Stop(); }
+
+Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
+  if (!options.signing_key) return Status::InvalidArgument("the relay needs a block signing key");
+  auto state = std::make_unique<State>();
+  state->logger = Logger("relay");
+  ENTENTE_RETURN_IF_ERROR(MakeDirectories(options.data_dir, 0700));
+  ENTENTE_ASSIGN_OR_RETURN(state->ledger, ledger::Ledger::Open(options.data_dir + "/ledger"));
+  ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
+  state->options = std::move(options);
+  ENTENTE_RETURN_IF_ERROR(state->LoadAlliance());
+
+  // What the blocks already hold, per channel.
+  std::map<std::string, std::uint64_t> ordered_upto;
+  for (const std::string& channel : state->ledger->Channels()) {
+    ENTENTE_ASSIGN_OR_RETURN(auto upto, state->ledger->GetMeta(OrderedKey(channel)));
+    if (upto) ordered_upto[channel] = std::stoull(ToString(*upto));
+  }
+  // Replay the log: a record that a block or a rejection holds passes the sequencer as done, so
+  // that log order goes on; every other record is verified and ordered again.
+  State* s = state.get();
+  std::uint64_t resumed = 0;
+  Status replay_status;
+  auto opened = internal::EnvelopeLog::Open(s->options.data_dir + "/envelopes.log", [&](std::uint64_t seq, ByteView bytes) {
+    Item item;
+    item.seq = seq;
+    item.bytes.assign(bytes.begin(), bytes.end());
+    item.hash = crypto::Sha256Hex(bytes);
+    Peek peek = PeekEnvelope(bytes);
+    s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
+    auto upto = ordered_upto.find(peek.channel);
+    auto rejected = s->ledger->GetMeta(RejectedKey(item.hash));
+    if (!rejected.ok()) replay_status = rejected.status();
+    if ((upto != ordered_upto.end() && seq <= upto->second) || (rejected.ok() && *rejected)) {
+      item.done = true;
+      item.bytes.clear();
+      s->verified.emplace(seq, std::move(item));
+      return;
+    }
+    ++resumed;
+    if (!peek.tx_id.empty()) ++s->pending_tx[peek.tx_id];
+    ++s->outstanding;
+    s->to_verify.push_back(std::move(item));
+  });
+  if (!opened.ok()) return opened.status();
+  ENTENTE_RETURN_IF_ERROR(replay_status);
+  s->log = std::move(opened).value();
+  s->accepted_count = s->log->size();
+  if (resumed > 0) s->logger->info("resuming {} logged envelopes that no block holds", resumed);
+
+  int workers = s->options.verify_workers > 0 ? s->options.verify_workers
+                                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < workers; ++i) s->workers.emplace_back([s] { s->VerifyLoop(); });
+  s->sequencer = std::thread([s] { s->SequenceLoop(); });
+  return std::unique_ptr<Relay>(new Relay(std::move(state)));
+}
+
+Result<Acceptance> Relay::Submit(ByteView envelope) {
+  State& s = *state_;
+  if (envelope.empty()) return Status::InvalidArgument("empty envelope");
+  std::string hash = crypto::Sha256Hex(envelope);
+  Peek peek = PeekEnvelope(envelope);
+  Item item;
+  item.bytes.assign(envelope.begin(), envelope.end());
+  item.hash = hash;
+  item.accepted = Clock::now();
+  Acceptance acceptance{peek.tx_id, hash, 0, false};
+  {
+    // Appending under accepted_mu keeps log order and the acceptance map in step.
+    std::lock_guard lock(s.accepted_mu);
+    auto it = s.accepted.find(hash);
+    if (it != s.accepted.end()) {
+      Acceptance again = it->second;
+      again.resubmitted = true;
+      return again;
+    }
+    ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope));
+    item.seq = acceptance.sequence;
+    s.accepted.emplace(hash, acceptance);
+    if (!peek.tx_id.empty()) ++s.pending_tx[peek.tx_id];
+    ++s.outstanding;
+  }
+  ENTENTE_RETURN_IF_ERROR(s.log->Sync(acceptance.sequence));
+  ++s.accepted_count;
+  s.Enqueue(std::move(item));
+  return acceptance;
+}
+
+TxStatus Relay::StatusOf(std::string_view tx_id) const {
+  const State& s = *state_;
+  TxStatus status;
+  auto snapshot = s.ledger->GetSnapshot();
+  auto message_of = [&](const std::string& channel, std::uint64_t block, std::uint64_t index) {
+    auto m = s.ledger->GetMeta(MessageKey(channel, block, index));
+    return m.ok() && *m ? ToString(**m) : std::string();
+  };
+  for (const std::string& channel : s.ledger->Channels()) {
+    auto found = snapshot->FindTx(channel, tx_id);
+    if (found.ok() && *found) {
+      status.state = TxStatus::State::kCommitted;
+      status.channel = channel;
+      status.block = (*found)->block;
+      status.index = (*found)->index;
+      status.code = (*found)->code;
+      if (status.code != ValidationCode::kValid) status.message = message_of(channel, status.block, status.index);
+      return status;
+    }
+  }
+  {
+    std::lock_guard lock(s.accepted_mu);
+    if (s.pending_tx.count(tx_id) > 0) {
+      status.state = TxStatus::State::kPending;
+      return status;
+    }
+  }
+  if (auto found = s.Located(UnclaimedKey(tx_id))) return *found;
+  if (auto found = s.Located(RejectedTxKey(tx_id))) return *found;
+  return status;
+}
+
+TxStatus Relay::StatusOfEnvelope(std::string_view envelope_hash) const {
+  const State& s = *state_;
+  if (auto found = s.Located(EnvelopeKey(envelope_hash))) return *found;
+  if (auto found = s.Located(RejectedKey(envelope_hash))) return *found;
+  std::string tx_id;
+  {
+    std::lock_guard lock(s.accepted_mu);
+    auto it = s.accepted.find(envelope_hash);
+    if (it == s.accepted.end()) return {};
+    tx_id = it->second.tx_id;
+  }
+  // Not recorded as invalid: pending, or the valid claim of its tx id.
+  TxStatus status = StatusOf(tx_id);
+  if (status.state == TxStatus::State::kUnknown || status.code != ValidationCode::kValid) {
+    status = TxStatus{};
+    status.state = TxStatus::State::kPending;
+  }
+  return status;
+}
+
+Result<std::optional<ledger::VersionedValue>> Relay::GetState(std::string_view channel, std::string_view contract,
+                                                              std::string_view key) const {
+  return state_->ledger->GetSnapshot()->Get(channel, contract, key);
+}
+
+Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::uint64_t from, std::size_t max,
+                                                 std::chrono::milliseconds wait) const {
+  const State& s = *state_;
+  if (s.Members()->view.channels.count(std::string(channel)) == 0) {
+    return Status::NotFound("channel " + std::string(channel) + " is not a chain of the alliance");
+  }
+  {
+    std::unique_lock lock(s.blocks_mu);
+    s.blocks_cv.wait_for(lock, wait, [&] { return s.ledger->GetSavepoint(channel).height > from || s.stopping; });
+  }
+  std::vector<ledger::Block> out;
+  std::uint64_t height = s.ledger->GetSavepoint(channel).height;
+  for (std::uint64_t n = from; n < height && out.size() < std::max<std::size_t>(max, 1); ++n) {
+    ENTENTE_ASSIGN_OR_RETURN(ledger::Block block, s.ledger->GetBlock(channel, n));
+    out.push_back(std::move(block));
+  }
+  return out;
+}
+
+chaincode::AllianceConfig Relay::Alliance() const {
+  std::shared_lock lock(state_->alliance_mu);
+  return state_->config;
+}
+
+std::vector<std::string> Relay::CaPems() const { return state_->Members()->ca_pems; }
+
+crypto::PublicKey Relay::SigningKey() const { return state_->options.signing_key->Public(); }
+
+std::string Relay::Metrics() const {
+  const State& s = *state_;
+  std::ostringstream out;
+  out << "# HELP entente_relay_envelopes_accepted_total Envelopes durably logged and acknowledged.\n"
+      << "# TYPE entente_relay_envelopes_accepted_total counter\n"
+      << "entente_relay_envelopes_accepted_total " << s.accepted_count.load() << "\n"
+      << "# HELP entente_relay_transactions_total Transactions ordered, by validation code.\n"
+      << "# TYPE entente_relay_transactions_total counter\n";
+  {
+    std::lock_guard lock(s.code_mu);
+    for (const auto& [code, n] : s.code_counts) {
+      out << "entente_relay_transactions_total{code=\"" << ValidationCodeName(code) << "\"} " << n << "\n";
+    }
+  }
+  out << "# HELP entente_relay_block_height Blocks committed per channel.\n"
+      << "# TYPE entente_relay_block_height gauge\n";
+  for (const std::string& channel : s.ledger->Channels()) {
+    out << "entente_relay_block_height{channel=\"" << channel << "\"} " << s.ledger->GetSavepoint(channel).height
+        << "\n";
+  }
+  out << "# HELP entente_relay_verification_seconds Time spent verifying envelopes.\n"
+      << "# TYPE entente_relay_verification_seconds summary\n"
+      << "entente_relay_verification_seconds_sum " << static_cast<double>(s.verify_ns.load()) / 1e9 << "\n"
+      << "entente_relay_verification_seconds_count " << s.verified_count.load() << "\n";
+  return out.str();
+}
+
+bool Relay::WaitIdle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->accepted_mu);
+  return state_->idle_cv.wait_for(lock, timeout, [&] { return state_->outstanding == 0; });
+}
+
+void Relay::Stop() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.work_mu);
+    s.stopping = true;
+  }
+  s.work_cv.notify_all();
+  s.ordered_cv.notify_all();
+  s.blocks_cv.notify_all();
+  for (auto& w : s.workers) {
+    if (w.joinable()) w.join();
+  }
+  if (s.sequencer.joinable()) s.sequencer.join();
+}
+
+}  // namespace entente::relay

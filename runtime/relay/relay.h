@@ -1,0 +1,139 @@
+// The relay: the paper's "cross-chain alliance" service (DESIGN.md §7 step 4, §9). It logs every
+// accepted envelope durably before acknowledging it, verifies envelopes on a worker pool (full-sequence
+// signatures, certificates, endorsement policy, routes), orders them per channel in the log's total
+// order, cuts blocks by count, bytes or time, runs MVCC against the committed state of every channel,
+// signs and commits each block, and answers every transaction's status with its code and reason.
+// After a crash it resumes from its log: nothing acknowledged is lost or committed twice.
+//
+// Thread-safety: Relay is thread-safe; Submit and the queries may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chaincode/alliance/alliance.h"
+#include "runtime/common/bytes.h"
+#include "runtime/common/status.h"
+#include "runtime/common/validation_code.h"
+#include "runtime/crypto/crypto.h"
+#include "runtime/ledger/ledger.h"
+
+namespace entente::relay {
+
+// When a channel's pending transactions become a block.
+struct BlockCutting {
+  std::size_t max_tx = 500;
+  std::size_t max_bytes = 4 << 20;
+  std::chrono::milliseconds max_wait{50};
+};
+
+struct RelayOptions {
+  std::string data_dir;    // ledger and envelope log
+  ledger::Block genesis;   // block 0 of the alliance channel
+  std::optional<crypto::PrivateKey> signing_key;  // signs every block's metadata (required)
+  std::vector<std::string> crl_pems;
+  BlockCutting cutting;
+  int verify_workers = 0;  // 0: one per core
+  std::chrono::milliseconds proposal_window{5 * 60 * 1000};
+};
+
+// The answer to a submission: where it stands in the log.
+struct Acceptance {
+  std::string tx_id;          // the proposal's tx id, or "" when the envelope does not parse that far
+  std::string envelope_hash;  // hex SHA-256 of the envelope bytes
+  std::uint64_t sequence = 0;
+  bool resubmitted = false;   // the same bytes were accepted before; nothing new was logged
+};
+
+// What the relay knows of a transaction.
+struct TxStatus {
+  enum class State { kUnknown, kPending, kCommitted, kRejected };
+  State state = State::kUnknown;
+  std::string channel;
+  std::uint64_t block = 0;
+  std::uint64_t index = 0;
+  ValidationCode code = ValidationCode::kValid;
+  std::string message;  // why it is invalid, in words
+};
+std::string_view TxStateName(TxStatus::State state);  // "unknown", "pending", "committed", "rejected"
+
+class Relay {
+ public:
+  // Opens the ledger in options.data_dir, commits the genesis if needed (refusing a ledger of another
+  // alliance), loads the alliance, replays the envelope log and resumes ordering what no block holds.
+  static Result<std::unique_ptr<Relay>> Open(RelayOptions options);
+  ~Relay();  // Stop()s
+
+  // Logs `envelope` durably and queues it for validation. Returns once it is on disk; the same bytes
+  // submitted again are answered from the first acceptance. InvalidArgument for an empty envelope.
+  Result<Acceptance> Submit(ByteView envelope);
+
+  // The status of transaction `tx_id`: its committed claim (the first authenticated envelope with that
+  // id), else pending, else where an unauthenticated copy landed, else a rejection. kUnknown otherwise.
+  TxStatus StatusOf(std::string_view tx_id) const;
+  // The status of the envelope with this hash (hex SHA-256 of its bytes): what happened to exactly
+  // those bytes, e.g. DUPLICATE_TXID for a second envelope of an already committed transaction.
+  TxStatus StatusOfEnvelope(std::string_view envelope_hash) const;
+
+  // The committed value and version of `key` of contract `contract` on `channel`; nullopt when absent.
+  Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
+                                                         std::string_view key) const;
+
+  // Blocks of `channel` from number `from`, at most `max`; when there is none yet, waits up to `wait`
+  // for one. NotFound for a channel the alliance does not know.
+  Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max,
+                                            std::chrono::milliseconds wait) const;
+
+  chaincode::AllianceConfig Alliance() const;
+  // The members' CA certificates (PEM), which TLS clients must chain to.
+  std::vector<std::string> CaPems() const;
+  // The relay's block signing certificate's public key, for verifiers.
+  crypto::PublicKey SigningKey() const;
+  // Prometheus text: accepted envelopes, committed transactions per code, block height per channel,
+  // verification latency.
+  std::string Metrics() const;
+
+  // Returns once every envelope submitted so far is committed or rejected (or `timeout` passed: false).
+  bool WaitIdle(std::chrono::milliseconds timeout) const;
+  // Stops the workers and the sequencer; pending envelopes stay in the log for the next Open.
+  void Stop();
+
+  struct State;
+
+ private:
+  explicit Relay(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// ---- The service ----
+
+struct RelayConfig {
+  RelayOptions relay;
+  std::string genesis_file;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 7050;
+  std::string tls_cert_file;  // the relay's ECert (OU=relay), with SANs for its address
+  std::string tls_key_file;   // its key; also the block signing key
+  std::size_t body_limit = 1 << 20;
+  int io_threads = 2;
+};
+
+// Loads relay.yaml:
+//   data: DIR            genesis: genesis.json
+//   listen: {address: 127.0.0.1, port: 7050}
+//   tls: {cert: FILE, key: FILE}
+//   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
+//   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
+// Paths are relative to the file's folder. Errors name the file, line and key.
+Result<RelayConfig> LoadRelayConfig(const std::string& path);
+
+// Serves the relay's REST API over HTTPS with mutual TLS until SIGINT or SIGTERM, then stops
+// gracefully. `on_ready(port)` is called once it listens. Returns the error that stopped it.
+Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint16_t)>& on_ready = {});
+
+}  // namespace entente::relay

@@ -1,0 +1,73 @@
+// A small alliance for relay tests, made in a temporary directory: CAs of chainA and chainB (and of
+// chainX, outside the alliance), nodes with weights, clients (one revoked, one expired), the relay's
+// identity, a genesis and relay.yaml; and a builder of signed envelopes over hand-made read-write sets.
+// Not thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "certs/ca.h"
+#include "runtime/endorser/endorser.h"
+#include "runtime/http/http.h"
+#include "runtime/ledger/ledger.h"
+#include "tests/support/support.h"
+
+namespace entente::testing {
+
+// An identity with files for TLS and a TCert signer bound to its ECert (presented beside the TCert).
+struct Member {
+  std::string dir;  // cert.pem, key.pem
+  std::shared_ptr<certs::IssuedCertificate> ecert;
+  std::shared_ptr<endorser::Signer> signer;
+};
+
+struct EnvelopeSpec {
+  std::string channel = "chainA";
+  std::string contract = "asset";
+  ledger::RwSet rwset;
+  std::vector<const Member*> endorsers;
+  std::optional<std::int64_t> timestamp_ms;  // overrides the proposal's time
+  bool alter_tx_id = false;                  // a tx id that is not SHA-256(nonce || creator)
+  bool garbage_result = false;               // result bytes that do not parse
+  bool tamper_endorsement = false;           // flips a byte of the first endorsement's signature
+  const Member* seal_with = nullptr;         // signs the envelope with another key than the creator's
+};
+
+struct BuiltEnvelope {
+  std::string tx_id;
+  std::string hash;  // hex SHA-256 of the bytes
+  std::string bytes;
+};
+
+class RelayAlliance {
+ public:
+  RelayAlliance();
+  const std::string& dir() const { return dir_.path(); }
+
+  // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0.
+  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20) const;
+  // A client of the relay authenticating with `who`'s ECert.
+  std::unique_ptr<http::Client> ClientFor(const Member& who, std::uint16_t port) const;
+
+  BuiltEnvelope Build(const Member& creator, const EnvelopeSpec& spec) const;
+
+  // Namespace rwset helpers.
+  static ledger::RwSet Writes(const std::string& channel, const std::string& contract,
+                              const std::vector<std::string>& keys);
+
+  Member node_a1, node_a2, node_a3, node_b1;  // weights 2, 1, 1 on chainA; 1 on chainB
+  Member client_a, client_b, revoked_client, expired_client, foreign_client, relay;
+  crypto::PublicKey relay_key() const { return relay.ecert->key.Public(); }
+
+ private:
+  Member MakeMember(certs::CertificateAuthority& ca, crypto::Role role, const std::string& id,
+                    std::vector<std::string> hosts = {});
+  TempDir dir_;
+  std::string ca_bundle_;
+};
+
+}  // namespace entente::testing
