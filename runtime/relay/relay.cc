@@ -37,21 +37,9 @@ struct Peek {
   std::string channel;
 };
 
-Peek PeekEnvelope(ByteView bytes) {
-  Peek peek;
-  auto outer = SignedBytes::Parse(ToString(bytes));
-  if (!outer.ok()) return peek;
-  auto envelope_json = ParseJson(ToString(outer->payload));
-  if (!envelope_json.ok()) return peek;
-  auto envelope = endorser::Envelope::FromJson(*envelope_json);
-  if (!envelope.ok()) return peek;
-  auto proposal_json = ParseJson(ToString(envelope->signed_proposal.payload));
-  if (!proposal_json.ok()) return peek;
-  auto proposal = endorser::Proposal::FromJson(*proposal_json);
-  if (!proposal.ok()) return peek;
-  peek.tx_id = proposal->tx_id;
-  peek.channel = proposal->channel;
-  return peek;
+Peek PeekEnvelope(const validation::ParsedEnvelope& parsed) {
+  if (!parsed.proposal) return {};
+  return {parsed.proposal->tx_id, parsed.proposal->channel};
 }
 
 // Meta keys of the relay's bookkeeping in its ledger.
@@ -87,6 +75,7 @@ struct Item {
   std::uint64_t seq = 0;
   Bytes bytes;
   std::string hash;
+  std::optional<validation::ParsedEnvelope> parsed;  // set at submission; replayed records parse in the worker
   validation::CheckedEnvelope checked;
   Clock::time_point accepted;
   bool done = false;  // replayed from the log and already in a block or rejected
@@ -209,7 +198,9 @@ struct Relay::State {
       validation::ValidationContext ctx{members->trust.get(), &members->view, std::chrono::system_clock::now(),
                                         options.proposal_window};
       auto start = Clock::now();
-      item.checked = validation::CheckEnvelope(item.bytes, ctx);
+      item.checked = item.parsed ? validation::CheckEnvelope(std::move(*item.parsed), ctx)
+                                 : validation::CheckEnvelope(item.bytes, ctx);
+      item.parsed.reset();
       verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
       ++verified_count;
       {
@@ -402,7 +393,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     item.seq = seq;
     item.bytes.assign(bytes.begin(), bytes.end());
     item.hash = crypto::Sha256Hex(bytes);
-    Peek peek = PeekEnvelope(bytes);
+    Peek peek = PeekEnvelope(validation::ParseEnvelope(bytes));
     s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
     auto upto = ordered_upto.find(peek.channel);
     auto rejected = s->ledger->GetMeta(RejectedKey(item.hash));
@@ -435,8 +426,9 @@ Result<Acceptance> Relay::Submit(ByteView envelope) {
   State& s = *state_;
   if (envelope.empty()) return Status::InvalidArgument("empty envelope");
   std::string hash = crypto::Sha256Hex(envelope);
-  Peek peek = PeekEnvelope(envelope);
   Item item;
+  item.parsed = validation::ParseEnvelope(envelope);
+  Peek peek = PeekEnvelope(*item.parsed);
   item.bytes.assign(envelope.begin(), envelope.end());
   item.hash = hash;
   item.accepted = Clock::now();

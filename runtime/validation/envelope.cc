@@ -50,39 +50,18 @@ class EnvelopeChecker {
       : trust_(*ctx.trust), alliance_(*ctx.alliance), ctx_(ctx), out_(out) {}
 
   // Fills `out_`; returns at the first failure.
-  void Run(ByteView envelope_bytes) {
-    // 1. Parse.
-    auto outer = SignedBytes::Parse(AsText(envelope_bytes));
-    if (!outer.ok()) {
-      return Reject(ValidationCode::kBadPayload, "the envelope is not signed bytes: " + outer.status().message());
+  void Run(ParsedEnvelope input) {
+    // 1. Parse (the outer levels already are).
+    if (input.proposal) out_.proposal.emplace(std::move(*input.proposal));
+    if (out_.proposal) {
+      out_.tx_id = out_.proposal->tx_id;
+      out_.channel = out_.proposal->channel;
     }
-    std::optional<endorser::Envelope> envelope;
-    {
-      auto json = ParseJson(AsText(outer->payload));
-      if (!json.ok()) {
-        return Reject(ValidationCode::kBadPayload, "the envelope payload is not JSON: " + json.status().message());
-      }
-      auto parsed = endorser::Envelope::FromJson(*json);
-      if (!parsed.ok()) {
-        return Reject(ValidationCode::kBadPayload, "the envelope does not parse: " + parsed.status().message());
-      }
-      envelope.emplace(std::move(parsed).value());
-    }
+    if (input.code != ValidationCode::kValid) return Reject(input.code, std::move(input.message));
+    const SignedBytes* outer = &*input.outer;
+    const endorser::Envelope* envelope = &*input.envelope;
     const SignedBytes& signed_proposal = envelope->signed_proposal;
-    {
-      auto json = ParseJson(AsText(signed_proposal.payload));
-      if (!json.ok()) {
-        return Reject(ValidationCode::kBadPayload, "the proposal is not JSON: " + json.status().message());
-      }
-      auto parsed = endorser::Proposal::FromJson(*json);
-      if (!parsed.ok()) {
-        return Reject(ValidationCode::kBadPayload, "the proposal does not parse: " + parsed.status().message());
-      }
-      out_.proposal.emplace(std::move(parsed).value());
-    }
     const endorser::Proposal& proposal = *out_.proposal;
-    out_.tx_id = proposal.tx_id;
-    out_.channel = proposal.channel;
     {
       auto parsed = endorser::SimulationResult::Parse(envelope->result);
       if (!parsed.ok()) {
@@ -266,10 +245,37 @@ class EnvelopeChecker {
 
 }  // namespace
 
+ParsedEnvelope ParseEnvelope(ByteView envelope_bytes) {
+  ParsedEnvelope out;
+  auto fail = [&out](std::string message) {
+    out.code = ValidationCode::kBadPayload;
+    out.message = std::move(message);
+    return std::move(out);
+  };
+  auto outer = SignedBytes::Parse(AsText(envelope_bytes));
+  if (!outer.ok()) return fail("the envelope is not signed bytes: " + outer.status().message());
+  out.outer.emplace(std::move(outer).value());
+  auto envelope_json = ParseJson(AsText(out.outer->payload));
+  if (!envelope_json.ok()) return fail("the envelope payload is not JSON: " + envelope_json.status().message());
+  auto envelope = endorser::Envelope::FromJson(*envelope_json);
+  if (!envelope.ok()) return fail("the envelope does not parse: " + envelope.status().message());
+  out.envelope.emplace(std::move(envelope).value());
+  auto proposal_json = ParseJson(AsText(out.envelope->signed_proposal.payload));
+  if (!proposal_json.ok()) return fail("the proposal is not JSON: " + proposal_json.status().message());
+  auto proposal = endorser::Proposal::FromJson(*proposal_json);
+  if (!proposal.ok()) return fail("the proposal does not parse: " + proposal.status().message());
+  out.proposal.emplace(std::move(proposal).value());
+  return out;
+}
+
 CheckedEnvelope CheckEnvelope(ByteView envelope_bytes, const ValidationContext& ctx) {
+  return CheckEnvelope(ParseEnvelope(envelope_bytes), ctx);
+}
+
+CheckedEnvelope CheckEnvelope(ParsedEnvelope parsed, const ValidationContext& ctx) {
   CheckedEnvelope out;
   try {
-    EnvelopeChecker(ctx, out).Run(envelope_bytes);
+    EnvelopeChecker(ctx, out).Run(std::move(parsed));
   } catch (const std::exception& e) {
     out.code = ValidationCode::kInvalidOtherReason;
     out.message = std::string("the validator failed: ") + e.what();

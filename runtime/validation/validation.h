@@ -140,6 +140,19 @@ struct CheckedEnvelope {
   bool ok() const { return code == ValidationCode::kValid; }
 };
 
+// The first step of CheckEnvelope on its own: the outer SignedBytes, the Envelope and the Proposal,
+// as far as they parse (code BAD_PAYLOAD and a message at the first level that does not). A caller
+// that needs the tx id and channel at once (the relay, when it accepts an envelope) parses once and
+// hands the result to CheckEnvelope.
+struct ParsedEnvelope {
+  std::optional<SignedBytes> outer;
+  std::optional<endorser::Envelope> envelope;
+  std::optional<endorser::Proposal> proposal;
+  ValidationCode code = ValidationCode::kValid;
+  std::string message;
+};
+ParsedEnvelope ParseEnvelope(ByteView envelope_bytes);
+
 // Checks `envelope_bytes` (the stored form endorser::SealEnvelope returns) in this order, the first
 // failure deciding the code:
 //  1. the outer SignedBytes, the Envelope, the Proposal and the SimulationResult parse, the result's
@@ -161,5 +174,7 @@ struct CheckedEnvelope {
 //     along a route from the proposal's contract → ROUTE_NOT_ALLOWED.
 // REQUIRES: ctx.trust and ctx.alliance are set.
 CheckedEnvelope CheckEnvelope(ByteView envelope_bytes, const ValidationContext& ctx);
+// The same for an envelope that ParseEnvelope parsed.
+CheckedEnvelope CheckEnvelope(ParsedEnvelope parsed, const ValidationContext& ctx);
 
 }  // namespace entente::validation
