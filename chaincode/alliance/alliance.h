@@ -67,7 +67,7 @@ struct ContractDefinition {
   std::string channel;  // a member chain, or kAllianceChannel
   std::string name;
   std::string version;
-  std::string sha256;  // of the package: 64 hex digits, stored in lowercase
+  std::string sha256;  // of the contract library (metadata.json's sha256): 64 hex digits, lowercase
   std::string policy;  // the endorsement policy, e.g. "Weighted(0.5)"
 
   bool operator==(const ContractDefinition&) const = default;

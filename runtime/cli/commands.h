@@ -17,7 +17,7 @@ void AddContractCommands(CLI::App& app, int& exit_code);
 void AddAllianceCommands(CLI::App& app, int& exit_code);
 // `entente relay --config FILE`.
 void AddRelayCommands(CLI::App& app, int& exit_code);
-// `entente bench ledger`.
+// `entente bench ledger|relay`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
 
 }  // namespace entente::cli
