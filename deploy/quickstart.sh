@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: installs what is missing, builds Entente, and creates the demo alliance's
 # identities under a state directory ($ENTENTE_STATE, default .entente/demo in the repository):
-# a CA for chainA and chainB, and for each chain two nodes (ECert + TCerts), a client and an admin.
+# a CA for chainA and chainB, and for each chain two nodes (ECert + TCerts), a client and an admin;
+# then the relay's identity, the alliance spec (alliance.yaml) and its genesis block.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ENTENTE_BUILD_DIR:-$root/build}
@@ -40,6 +41,33 @@ for chain in chainA chainB; do
   done
 done
 
+# The relay's identity (an ECert of chainA's CA with OU=relay), the alliance spec and its genesis.
+if [ ! -f "$crypto/relay/cert.pem" ]; then
+  "$entente" ca issue --dir "$crypto/chainA/ca" --role relay --id relay --out "$crypto/relay" \
+    --host 127.0.0.1 --host localhost >/dev/null
+fi
+cat >"$state/alliance.yaml" <<EOF
+# The demo alliance: two member chains, two nodes each (weights 2 and 1 on chainA, as in the
+# paper's weighted endorsement example), and a route that lets chainB's data_exchange read chainA's.
+chains:
+  - name: chainA
+    ca: [crypto/chainA/ca/ca.pem]
+    admins: [{id: chainA-admin1, weight: 1}]
+  - name: chainB
+    ca: [crypto/chainB/ca/ca.pem]
+    admins: [{id: chainB-admin1, weight: 1}]
+nodes:
+  - {id: chainA-node1, chain: chainA, weight: 2, endpoint: "https://127.0.0.1:7051", ecert: crypto/chainA/nodes/node1/cert.pem}
+  - {id: chainA-node2, chain: chainA, weight: 1, endpoint: "https://127.0.0.1:7052", ecert: crypto/chainA/nodes/node2/cert.pem}
+  - {id: chainB-node1, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7061", ecert: crypto/chainB/nodes/node1/cert.pem}
+  - {id: chainB-node2, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7062", ecert: crypto/chainB/nodes/node2/cert.pem}
+routes:
+  - {id: chainB-reads-chainA, from: chainB, contract: data_exchange, to: chainA, namespace: data_exchange, access: read}
+EOF
+if [ ! -f "$state/genesis.json" ]; then
+  "$entente" alliance genesis --spec "$state/alliance.yaml" --out "$state/genesis.json"
+fi
+
 echo "Demo alliance identities in $crypto:"
 for chain in chainA chainB; do
   echo "  $chain"
@@ -52,3 +80,4 @@ for chain in chainA chainB; do
 done
 echo
 echo "Check one:  $entente ca verify --trust $crypto/chainA/ca/ca.pem $crypto/chainA/nodes/node1/cert.pem"
+echo "Alliance:   $state/alliance.yaml -> $state/genesis.json (docs/relay.md: running the relay)"
