@@ -91,9 +91,9 @@ class Router {
 
   // Returns the handler's response with `request.path_params` filled, or a problem: 400 for bad
   // percent-encoding in the path, 404 for a path no pattern matches, 405 with an Allow header for a
-  // path routed only for other methods, 401 when
-  // the route needs a certificate and the client sent none, 403 when the certificate's role is not
-  // allowed, and 500 when the handler throws (the exception is logged, not sent).
+  // path routed only for other methods, 401 when the route needs a certificate and the client sent
+  // none, 403 when the certificate's role is not allowed, and 500 when the handler throws (the
+  // exception is logged, not sent).
   Response Handle(Request request) const;
 
   // Returns a Handler that calls Handle on this Router, which must outlive it and stay where it is.
@@ -124,15 +124,15 @@ struct TlsFiles {
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;                          // 0: ephemeral, see Server::port()
-  TlsFiles tls;                                    // server cert+key; ca_files = CAs trusted for client certificates
-  bool require_client_certificate = true;          // mutual TLS: a client without a certificate (or with an untrusted
-                                                   // one) fails the handshake. When false, a certificate is still
-                                                   // verified against ca_files if the client sends one.
-  std::size_t body_limit = 1 << 20;                // larger bodies: 413 problem, connection closed
-  std::chrono::milliseconds read_timeout{30000};   // the TLS handshake, and each request (headers+body) from
-                                                   // its first byte, must arrive within this; else the
-                                                   // connection is closed
+  std::uint16_t port = 0;  // 0: ephemeral, see Server::port()
+  TlsFiles tls;            // server cert+key; ca_files = CAs trusted for client certificates
+  // Mutual TLS: a client without a certificate (or with an untrusted one) fails the handshake. When
+  // false, a certificate is still verified against ca_files if the client sends one.
+  bool require_client_certificate = true;
+  std::size_t body_limit = 1 << 20;  // larger bodies: 413 problem, connection closed
+  // The TLS handshake, and each request (headers+body) from its first byte, must arrive within this;
+  // else the connection is closed.
+  std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive connections idle this long are closed
   std::chrono::milliseconds write_timeout{30000};  // a response must be written within this
   std::chrono::milliseconds stop_timeout{5000};    // how long Stop waits for running handlers
