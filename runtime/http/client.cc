@@ -17,10 +17,14 @@
 
 #include "runtime/common/log.h"
 #include "runtime/http/http.h"
+#include "runtime/http/internal/syntax.h"
 #include "runtime/http/internal/tls.h"
 
 namespace entente::http {
 namespace {
+
+using internal::IsHeaderValue;
+using internal::IsToken;
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
@@ -31,17 +35,6 @@ using error_code = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view text) { return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar); }
-
-bool IsHeaderValue(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
 
 // An origin-form target: "/" then visible ASCII only.
 bool IsTarget(std::string_view target) {

@@ -25,10 +25,14 @@
 
 #include "runtime/common/log.h"
 #include "runtime/http/http.h"
+#include "runtime/http/internal/syntax.h"
 #include "runtime/http/internal/tls.h"
 
 namespace entente::http {
 namespace {
+
+using internal::IsHeaderValue;
+using internal::IsToken;
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
@@ -49,18 +53,6 @@ constexpr std::size_t kLingerBytes = 4 << 20;
 constexpr std::chrono::milliseconds kCloseWait{1000};
 
 class Session;
-
-// True if `c` may appear in a header name (RFC 9110 tchar).
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsHeaderName(std::string_view name) { return !name.empty() && std::all_of(name.begin(), name.end(), IsTokenChar); }
-
-bool IsHeaderValue(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-}
 
 std::string Lowercase(std::string_view text) {
   std::string out(text);
@@ -87,7 +79,7 @@ bhttp::response<bhttp::string_body> ToBeast(Response response, unsigned version,
     message.set(bhttp::field::content_type, response.content_type);
   }
   for (const auto& [name, value] : response.headers) {
-    if (!IsHeaderName(name) || !IsHeaderValue(value)) {
+    if (!IsToken(name) || !IsHeaderValue(value)) {
       log.error("a handler's response header '{}' cannot be sent; dropped", name);
       continue;
     }

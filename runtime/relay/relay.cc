@@ -75,9 +75,8 @@ struct Item {
   std::uint64_t seq = 0;
   Bytes bytes;
   std::string hash;
-  std::optional<validation::ParsedEnvelope> parsed;  // set at submission; replayed records parse in the worker
+  std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
   validation::CheckedEnvelope checked;
-  Clock::time_point accepted;
   bool done = false;  // replayed from the log and already in a block or rejected
 };
 
@@ -198,8 +197,7 @@ struct Relay::State {
       validation::ValidationContext ctx{members->trust.get(), &members->view, std::chrono::system_clock::now(),
                                         options.proposal_window};
       auto start = Clock::now();
-      item.checked = item.parsed ? validation::CheckEnvelope(std::move(*item.parsed), ctx)
-                                 : validation::CheckEnvelope(item.bytes, ctx);
+      item.checked = validation::CheckEnvelope(std::move(*item.parsed), ctx);
       item.parsed.reset();
       verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
       ++verified_count;
@@ -243,7 +241,7 @@ struct Relay::State {
     if (queue.items.empty()) return Status::Ok();
     auto snapshot = ledger->GetSnapshot();
     ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
-    std::vector<ledger::RwSet> empty(queue.items.size());
+    static const ledger::RwSet kNoReadsOrWrites;
     std::vector<ledger::PendingTx> pending;
     std::vector<std::string> tx_ids;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
@@ -251,7 +249,7 @@ struct Relay::State {
       std::string tx_id = item.checked.tx_id.empty() ? "envelope-" + item.hash : item.checked.tx_id;
       if (tx_id.size() > 256) tx_id = "envelope-" + item.hash;
       tx_ids.push_back(tx_id);
-      const ledger::RwSet* rwset = item.checked.result ? &item.checked.result->rwset : &empty[i];
+      const ledger::RwSet* rwset = item.checked.result ? &item.checked.result->rwset : &kNoReadsOrWrites;
       ValidationCode code = item.checked.code;
       // Only an authenticated creator claims its id; ValidateMvcc reads that from the code.
       if (!item.checked.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
@@ -393,7 +391,8 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     item.seq = seq;
     item.bytes.assign(bytes.begin(), bytes.end());
     item.hash = crypto::Sha256Hex(bytes);
-    Peek peek = PeekEnvelope(validation::ParseEnvelope(bytes));
+    item.parsed = validation::ParseEnvelope(bytes);
+    Peek peek = PeekEnvelope(*item.parsed);
     s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
     auto upto = ordered_upto.find(peek.channel);
     auto rejected = s->ledger->GetMeta(RejectedKey(item.hash));
@@ -401,6 +400,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     if ((upto != ordered_upto.end() && seq <= upto->second) || (rejected.ok() && *rejected)) {
       item.done = true;
       item.bytes.clear();
+      item.parsed.reset();
       s->verified.emplace(seq, std::move(item));
       return;
     }
@@ -431,7 +431,6 @@ Result<Acceptance> Relay::Submit(ByteView envelope) {
   Peek peek = PeekEnvelope(*item.parsed);
   item.bytes.assign(envelope.begin(), envelope.end());
   item.hash = hash;
-  item.accepted = Clock::now();
   Acceptance acceptance{peek.tx_id, hash, 0, false};
   {
     // Appending under accepted_mu keeps log order and the acceptance map in step.

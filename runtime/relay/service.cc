@@ -26,13 +26,11 @@ std::string Resolve(const std::string& base, const std::string& file) {
 Result<std::optional<std::uint64_t>> NumberParam(const http::Request& request, std::string_view name) {
   auto text = request.Query(name);
   if (!text) return std::optional<std::uint64_t>();
-  std::uint64_t value = 0;
   if (text->empty() || text->size() > 18 || text->find_first_not_of("0123456789") != std::string::npos) {
     return Status::InvalidArgument("query parameter " + std::string(name) + " must be a non-negative integer, got '" +
                                    *text + "'");
   }
-  value = std::stoull(*text);
-  return std::optional<std::uint64_t>(value);
+  return std::optional<std::uint64_t>(std::stoull(*text));
 }
 
 Json StatusJson(std::string_view tx_id, const TxStatus& status) {
