@@ -1,6 +1,5 @@
 #include "runtime/alliance/alliance.h"
 
-#include <filesystem>
 #include <memory>
 #include <utility>
 
@@ -46,14 +45,11 @@ Result<endorser::SimulationResult> RunAlliance(const ledger::Snapshot& snapshot,
   return endorser::Simulate(proposal, signed_proposal, {}, relay, snapshot, Registry(), nullptr);
 }
 
-Result<std::string> ReadPem(const ConfigNode& node, const std::string& base) {
+// The PEM of the certificate file a node of `spec_path` names.
+Result<std::string> ReadPem(const ConfigNode& node, const std::string& spec_path) {
   ENTENTE_ASSIGN_OR_RETURN(std::string file, node.AsString());
-  std::filesystem::path path(file);
-  if (path.is_relative()) path = std::filesystem::path(base) / path;
-  auto text = ReadFile(path.string());
-  if (!text.ok()) return node.Error("cannot read " + path.string() + ": " + text.status().message());
-  auto cert = crypto::Certificate::FromPem(*text);
-  if (!cert.ok()) return node.Error(path.string() + " is not a PEM certificate: " + cert.status().message());
+  auto cert = crypto::Certificate::LoadFile(ResolvePath(spec_path, file));
+  if (!cert.ok()) return node.Error("not a PEM certificate: " + cert.status().message());
   return cert->Pem();
 }
 
@@ -63,7 +59,7 @@ Result<std::vector<ConfigNode>> OptionalList(const ConfigNode& root, std::string
   return list.Elements();
 }
 
-Result<chaincode::Member> LoadMember(const ConfigNode& c, const std::string& base) {
+Result<chaincode::Member> LoadMember(const ConfigNode& c, const std::string& spec_path) {
   ENTENTE_RETURN_IF_ERROR(c.CheckKeys({"name", "ca", "admins"}));
   chaincode::Member member;
   ENTENTE_ASSIGN_OR_RETURN(member.name, c.GetString("name"));
@@ -71,7 +67,7 @@ Result<chaincode::Member> LoadMember(const ConfigNode& c, const std::string& bas
   ENTENTE_ASSIGN_OR_RETURN(auto ca_files, cas.Elements());
   if (ca_files.empty()) return cas.Error("a chain needs at least one CA certificate");
   for (const ConfigNode& f : ca_files) {
-    ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadPem(f, base));
+    ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadPem(f, spec_path));
     member.ca_certs.push_back(std::move(pem));
   }
   ENTENTE_ASSIGN_OR_RETURN(auto admins, OptionalList(c, "admins"));
@@ -86,7 +82,7 @@ Result<chaincode::Member> LoadMember(const ConfigNode& c, const std::string& bas
   return member;
 }
 
-Result<chaincode::Node> LoadNode(const ConfigNode& n, const std::string& base) {
+Result<chaincode::Node> LoadNode(const ConfigNode& n, const std::string& spec_path) {
   ENTENTE_RETURN_IF_ERROR(n.CheckKeys({"id", "chain", "weight", "endpoint", "ecert"}));
   chaincode::Node node;
   ENTENTE_ASSIGN_OR_RETURN(node.id, n.GetString("id"));
@@ -95,7 +91,7 @@ Result<chaincode::Node> LoadNode(const ConfigNode& n, const std::string& base) {
   if (node.weight <= 0) return n.Error("weight must be positive");
   ENTENTE_ASSIGN_OR_RETURN(node.endpoint, n.GetString("endpoint"));
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode ecert, n.Child("ecert"));
-  ENTENTE_ASSIGN_OR_RETURN(node.ecert, ReadPem(ecert, base));
+  ENTENTE_ASSIGN_OR_RETURN(node.ecert, ReadPem(ecert, spec_path));
   return node;
 }
 
@@ -134,19 +130,17 @@ Result<chaincode::ContractDefinition> LoadContract(const ConfigNode& c) {
 Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"chains", "nodes", "routes", "contracts"}));
-  std::string base = std::filesystem::path(path).parent_path().string();
-  if (base.empty()) base = ".";
   chaincode::AllianceConfig config;
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
   ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
   if (chain_list.empty()) return chains.Error("an alliance needs at least one chain");
   for (const ConfigNode& c : chain_list) {
-    ENTENTE_ASSIGN_OR_RETURN(chaincode::Member member, LoadMember(c, base));
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::Member member, LoadMember(c, path));
     config.members.push_back(std::move(member));
   }
   ENTENTE_ASSIGN_OR_RETURN(auto nodes, OptionalList(root, "nodes"));
   for (const ConfigNode& n : nodes) {
-    ENTENTE_ASSIGN_OR_RETURN(chaincode::Node node, LoadNode(n, base));
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::Node node, LoadNode(n, path));
     config.nodes.push_back(std::move(node));
   }
   ENTENTE_ASSIGN_OR_RETURN(auto routes, OptionalList(root, "routes"));

@@ -86,6 +86,12 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   return Status::Ok();
 }
 
+std::string ResolvePath(const std::string& relative_to, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(relative_to).parent_path() / p).string();
+}
+
 Status MakeDirectories(const std::string& path, mode_t mode) {
   // Walk down from the first missing ancestor so that every directory made here gets `mode`.
   std::filesystem::path target(path);

@@ -16,6 +16,10 @@ Result<std::string> ReadFile(const std::string& path);
 // over `path`, so readers see the old or the new contents, never a mix. Returns IOError naming the path.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 
+// Returns `path` as it is when absolute, otherwise relative to the folder of the file `relative_to`
+// (an operator's config file names other files relative to itself).
+std::string ResolvePath(const std::string& relative_to, const std::string& path);
+
 // Creates `path` and its parents; a directory created here gets `mode`, existing ones are left as they are.
 Status MakeDirectories(const std::string& path, mode_t mode = 0755);
 

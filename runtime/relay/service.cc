@@ -1,7 +1,6 @@
 // The relay's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and relay.yaml.
 #include <signal.h>
 
-#include <filesystem>
 
 #include "runtime/alliance/alliance.h"
 #include "runtime/common/config.h"
@@ -16,11 +15,6 @@ namespace entente::relay {
 namespace {
 
 using crypto::Role;
-
-std::string Resolve(const std::string& base, const std::string& file) {
-  std::filesystem::path p(file);
-  return p.is_relative() ? (std::filesystem::path(base) / p).string() : file;
-}
 
 // Parses a non-negative integer query parameter; nullopt when absent.
 Result<std::optional<std::uint64_t>> NumberParam(const http::Request& request, std::string_view name) {
@@ -123,13 +117,11 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks"}));
-  std::string base = std::filesystem::path(path).parent_path().string();
-  if (base.empty()) base = ".";
   RelayConfig c;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
-  c.relay.data_dir = Resolve(base, data);
+  c.relay.data_dir = ResolvePath(path, data);
   ENTENTE_ASSIGN_OR_RETURN(std::string genesis, root.GetString("genesis"));
-  c.genesis_file = Resolve(base, genesis);
+  c.genesis_file = ResolvePath(path, genesis);
   ENTENTE_ASSIGN_OR_RETURN(c.relay.genesis, alliance::LoadGenesisFile(c.genesis_file));
   if (root.Has("listen")) {
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode listen, root.Child("listen"));
@@ -143,15 +135,15 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(tls.CheckKeys({"cert", "key"}));
   ENTENTE_ASSIGN_OR_RETURN(std::string cert, tls.GetString("cert"));
   ENTENTE_ASSIGN_OR_RETURN(std::string key, tls.GetString("key"));
-  c.tls_cert_file = Resolve(base, cert);
-  c.tls_key_file = Resolve(base, key);
+  c.tls_cert_file = ResolvePath(path, cert);
+  c.tls_key_file = ResolvePath(path, key);
   auto signing_key = crypto::PrivateKey::LoadFile(c.tls_key_file);
   if (!signing_key.ok()) return tls.Error("cannot load key " + c.tls_key_file + ": " + signing_key.status().message());
   c.relay.signing_key = *signing_key;
   if (root.Has("crls")) {
     ENTENTE_ASSIGN_OR_RETURN(auto files, root.GetStringList("crls"));
     for (const std::string& f : files) {
-      ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadFile(Resolve(base, f)));
+      ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadFile(ResolvePath(path, f)));
       c.relay.crl_pems.push_back(std::move(pem));
     }
   }

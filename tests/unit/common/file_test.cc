@@ -183,3 +183,10 @@ TEST_CASE("MakeDirectories fails with IOError when a file is in the way") {
   CHECK(s.code() == StatusCode::kIOError);
   CHECK(s.message().find(dir.Join("file")) != std::string::npos);
 }
+
+TEST_CASE("ResolvePath keeps an absolute path and reads a relative one from the referring file's folder") {
+  CHECK(entente::ResolvePath("/etc/entente/relay.yaml", "/var/lib/relay") == "/var/lib/relay");
+  CHECK(entente::ResolvePath("/etc/entente/relay.yaml", "certs/relay.pem") == "/etc/entente/certs/relay.pem");
+  CHECK(entente::ResolvePath("relay.yaml", "genesis.json") == "genesis.json");
+  CHECK(entente::ResolvePath("demo/alliance.yaml", "../ca.pem") == "demo/../ca.pem");
+}
