@@ -49,7 +49,7 @@ Result<endorser::SimulationResult> RunAlliance(const ledger::Snapshot& snapshot,
 Result<std::string> ReadPem(const ConfigNode& node, const std::string& spec_path) {
   ENTENTE_ASSIGN_OR_RETURN(std::string file, node.AsString());
   auto cert = crypto::Certificate::LoadFile(ResolvePath(spec_path, file));
-  if (!cert.ok()) return node.Error("not a PEM certificate: " + cert.status().message());
+  if (!cert.ok()) return node.Error("cannot load the certificate: " + cert.status().message());
   return cert->Pem();
 }
 
