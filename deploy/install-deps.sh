@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   libssl-dev
   libleveldb-dev libsnappy-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libsimdjson-dev
   doctest-dev
   libcli11-dev
   libspdlog-dev

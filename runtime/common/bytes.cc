@@ -94,30 +94,45 @@ Result<Bytes> Base64Decode(std::string_view text) {
   }
   size_t padding = 0;
   if (!text.empty() && text.back() == '=') padding = (text[text.size() - 2] == '=') ? 2 : 1;
-  Bytes out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
+  Bytes out(text.size() / 4 * 3);
+  auto invalid_at = [&text](size_t from) {
+    size_t at = from;
+    while (at < text.size() && kBase64Table[static_cast<unsigned char>(text[at])] >= 0) ++at;
+    return Status::InvalidArgument("base64: invalid character at offset " + std::to_string(at));
+  };
+  // Every group but the last has no padding: four table lookups, one check of their sign bits.
+  const size_t full = text.empty() ? 0 : text.size() - 4;
+  size_t o = 0;
+  for (size_t i = 0; i < full; i += 4, o += 3) {
+    int a = kBase64Table[static_cast<unsigned char>(text[i])];
+    int b = kBase64Table[static_cast<unsigned char>(text[i + 1])];
+    int c = kBase64Table[static_cast<unsigned char>(text[i + 2])];
+    int d = kBase64Table[static_cast<unsigned char>(text[i + 3])];
+    if ((a | b | c | d) < 0) return invalid_at(i);
+    uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                 (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    out[o] = static_cast<std::uint8_t>(v >> 16);
+    out[o + 1] = static_cast<std::uint8_t>(v >> 8);
+    out[o + 2] = static_cast<std::uint8_t>(v);
+  }
+  if (!text.empty()) {
     uint32_t v = 0;
     for (size_t j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      int value;
-      if (c == '=' && last && j >= 4 - padding) {
-        value = 0;
-      } else {
+      char c = text[full + j];
+      int value = 0;
+      if (!(c == '=' && j >= 4 - padding)) {
         value = kBase64Table[static_cast<unsigned char>(c)];
-        if (value < 0) {
-          return Status::InvalidArgument("base64: invalid character at offset " + std::to_string(i + j));
-        }
+        if (value < 0) return Status::InvalidArgument("base64: invalid character at offset " + std::to_string(full + j));
       }
       v = (v << 6) | static_cast<uint32_t>(value);
     }
-    out.push_back(static_cast<std::uint8_t>(v >> 16));
-    if (!(last && padding == 2)) out.push_back(static_cast<std::uint8_t>(v >> 8));
-    if (!(last && padding >= 1)) out.push_back(static_cast<std::uint8_t>(v));
-    if (last && ((padding == 1 && (v & 0xff) != 0) || (padding == 2 && (v & 0xffff) != 0))) {
+    if ((padding == 1 && (v & 0xff) != 0) || (padding == 2 && (v & 0xffff) != 0)) {
       return Status::InvalidArgument("base64: non-zero bits in padding");
     }
+    out[o] = static_cast<std::uint8_t>(v >> 16);
+    out[o + 1] = static_cast<std::uint8_t>(v >> 8);
+    out[o + 2] = static_cast<std::uint8_t>(v);
+    out.resize(out.size() - padding);
   }
   return out;
 }

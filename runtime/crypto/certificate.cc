@@ -31,6 +31,42 @@ std::string NameText(const X509_NAME* name) {
   return std::string(data, static_cast<size_t>(len));
 }
 
+std::string SerialHexOf(const X509* cert) {
+  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  char* hex = bn ? BN_bn2hex(bn.get()) : nullptr;
+  if (hex == nullptr) return "";
+  std::string out(hex);
+  OPENSSL_free(hex);
+  return out;
+}
+
+// The ECert fingerprint of a TCert binding extension; nullopt when absent or malformed.
+std::optional<Digest> BoundEcertOf(const X509* cert) {
+  int index = X509_get_ext_by_OBJ(cert, TcertBindingObject(), -1);
+  if (index < 0) return std::nullopt;
+  const ASN1_OCTET_STRING* outer = X509_EXTENSION_get_data(X509_get_ext(cert, index));
+  const unsigned char* p = ASN1_STRING_get0_data(outer);
+  Asn1OctetStringPtr inner(d2i_ASN1_OCTET_STRING(nullptr, &p, ASN1_STRING_length(outer)));
+  if (!inner || ASN1_STRING_length(inner.get()) != 32) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  Digest d;
+  std::copy_n(ASN1_STRING_get0_data(inner.get()), 32, d.begin());
+  return d;
+}
+
+Subject SubjectOf(const X509* cert) {
+  const X509_NAME* name = X509_get_subject_name(cert);
+  Subject s;
+  s.chain = NameEntry(name, NID_organizationName);
+  s.role_name = NameEntry(name, NID_organizationalUnitName);
+  s.id = NameEntry(name, NID_commonName);
+  auto role = ParseRole(s.role_name);
+  s.role = role.ok() ? *role : Role::kUnknown;
+  return s;
+}
+
 constexpr std::string_view kPemCertBegin = "-----BEGIN CERTIFICATE-----";
 
 }  // namespace
@@ -64,6 +100,10 @@ Certificate::Certificate(std::shared_ptr<X509> cert) : cert_(std::move(cert)) {
     OPENSSL_free(buf);
   }
   fingerprint_ = Sha256(der_);
+  facts_ = std::make_shared<const Facts>(Facts{SubjectOf(cert_.get()), SerialHexOf(cert_.get()),
+                                               ToTimePoint(X509_get0_notBefore(cert_.get())),
+                                               ToTimePoint(X509_get0_notAfter(cert_.get())),
+                                               BoundEcertOf(cert_.get())});
 }
 
 Result<Certificate> Certificate::FromDer(ByteView der) {
@@ -115,49 +155,12 @@ std::string Certificate::Pem() const {
   return std::string(data, static_cast<size_t>(len));
 }
 
-Subject Certificate::subject() const {
-  const X509_NAME* name = X509_get_subject_name(cert_.get());
-  Subject s;
-  s.chain = NameEntry(name, NID_organizationName);
-  s.role_name = NameEntry(name, NID_organizationalUnitName);
-  s.id = NameEntry(name, NID_commonName);
-  auto role = ParseRole(s.role_name);
-  s.role = role.ok() ? *role : Role::kUnknown;
-  return s;
-}
-
 std::string Certificate::SubjectText() const { return NameText(X509_get_subject_name(cert_.get())); }
 std::string Certificate::IssuerText() const { return NameText(X509_get_issuer_name(cert_.get())); }
-
-std::string Certificate::SerialHex() const {
-  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
-  char* hex = BN_bn2hex(bn.get());
-  std::string out(hex);
-  OPENSSL_free(hex);
-  return out;
-}
-
-TimePoint Certificate::NotBefore() const { return ToTimePoint(X509_get0_notBefore(cert_.get())); }
-TimePoint Certificate::NotAfter() const { return ToTimePoint(X509_get0_notAfter(cert_.get())); }
 
 bool Certificate::IsCa() const { return X509_check_ca(cert_.get()) != 0; }
 
 bool Certificate::IsSelfSigned() const { return X509_self_signed(cert_.get(), /*verify_signature=*/0) == 1; }
-
-std::optional<Digest> Certificate::BoundEcert() const {
-  int index = X509_get_ext_by_OBJ(cert_.get(), TcertBindingObject(), -1);
-  if (index < 0) return std::nullopt;
-  const ASN1_OCTET_STRING* outer = X509_EXTENSION_get_data(X509_get_ext(cert_.get(), index));
-  const unsigned char* p = ASN1_STRING_get0_data(outer);
-  Asn1OctetStringPtr inner(d2i_ASN1_OCTET_STRING(nullptr, &p, ASN1_STRING_length(outer)));
-  if (!inner || ASN1_STRING_length(inner.get()) != 32) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  Digest d;
-  std::copy_n(ASN1_STRING_get0_data(inner.get()), 32, d.begin());
-  return d;
-}
 
 PublicKey Certificate::Key() const {
   return NativeAccess::MakePublicKey(ShareKey(X509_get_pubkey(cert_.get())));

@@ -119,18 +119,18 @@ class Certificate {
   // SHA-256 of the DER: the certificate's identity in caches and in TCert bindings.
   const Digest& Fingerprint() const { return fingerprint_; }
 
-  Subject subject() const;
+  const Subject& subject() const { return facts_->subject; }
   // One-line RFC 2253 forms, for messages.
   std::string SubjectText() const;
   std::string IssuerText() const;
   // Serial number as uppercase hex.
-  std::string SerialHex() const;
-  TimePoint NotBefore() const;
-  TimePoint NotAfter() const;
+  const std::string& SerialHex() const { return facts_->serial_hex; }
+  TimePoint NotBefore() const { return facts_->not_before; }
+  TimePoint NotAfter() const { return facts_->not_after; }
   bool IsCa() const;
   bool IsSelfSigned() const;
   // The ECert fingerprint carried by a TCert's binding extension; nullopt when absent or malformed.
-  std::optional<Digest> BoundEcert() const;
+  const std::optional<Digest>& BoundEcert() const { return facts_->bound_ecert; }
   PublicKey Key() const;
   // True if this certificate's issuer name is `issuer`'s subject and its signature verifies with
   // `issuer`'s key.
@@ -142,9 +142,19 @@ class Certificate {
   friend struct internal::NativeAccess;
   explicit Certificate(std::shared_ptr<x509_st> cert);
 
+  // What validation reads on every check, decoded once when the certificate is parsed.
+  struct Facts {
+    Subject subject;
+    std::string serial_hex;
+    TimePoint not_before;
+    TimePoint not_after;
+    std::optional<Digest> bound_ecert;
+  };
+
   std::shared_ptr<x509_st> cert_;
   Bytes der_;
   Digest fingerprint_{};
+  std::shared_ptr<const Facts> facts_;
 };
 
 // What a CA puts into a certificate it issues.

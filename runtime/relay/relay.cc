@@ -183,27 +183,34 @@ struct Relay::State {
     work_cv.notify_one();
   }
 
+  // Verifies envelopes a few at a time (one lock round trip and one wake-up of the sequencer per batch).
   void VerifyLoop() {
+    constexpr std::size_t kBatch = 8;
+    std::vector<Item> batch;
     for (;;) {
-      Item item;
+      batch.clear();
       {
         std::unique_lock lock(work_mu);
         work_cv.wait(lock, [&] { return stopping || !to_verify.empty(); });
         if (stopping) return;
-        item = std::move(to_verify.front());
-        to_verify.pop_front();
+        while (!to_verify.empty() && batch.size() < kBatch) {
+          batch.push_back(std::move(to_verify.front()));
+          to_verify.pop_front();
+        }
       }
       auto members = Members();
       validation::ValidationContext ctx{members->trust.get(), &members->view, std::chrono::system_clock::now(),
                                         options.proposal_window};
-      auto start = Clock::now();
-      item.checked = validation::CheckEnvelope(std::move(*item.parsed), ctx);
-      item.parsed.reset();
-      verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
-      ++verified_count;
+      for (Item& item : batch) {
+        auto start = Clock::now();
+        item.checked = validation::CheckEnvelope(std::move(*item.parsed), ctx);
+        item.parsed.reset();
+        verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
+        ++verified_count;
+      }
       {
         std::lock_guard lock(work_mu);
-        verified.emplace(item.seq, std::move(item));
+        for (Item& item : batch) verified.emplace(item.seq, std::move(item));
       }
       ordered_cv.notify_one();
     }
@@ -335,7 +342,7 @@ struct Relay::State {
   }
 
   void Place(Item item) {
-    const std::string& channel = item.checked.channel;
+    const std::string channel = item.checked.channel;  // a copy: `item` moves into the queue below
     auto members = Members();
     if (channel.empty() || members->view.channels.count(channel) == 0) {
       Reject(item);
@@ -425,7 +432,8 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
 Result<Acceptance> Relay::Submit(ByteView envelope) {
   State& s = *state_;
   if (envelope.empty()) return Status::InvalidArgument("empty envelope");
-  std::string hash = crypto::Sha256Hex(envelope);
+  const crypto::Digest digest = crypto::Sha256(envelope);
+  std::string hash = HexEncode(digest);
   Item item;
   item.parsed = validation::ParseEnvelope(envelope);
   Peek peek = PeekEnvelope(*item.parsed);
@@ -441,13 +449,22 @@ Result<Acceptance> Relay::Submit(ByteView envelope) {
       again.resubmitted = true;
       return again;
     }
-    ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope));
+    ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope, digest));
     item.seq = acceptance.sequence;
     s.accepted.emplace(hash, acceptance);
     if (!peek.tx_id.empty()) ++s.pending_tx[peek.tx_id];
     ++s.outstanding;
   }
-  ENTENTE_RETURN_IF_ERROR(s.log->Sync(acceptance.sequence));
+  if (Status synced = s.log->Sync(acceptance.sequence); !synced.ok()) {
+    // Not acknowledged: forget it, so that a resubmission after a restart is taken afresh.
+    s.logger->error("cannot log envelope {}: {}", hash, synced.ToString());
+    std::lock_guard lock(s.accepted_mu);
+    s.accepted.erase(hash);
+    if (auto it = s.pending_tx.find(peek.tx_id); it != s.pending_tx.end() && --it->second == 0) s.pending_tx.erase(it);
+    if (s.outstanding > 0) --s.outstanding;
+    s.idle_cv.notify_all();
+    return synced;
+  }
   ++s.accepted_count;
   s.Enqueue(std::move(item));
   return acceptance;

@@ -86,12 +86,13 @@ RelayAlliance::RelayAlliance() {
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
 }
 
-std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms) const {
+std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms, int max_tx) const {
   std::string path = data_dir + ".yaml";
   WriteText(path, "data: " + data_dir + "\ngenesis: " + dir_.Join("genesis.json") +
                       "\nlisten: {address: 127.0.0.1, port: 0}\ntls: {cert: " + relay.dir + "-cert.pem, key: " +
                       relay.dir + "-key.pem}\ncrls: [" + dir_.Join("ca-a/crl.pem") +
-                      "]\nbody_limit: 65536\nblocks: {max_tx: 100, max_wait_ms: " + std::to_string(max_wait_ms) +
+                      "]\nbody_limit: 65536\nblocks: {max_tx: " + std::to_string(max_tx) +
+                      ", max_wait_ms: " + std::to_string(max_wait_ms) +
                       "}\n");
   return path;
 }

@@ -48,8 +48,9 @@ class RelayAlliance {
   RelayAlliance();
   const std::string& dir() const { return dir_.path(); }
 
-  // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0.
-  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20) const;
+  // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0, cutting a block at
+  // `max_tx` transactions or after `max_wait_ms`.
+  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) const;
   // A client of the relay authenticating with `who`'s ECert.
   std::unique_ptr<http::Client> ClientFor(const Member& who, std::uint16_t port) const;
 

@@ -26,9 +26,9 @@ struct RunningRelay {
   std::uint16_t port = 0;
 };
 
-RunningRelay StartRelay(const std::string& data_dir) {
+RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) {
   RunningRelay r;
-  std::string config = Fixture().WriteRelayConfig(data_dir);
+  std::string config = Fixture().WriteRelayConfig(data_dir, max_wait_ms, max_tx);
   r.process = std::make_unique<Process>(std::vector<std::string>{EntenteBinary(), "relay", "--config", config},
                                         data_dir + ".log");
   std::string port = r.process->WaitForLine("relay ready on port ");
@@ -253,6 +253,28 @@ TEST_CASE("The relay answers bad input with a reason and keeps serving") {
   CHECK(Send(*client, "GET", "/v1/alliance").status == 200);
   http::Response metrics = Send(*client, "GET", "/metrics");
   CHECK(metrics.body.find("entente_relay_envelopes_accepted_total") != std::string::npos);
+}
+
+TEST_CASE("The relay cuts a block as soon as it holds max_tx transactions") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  // Blocks wait up to a minute for more transactions, so only the count can cut this one.
+  RunningRelay relay = StartRelay(data.Join("relay"), /*max_wait_ms=*/60000, /*max_tx=*/3);
+  auto client = a.ClientFor(a.client_a, relay.port);
+  std::vector<BuiltEnvelope> envelopes;
+  for (int i = 0; i < 3; ++i) {
+    envelopes.push_back(a.Build(a.client_a, {.rwset = RelayAlliance::Writes("chainA", "asset", {"cut-" + std::to_string(i)}),
+                                             .endorsers = {&a.node_a1, &a.node_a2}}));
+    Submit(*client, envelopes.back());
+  }
+  std::set<std::uint64_t> blocks;
+  for (const BuiltEnvelope& e : envelopes) {
+    Json status = WaitSettled(*client, "/v1/transactions/" + e.tx_id);
+    CHECK(status["code_name"] == "VALID");
+    blocks.insert(status.value("block", std::uint64_t{0}));
+  }
+  CHECK(blocks.size() == 1);
+  CHECK(relay.process->running());
 }
 
 TEST_CASE("A relay killed while clients submit loses no acknowledged envelope and commits each once") {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -80,47 +81,80 @@ Result<std::unique_ptr<EnvelopeLog>> EnvelopeLog::Open(const std::string& path,
   return log;
 }
 
-EnvelopeLog::EnvelopeLog(int fd, std::uint64_t records) : fd_(fd), records_(records), durable_(records) {}
+EnvelopeLog::EnvelopeLog(int fd, std::uint64_t records)
+    : fd_(fd), records_(records), durable_(records), writer_([this] { WriteLoop(); }) {}
 
-EnvelopeLog::~EnvelopeLog() { ::close(fd_); }
-
-Result<std::uint64_t> EnvelopeLog::Append(ByteView bytes) {
-  if (bytes.size() > kMaxRecord) return Status::InvalidArgument("envelope larger than 64 MiB");
-  Bytes record(kHeader + bytes.size());
-  PutU32(record.data(), static_cast<std::uint32_t>(bytes.size()));
-  PutU32(record.data() + 4, Check(bytes));
-  std::memcpy(record.data() + kHeader, bytes.data(), bytes.size());
-  std::lock_guard lock(append_mu_);
-  std::size_t written = 0;
-  while (written < record.size()) {
-    ssize_t n = ::write(fd_, record.data() + written, record.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      // Leave no partial record behind for the next append to follow.
-      off_t end = ::lseek(fd_, -static_cast<off_t>(written), SEEK_CUR);
-      if (end >= 0 && ::ftruncate(fd_, end) != 0) return Errno("envelope log damaged by a failed append");
-      return Errno("cannot append to the envelope log");
-    }
-    written += static_cast<std::size_t>(n);
+EnvelopeLog::~EnvelopeLog() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
   }
+  pending_cv_.notify_all();
+  writer_.join();
+  ::close(fd_);
+}
+
+Result<std::uint64_t> EnvelopeLog::Append(ByteView bytes, const crypto::Digest& sha256) {
+  if (bytes.size() > kMaxRecord) return Status::InvalidArgument("envelope larger than 64 MiB");
+  std::uint8_t header[kHeader];
+  PutU32(header, static_cast<std::uint32_t>(bytes.size()));
+  std::copy_n(sha256.begin(), 4, header + 4);
+  std::lock_guard lock(mu_);
+  if (!failed_.ok()) return failed_;
+  if (stopping_) return Status::Unavailable("the envelope log is closing");
+  pending_.insert(pending_.end(), header, header + kHeader);
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  pending_cv_.notify_one();
   return records_++;
 }
 
 Status EnvelopeLog::Sync(std::uint64_t seq) {
-  std::lock_guard lock(sync_mu_);
+  std::unique_lock lock(mu_);
+  durable_cv_.wait(lock, [&] { return durable_ > seq || !failed_.ok() || (stopping_ && pending_.empty()); });
   if (durable_ > seq) return Status::Ok();
-  std::uint64_t target;
-  {
-    std::lock_guard append_lock(append_mu_);
-    target = records_;
+  if (!failed_.ok()) return failed_;
+  return Status::Unavailable("the envelope log closed before record " + std::to_string(seq) + " was written");
+}
+
+void EnvelopeLog::WriteLoop() {
+  Bytes batch;
+  for (;;) {
+    std::uint64_t upto;
+    {
+      std::unique_lock lock(mu_);
+      pending_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;
+      batch.swap(pending_);
+      pending_.clear();
+      upto = records_;
+    }
+    Status status = Status::Ok();
+    std::size_t written = 0;
+    while (written < batch.size()) {
+      ssize_t n = ::write(fd_, batch.data() + written, batch.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        status = Errno("cannot append to the envelope log");
+        break;
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (status.ok() && ::fdatasync(fd_) != 0) status = Errno("cannot sync the envelope log");
+    {
+      std::lock_guard lock(mu_);
+      if (status.ok()) {
+        durable_ = upto;
+      } else {
+        failed_ = status;
+      }
+    }
+    durable_cv_.notify_all();
+    if (!status.ok()) return;
   }
-  if (::fdatasync(fd_) != 0) return Errno("cannot sync the envelope log");
-  durable_ = target;
-  return Status::Ok();
 }
 
 std::uint64_t EnvelopeLog::size() const {
-  std::lock_guard lock(append_mu_);
+  std::lock_guard lock(mu_);
   return records_;
 }
 
