@@ -15,8 +15,8 @@ void AddLedgerCommands(CLI::App& app, int& exit_code);
 void AddContractCommands(CLI::App& app, int& exit_code);
 // `entente alliance genesis`.
 void AddAllianceCommands(CLI::App& app, int& exit_code);
-// `entente relay --config FILE`.
-void AddRelayCommands(CLI::App& app, int& exit_code);
+// `entente relay --config FILE` and `entente node --config FILE`.
+void AddServiceCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger|relay`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
 

@@ -98,8 +98,14 @@ Result<SimulationResult> Endorser::SimulateProposal(const SignedBytes& signed_pr
   const crypto::Certificate& creator = creator_chain->front();
   crypto::Subject subject = creator.subject();
   shim::Identity identity{subject.chain, subject.role_name, subject.id, proposal.creator};
-  if (auto bound = creator.BoundEcert()) {
-    if (auto ecert = trust_.FindEcert(*bound)) identity.role = ecert->subject().role_name;
+  // A TCert speaks for the holder of its ECert: a registered one, or the one presented beside it
+  // (VerifyProposal has checked either with the TrustStore).
+  if (const auto& bound = creator.BoundEcert()) {
+    std::optional<crypto::Certificate> ecert = trust_.FindEcert(*bound);
+    for (std::size_t i = 1; !ecert && i < creator_chain->size(); ++i) {
+      if ((*creator_chain)[i].Fingerprint() == *bound) ecert = (*creator_chain)[i];
+    }
+    if (ecert) identity.role = ecert->subject().role_name;
   }
   std::unique_ptr<ledger::Snapshot> snapshot = ledger_.GetSnapshot();
   auto result = Simulate(proposal, signed_proposal, transient, identity, *snapshot, registry_, remote_, options_);

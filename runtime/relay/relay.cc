@@ -54,22 +54,6 @@ std::string MessageKey(std::string_view channel, std::uint64_t block, std::uint6
 
 Bytes JsonBytes(const Json& j) { return ToBytes(j.dump()); }
 
-// Messages for the codes that MVCC decides.
-std::string MvccMessage(ValidationCode code) {
-  switch (code) {
-    case ValidationCode::kDuplicateTxid:
-      return "tx id already committed, or claimed by an earlier transaction of the same block";
-    case ValidationCode::kMvccReadConflict:
-      return "a key it read was changed since its simulation (by a committed or earlier transaction)";
-    case ValidationCode::kPhantomReadConflict:
-      return "a range it read would now return other keys or versions";
-    case ValidationCode::kIllegalWriteset:
-      return "it writes to another channel";
-    default:
-      return std::string(ValidationCodeName(code));
-  }
-}
-
 // One envelope on its way through the pipeline.
 struct Item {
   std::uint64_t seq = 0;
@@ -248,41 +232,29 @@ struct Relay::State {
     if (queue.items.empty()) return Status::Ok();
     auto snapshot = ledger->GetSnapshot();
     ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
-    static const ledger::RwSet kNoReadsOrWrites;
-    std::vector<ledger::PendingTx> pending;
-    std::vector<std::string> tx_ids;
-    for (std::size_t i = 0; i < queue.items.size(); ++i) {
-      const Item& item = queue.items[i];
-      std::string tx_id = item.checked.tx_id.empty() ? "envelope-" + item.hash : item.checked.tx_id;
-      if (tx_id.size() > 256) tx_id = "envelope-" + item.hash;
-      tx_ids.push_back(tx_id);
-      const ledger::RwSet* rwset = item.checked.result ? &item.checked.result->rwset : &kNoReadsOrWrites;
-      ValidationCode code = item.checked.code;
-      // Only an authenticated creator claims its id; ValidateMvcc reads that from the code.
-      if (!item.checked.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
-      pending.push_back({tx_id, rwset, code});
+    std::vector<const validation::CheckedEnvelope*> checked;
+    std::vector<std::string> hashes;
+    for (const Item& item : queue.items) {
+      checked.push_back(&item.checked);
+      hashes.push_back(item.hash);
     }
-    ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
-                             ledger::ValidateMvcc(*snapshot, channel, savepoint.height, pending));
+    ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
+                             validation::ValidateBlock(*snapshot, channel, savepoint.height, checked, hashes));
+    const std::vector<ValidationCode>& codes = verdict.codes;
 
     ledger::Block block;
     block.header.channel = channel;
     block.header.number = savepoint.height;
     block.header.prev_hash = savepoint.last_hash;
-    std::vector<ledger::CommittedTx> txs;
     ledger::MetaEntries meta;
     std::uint64_t last_seq = 0;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
       Item& item = queue.items[i];
-      block.envelopes.push_back(item.bytes);
+      block.envelopes.push_back(std::move(item.bytes));
       block.metadata.validation_codes.push_back(codes[i]);
-      ledger::CommittedTx tx{tx_ids[i], codes[i], {}};
-      if (codes[i] == ValidationCode::kValid && item.checked.result) tx.rwset = item.checked.result->rwset;
-      txs.push_back(std::move(tx));
       last_seq = item.seq;
       if (codes[i] != ValidationCode::kValid) {
-        std::string message = codes[i] == item.checked.code ? item.checked.message : MvccMessage(codes[i]);
-        meta.emplace_back(MessageKey(channel, block.header.number, i), ToBytes(message));
+        meta.emplace_back(MessageKey(channel, block.header.number, i), ToBytes(verdict.messages[i]));
         Json at{{"channel", channel}, {"block", block.header.number}, {"index", i}, {"code", static_cast<int>(codes[i])}};
         meta.emplace_back(EnvelopeKey(item.hash), JsonBytes(at));
         if (!ledger::ClaimsTxId(codes[i]) && !item.checked.tx_id.empty()) {
@@ -294,8 +266,8 @@ struct Relay::State {
     block.metadata.timestamp_ms = NowMs();
     ENTENTE_ASSIGN_OR_RETURN(block.metadata.relay_signature, options.signing_key->Sign(block.SignedMetadataBytes()));
     meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
-    ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, txs, meta));
-    logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, txs.size());
+    ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs, meta));
+    logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, codes.size());
 
     bool config_changed = false;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
@@ -525,6 +497,14 @@ TxStatus Relay::StatusOfEnvelope(std::string_view envelope_hash) const {
 Result<std::optional<ledger::VersionedValue>> Relay::GetState(std::string_view channel, std::string_view contract,
                                                               std::string_view key) const {
   return state_->ledger->GetSnapshot()->Get(channel, contract, key);
+}
+
+Result<ledger::Savepoint> Relay::Height(std::string_view channel) const {
+  const State& s = *state_;
+  if (s.Members()->view.channels.count(std::string(channel)) == 0) {
+    return Status::NotFound("channel " + std::string(channel) + " is not a chain of the alliance");
+  }
+  return s.ledger->GetSavepoint(channel);
 }
 
 Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::uint64_t from, std::size_t max,

@@ -84,6 +84,10 @@ class Relay {
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
                                                          std::string_view key) const;
 
+  // The height (number of committed blocks) and last block hash of `channel`. NotFound for a channel
+  // the alliance does not know.
+  Result<ledger::Savepoint> Height(std::string_view channel) const;
+
   // Blocks of `channel` from number `from`, at most `max`; when there is none yet, waits up to `wait`
   // for one. NotFound for a channel the alliance does not know.
   Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max,

@@ -1,12 +1,10 @@
 // The relay's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and relay.yaml.
-#include <signal.h>
-
-
 #include "runtime/alliance/alliance.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/common/log.h"
+#include "runtime/common/signals.h"
 #include "runtime/common/signed_bytes.h"
 #include "runtime/http/http.h"
 #include "runtime/relay/relay.h"
@@ -92,6 +90,19 @@ http::Response GetStateValue(const Relay& relay, const http::Request& request) {
                                       {"version", {{"block", (*value)->version.block}, {"tx", (*value)->version.tx}}}});
 }
 
+// {"channel", "height" (blocks committed), "last_hash" (hex SHA-256 of the last block's header; zeros
+// before the first block)}; 404 for a channel the alliance does not know.
+http::Response GetChannel(const Relay& relay, const http::Request& request) {
+  const std::string& channel = request.path_params.at("ch");
+  auto savepoint = relay.Height(channel);
+  if (!savepoint.ok()) {
+    int status = savepoint.status().code() == StatusCode::kNotFound ? 404 : 500;
+    return http::Problem(status, status == 404 ? "Not Found" : "Internal Server Error", savepoint.status().message());
+  }
+  return http::JsonResponse(
+      200, Json{{"channel", channel}, {"height", savepoint->height}, {"last_hash", HexEncode(savepoint->last_hash)}});
+}
+
 http::Response GetBlocks(const Relay& relay, const http::Request& request) {
   auto from = NumberParam(request, "from");
   auto max = NumberParam(request, "max");
@@ -170,12 +181,7 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
 
 Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint16_t)>& on_ready) {
   auto logger = Logger("relay");
-  // Signals go to sigwait below, not to whichever thread runs.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockStopSignals();
 
   ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<Relay> relay, Relay::Open(config.relay));
   std::string ca_file = config.relay.data_dir + "/alliance-cas.pem";
@@ -191,6 +197,8 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   router.Add("GET", "/v1/envelopes/{hash}", {}, [r](const http::Request& q) { return GetEnvelope(*r, q); });
   router.Add("GET", "/v1/channels/{ch}/state/{ns}/{key}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
              [r](const http::Request& q) { return GetStateValue(*r, q); });
+  router.Add("GET", "/v1/channels/{ch}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
+             [r](const http::Request& q) { return GetChannel(*r, q); });
   router.Add("GET", "/v1/channels/{ch}/blocks", {Role::kNode, Role::kRelay, Role::kAdmin},
              [r](const http::Request& q) { return GetBlocks(*r, q); });
   router.Add("GET", "/v1/alliance", {}, [r](const http::Request&) {
@@ -212,8 +220,7 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   logger->info("relay listening on {}:{}", config.address, server->port());
   if (on_ready) on_ready(server->port());
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  int signal = WaitForStopSignal();
   logger->info("relay stopping on signal {}", signal);
   relay->Stop();  // wakes long-polls
   server->Stop();

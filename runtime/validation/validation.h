@@ -177,4 +177,24 @@ CheckedEnvelope CheckEnvelope(ByteView envelope_bytes, const ValidationContext& 
 // The same for an envelope that ParseEnvelope parsed.
 CheckedEnvelope CheckEnvelope(ParsedEnvelope parsed, const ValidationContext& ctx);
 
+// ---- Blocks ----
+
+// The verdict on a block's envelopes after the block-level steps: one code and message per envelope,
+// and what the ledger commits for each.
+struct BlockVerdict {
+  std::vector<ValidationCode> codes;
+  std::vector<std::string> messages;  // why each invalid one is invalid; "" for a valid one
+  std::vector<ledger::CommittedTx> txs;
+};
+
+// The block-level steps of DESIGN.md §7 over envelopes that CheckEnvelope checked, in block order, as
+// block `number` of `channel`: each envelope records its proposal's tx id ("envelope-<hash>" when it
+// has none, or one longer than 256 characters), only an authenticated creator claims its id, then
+// duplicate ids, MVCC and phantom reads against `snapshot` plus the block's earlier valid writes. The
+// relay (which orders) and every node (which re-validates) call this, so equal inputs give equal codes.
+// `checked` and `envelope_hashes` (hex SHA-256 of each envelope) have one entry per envelope.
+Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
+                                   const std::vector<const CheckedEnvelope*>& checked,
+                                   const std::vector<std::string>& envelope_hashes);
+
 }  // namespace entente::validation

@@ -5,19 +5,12 @@
 #include <chrono>
 
 #include "runtime/alliance/alliance.h"
+#include "tests/support/must.h"
 #include "runtime/common/json.h"
 #include "runtime/crypto/crypto.h"
 
 namespace entente::testing {
 namespace {
-
-template <typename T>
-T Must(Result<T> r) {
-  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  return std::move(r).value();
-}
-
-void MustOk(const Status& s) { REQUIRE_MESSAGE(s.ok(), s.ToString()); }
 
 std::shared_ptr<endorser::Signer> SignerOf(const certs::IssuedCertificate& tcert, const crypto::Certificate& ecert) {
   auto signer = std::make_shared<endorser::Signer>(endorser::Signer{tcert.certificate, {ecert}, tcert.key});
@@ -95,6 +88,17 @@ std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max
                       ", max_wait_ms: " + std::to_string(max_wait_ms) +
                       "}\n");
   return path;
+}
+
+RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait_ms, int max_tx) const {
+  RunningRelay r;
+  std::string config = WriteRelayConfig(data_dir, max_wait_ms, max_tx);
+  r.process = std::make_unique<Process>(std::vector<std::string>{EntenteBinary(), "relay", "--config", config},
+                                        data_dir + ".log");
+  std::string port = r.process->WaitForLine("relay ready on port ");
+  REQUIRE_MESSAGE(!port.empty(), r.process->Log());
+  r.port = static_cast<std::uint16_t>(std::stoi(port));
+  return r;
 }
 
 std::unique_ptr<http::Client> RelayAlliance::ClientFor(const Member& who, std::uint16_t port) const {

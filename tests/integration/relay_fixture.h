@@ -43,6 +43,12 @@ struct BuiltEnvelope {
   std::string bytes;
 };
 
+// A relay process of a RelayAlliance, listening on `port`.
+struct RunningRelay {
+  std::unique_ptr<Process> process;
+  std::uint16_t port = 0;
+};
+
 class RelayAlliance {
  public:
   RelayAlliance();
@@ -51,6 +57,8 @@ class RelayAlliance {
   // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0, cutting a block at
   // `max_tx` transactions or after `max_wait_ms`.
   std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) const;
+  // Starts a relay (WriteRelayConfig's) and waits until it listens.
+  RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) const;
   // A client of the relay authenticating with `who`'s ECert.
   std::unique_ptr<http::Client> ClientFor(const Member& who, std::uint16_t port) const;
 

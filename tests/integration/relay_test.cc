@@ -21,21 +21,6 @@ RelayAlliance& Fixture() {
   return alliance;
 }
 
-struct RunningRelay {
-  std::unique_ptr<Process> process;
-  std::uint16_t port = 0;
-};
-
-RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) {
-  RunningRelay r;
-  std::string config = Fixture().WriteRelayConfig(data_dir, max_wait_ms, max_tx);
-  r.process = std::make_unique<Process>(std::vector<std::string>{EntenteBinary(), "relay", "--config", config},
-                                        data_dir + ".log");
-  std::string port = r.process->WaitForLine("relay ready on port ");
-  REQUIRE_MESSAGE(!port.empty(), r.process->Log());
-  r.port = static_cast<std::uint16_t>(std::stoi(port));
-  return r;
-}
 
 Json Body(const http::Response& response) {
   auto j = ParseJson(response.body);
@@ -83,7 +68,7 @@ ledger::RwSet ReadsThenWrites(const std::vector<ledger::NamespaceRwSet>& namespa
 TEST_CASE("The relay reports every validation code over HTTPS and applies only valid writes") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  RunningRelay relay = StartRelay(data.Join("relay"));
+  RunningRelay relay = Fixture().StartRelay(data.Join("relay"));
   auto client = a.ClientFor(a.client_a, relay.port);
   auto writes = [](const std::string& key) { return RelayAlliance::Writes("chainA", "asset", {key}); };
   const std::vector<const Member*> majority{&a.node_a1, &a.node_a2};
@@ -219,7 +204,7 @@ TEST_CASE("The relay reports every validation code over HTTPS and applies only v
 TEST_CASE("The relay answers bad input with a reason and keeps serving") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  RunningRelay relay = StartRelay(data.Join("relay"));
+  RunningRelay relay = Fixture().StartRelay(data.Join("relay"));
   auto client = a.ClientFor(a.client_a, relay.port);
   auto problem = [&](std::string_view method, std::string_view target, std::string_view body, int status) {
     http::Response r = Send(*client, method, target, body);
@@ -259,7 +244,7 @@ TEST_CASE("The relay cuts a block as soon as it holds max_tx transactions") {
   RelayAlliance& a = Fixture();
   TempDir data;
   // Blocks wait up to a minute for more transactions, so only the count can cut this one.
-  RunningRelay relay = StartRelay(data.Join("relay"), /*max_wait_ms=*/60000, /*max_tx=*/3);
+  RunningRelay relay = Fixture().StartRelay(data.Join("relay"), /*max_wait_ms=*/60000, /*max_tx=*/3);
   auto client = a.ClientFor(a.client_a, relay.port);
   std::vector<BuiltEnvelope> envelopes;
   for (int i = 0; i < 3; ++i) {
@@ -289,7 +274,7 @@ TEST_CASE("A relay killed while clients submit loses no acknowledged envelope an
   }
   std::set<std::string> acknowledged;
   {
-    RunningRelay relay = StartRelay(dir);
+    RunningRelay relay = Fixture().StartRelay(dir);
     std::mutex mu;
     std::atomic<std::size_t> next{0};
     std::vector<std::thread> senders;
@@ -317,7 +302,7 @@ TEST_CASE("A relay killed while clients submit loses no acknowledged envelope an
     for (auto& s : senders) s.join();
   }
   REQUIRE(acknowledged.size() >= 100);
-  RunningRelay relay = StartRelay(dir);
+  RunningRelay relay = Fixture().StartRelay(dir);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE_MESSAGE(relay.process->running(), relay.process->Log());
   auto client = a.ClientFor(a.node_a1, relay.port);

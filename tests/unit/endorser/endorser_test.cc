@@ -843,6 +843,17 @@ TEST_CASE("Creator names chain chainA, the role of the bound ECert and the id") 
   CHECK(creator["pem"] == Fixture::ParseProposal(sp).creator);
 }
 
+TEST_CASE("Creator takes the role of an ECert presented beside the TCert when none is registered") {
+  Fixture f;
+  auto ecert = Take(f.ca->IssueEcert(crypto::Role::kAdmin, "carol", 30));
+  auto tcerts = Take(f.ca->IssueTcerts(ecert.certificate, 1, 24));
+  Signer carol{tcerts.at(0).certificate, {ecert.certificate}, tcerts.at(0).key};
+  SignedBytes sp = f.Propose("kv", "Creator", {}, {}, &carol);
+  Json creator = PayloadJson(f.RunSigned(sp));
+  CHECK(creator["role"] == "admin");
+  CHECK(creator["id"] == "carol");
+}
+
 TEST_CASE("The stub gives the proposal's tx id, channel, contract, function, parameters and signed bytes") {
   Fixture f;
   SignedBytes sp = f.Propose("kv", "Info");

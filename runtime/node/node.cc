@@ -1,0 +1,663 @@
+// The node: alliance and contracts, endorsement, submission and the block pullers.
+#include "runtime/node/node.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <shared_mutex>
+#include <sstream>
+#include <thread>
+
+#include "adapters/adapter.h"
+#include "adapters/entente/entente_adapter.h"
+#include "runtime/alliance/alliance.h"
+#include "runtime/common/file.h"
+#include "runtime/common/log.h"
+#include "runtime/node/internal/contracts.h"
+#include "runtime/validation/validation.h"
+
+namespace entente::node {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kPullBatch = 50;
+
+// "host:port" -> Peer; nullopt when it is not that.
+std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string port(endpoint.substr(colon + 1));
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  int number = std::stoi(port);
+  if (number < 1 || number > 65535) return std::nullopt;
+  return Peer{std::string(endpoint.substr(0, colon)), static_cast<std::uint16_t>(number)};
+}
+
+Json TransientJson(const std::map<std::string, Bytes>& transient) {
+  Json j = Json::object();
+  for (const auto& [k, v] : transient) j[k] = Base64Encode(v);
+  return j;
+}
+
+}  // namespace
+
+struct Node::State {
+  NodeOptions options;
+  std::shared_ptr<spdlog::logger> logger;
+  std::unique_ptr<ledger::Ledger> ledger;
+  internal::Contracts contracts;
+
+  mutable std::shared_mutex alliance_mu;
+  chaincode::AllianceConfig config;                        // GUARDED_BY(alliance_mu)
+  std::shared_ptr<const alliance::Membership> membership;  // GUARDED_BY(alliance_mu)
+  std::shared_ptr<endorser::RemoteState> remote;            // GUARDED_BY(alliance_mu): other chains' state
+
+  std::atomic<std::size_t> next_tcert{0};
+  std::atomic<std::size_t> next_client_tcert{0};
+
+  // HTTP clients: the relay (submissions), and peer nodes by id.
+  std::unique_ptr<http::Client> relay_client;
+  mutable std::mutex peers_mu;
+  std::map<std::string, std::shared_ptr<http::Client>> peers;
+
+  // Block pullers, one per channel.
+  std::atomic<bool> stopping{false};
+  std::mutex pullers_mu;
+  std::map<std::string, std::thread> pullers;
+  mutable std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  std::map<std::string, std::string> halted;  // GUARDED_BY(commit_mu)
+
+  // Metrics.
+  std::atomic<std::uint64_t> submitted{0}, endorsed{0}, refused{0}, blocks_committed{0};
+
+  explicit State(NodeOptions o) : options(std::move(o)), contracts(options.data_dir + "/contracts") {}
+
+  std::shared_ptr<const alliance::Membership> Members() const {
+    std::shared_lock lock(alliance_mu);
+    return membership;
+  }
+
+  std::shared_ptr<endorser::RemoteState> Remote() const {
+    std::shared_lock lock(alliance_mu);
+    return remote;
+  }
+
+  // Reads of other chains during simulation: an Entente adapter per other member chain, reaching the
+  // first of its nodes in the alliance, behind the alliance's routes.
+  Result<std::shared_ptr<endorser::RemoteState>> MakeRemote(const chaincode::AllianceConfig& alliance,
+                                                            std::shared_ptr<const alliance::Membership> members) {
+    std::vector<std::shared_ptr<adapters::ChainAdapter>> chains;
+    for (const chaincode::Member& member : alliance.members) {
+      if (member.name == options.chain) continue;
+      for (const chaincode::Node& n : alliance.nodes) {
+        if (n.chain != member.name) continue;
+        adapters::EntenteAdapterOptions o;
+        o.chain = member.name;
+        o.endpoint = n.endpoint;
+        o.cert_file = options.tls.cert_file;
+        o.key_file = options.tls.key_file;
+        o.ca_files = options.tls.ca_files;
+        auto adapter = adapters::EntenteAdapter::Create(std::move(o));
+        if (!adapter.ok()) {
+          logger->warn("no reads of {} through node {}: {}", member.name, n.id, adapter.status().ToString());
+          continue;
+        }
+        chains.push_back(std::move(adapter).value());
+        break;
+      }
+    }
+    auto view = std::shared_ptr<const validation::AllianceView>(members, &members->view);
+    ENTENTE_ASSIGN_OR_RETURN(auto routed, adapters::RoutedRemoteState::Create(std::move(chains), [view] { return view; }));
+    return std::shared_ptr<endorser::RemoteState>(std::move(routed));
+  }
+
+  Status LoadAlliance() {
+    auto snapshot = ledger->GetSnapshot();
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
+    ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    auto shared = std::make_shared<const alliance::Membership>(std::move(m));
+    ENTENTE_ASSIGN_OR_RETURN(std::shared_ptr<endorser::RemoteState> reads, MakeRemote(loaded, shared));
+    {
+      std::unique_lock lock(alliance_mu);
+      config = std::move(loaded);
+      membership = shared;
+      remote = std::move(reads);
+    }
+    contracts.SetAlliance(std::shared_ptr<const validation::AllianceView>(shared, &shared->view));
+    for (const std::string& channel : shared->view.channels) StartPuller(channel);
+    return Status::Ok();
+  }
+
+  const endorser::Signer& NextTcert() {
+    return options.tcerts[next_tcert++ % options.tcerts.size()];
+  }
+
+  http::ClientOptions ClientOptionsFor(const Peer& peer) const {
+    http::ClientOptions o;
+    o.host = peer.host;
+    o.port = peer.port;
+    o.tls = options.tls;
+    o.timeout = std::chrono::milliseconds(options.pull_wait.count() + 30000);
+    return o;
+  }
+
+  std::shared_ptr<http::Client> PeerClient(const std::string& node_id) {
+    std::string endpoint;
+    {
+      std::shared_lock lock(alliance_mu);
+      for (const auto& n : config.nodes) {
+        if (n.id == node_id) endpoint = n.endpoint;
+      }
+    }
+    auto peer = ParseEndpoint(endpoint);
+    if (!peer) return nullptr;
+    std::lock_guard lock(peers_mu);
+    auto& client = peers[node_id + "@" + endpoint];
+    if (!client) client = std::make_shared<http::Client>(ClientOptionsFor(*peer));
+    return client;
+  }
+
+  // ---- Commit (DESIGN.md §7 step 5) ----
+
+  void StartPuller(const std::string& channel) {
+    std::lock_guard lock(pullers_mu);
+    if (stopping || pullers.count(channel) > 0) return;
+    pullers.emplace(channel, std::thread([this, channel] { PullLoop(channel); }));
+  }
+
+  void PullLoop(const std::string& channel) {
+    http::Client client(ClientOptionsFor(options.relay));
+    auto backoff = std::chrono::milliseconds(100);
+    while (!stopping) {
+      {
+        std::lock_guard lock(commit_mu);
+        if (halted.count(channel) > 0) return;
+      }
+      std::uint64_t from = ledger->GetSavepoint(channel).height;
+      std::string target = "/v1/channels/" + channel + "/blocks?from=" + std::to_string(from) +
+                           "&max=" + std::to_string(kPullBatch) + "&wait_ms=" + std::to_string(options.pull_wait.count());
+      auto response = client.Get(target);
+      Status status = Status::Ok();
+      if (!response.ok()) {
+        status = response.status();
+      } else if (response->status != 200) {
+        status = Status::Unavailable("relay answered " + std::to_string(response->status) + ": " + response->body);
+      } else {
+        status = ApplyBlocks(channel, response->body);
+      }
+      if (!status.ok()) {
+        if (stopping) return;
+        logger->warn("pulling blocks of {} from the relay: {}", channel, status.ToString());
+        for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping; waited += std::chrono::milliseconds(50)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(100);
+    }
+  }
+
+  Status ApplyBlocks(const std::string& channel, const std::string& body) {
+    ENTENTE_ASSIGN_OR_RETURN(Json j, ParseJson(body));
+    if (!j.is_object() || !j.contains("blocks") || !j["blocks"].is_array()) {
+      return Status::InvalidArgument("the relay's answer has no blocks array");
+    }
+    for (const Json& b : j["blocks"]) {
+      ENTENTE_ASSIGN_OR_RETURN(ledger::Block block, ledger::Block::FromJson(b));
+      if (block.header.number < ledger->GetSavepoint(channel).height) continue;  // already committed
+      Status s = ValidateAndCommit(channel, block);
+      if (!s.ok()) return s;
+      if (stopping) break;
+    }
+    return Status::Ok();
+  }
+
+  void Halt(const std::string& channel, const std::string& why) {
+    logger->critical("HALTING channel {}: {}", channel, why);
+    std::lock_guard lock(commit_mu);
+    halted.emplace(channel, why);
+    commit_cv.notify_all();
+  }
+
+  // Re-validates `block` as the relay should have, and commits it when every code agrees.
+  Status ValidateAndCommit(const std::string& channel, const ledger::Block& block) {
+    ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
+    if (block.header.channel != channel || block.header.number != savepoint.height ||
+        block.header.prev_hash != savepoint.last_hash) {
+      return Status::InvalidArgument("block " + std::to_string(block.header.number) + " of " + block.header.channel +
+                                     " does not follow block " + std::to_string(savepoint.height) + " of " + channel);
+    }
+    if (block.header.data_hash != block.ComputeDataHash()) {
+      Halt(channel, "block " + std::to_string(block.header.number) + ": the data hash does not match its envelopes");
+      return Status::Ok();
+    }
+    if (!options.relay_key || !options.relay_key->Verify(block.SignedMetadataBytes(), block.metadata.relay_signature)) {
+      Halt(channel, "block " + std::to_string(block.header.number) + ": the relay's signature does not verify");
+      return Status::Ok();
+    }
+    if (block.metadata.validation_codes.size() != block.envelopes.size()) {
+      Halt(channel, "block " + std::to_string(block.header.number) + ": codes and envelopes differ in number");
+      return Status::Ok();
+    }
+    auto members = Members();
+    // Validation runs at the block's time, so that a node catching up decides as the relay did.
+    validation::ValidationContext ctx{members->trust.get(), &members->view,
+                                      crypto::TimePoint(std::chrono::milliseconds(block.metadata.timestamp_ms)),
+                                      options.proposal_window};
+    std::vector<validation::CheckedEnvelope> checked;
+    checked.reserve(block.envelopes.size());
+    std::vector<const validation::CheckedEnvelope*> pointers;
+    std::vector<std::string> hashes;
+    for (const Bytes& e : block.envelopes) {
+      checked.push_back(validation::CheckEnvelope(e, ctx));
+      hashes.push_back(crypto::Sha256Hex(e));
+    }
+    for (const auto& c : checked) pointers.push_back(&c);
+    auto snapshot = ledger->GetSnapshot();
+    ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
+                             validation::ValidateBlock(*snapshot, channel, block.header.number, pointers, hashes));
+    for (std::size_t i = 0; i < verdict.codes.size(); ++i) {
+      if (verdict.codes[i] != block.metadata.validation_codes[i]) {
+        Halt(channel, "block " + std::to_string(block.header.number) + " transaction " + std::to_string(i) + " (" +
+                          verdict.txs[i].tx_id + "): the relay says " +
+                          std::string(ValidationCodeName(block.metadata.validation_codes[i])) + ", this node finds " +
+                          std::string(ValidationCodeName(verdict.codes[i])) +
+                          (verdict.messages[i].empty() ? "" : " (" + verdict.messages[i] + ")"));
+        return Status::Ok();
+      }
+    }
+    ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs));
+    ++blocks_committed;
+    logger->debug("committed block {} of {} ({} transactions)", block.header.number, channel, block.envelopes.size());
+    if (channel == chaincode::kAllianceChannel) {
+      Status s = LoadAlliance();
+      if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
+    }
+    {
+      std::lock_guard lock(commit_mu);
+    }
+    commit_cv.notify_all();
+    return Status::Ok();
+  }
+
+  std::optional<TxOutcome> Committed(std::string_view tx_id) const {
+    auto snapshot = ledger->GetSnapshot();
+    for (const std::string& channel : ledger->Channels()) {
+      auto found = snapshot->FindTx(channel, tx_id);
+      if (found.ok() && *found) {
+        TxOutcome out;
+        out.tx_id = std::string(tx_id);
+        out.committed = true;
+        out.channel = channel;
+        out.block = (*found)->block;
+        out.index = (*found)->index;
+        out.code = (*found)->code;
+        return out;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Waits until this node committed `tx_id`, its channel halted, or `timeout` passed.
+  std::optional<TxOutcome> WaitCommitted(const std::string& tx_id, const std::string& channel,
+                                         std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    std::unique_lock lock(commit_mu);
+    for (;;) {
+      lock.unlock();
+      auto found = Committed(tx_id);
+      lock.lock();
+      if (found) return found;
+      if (halted.count(channel) > 0 || stopping || Clock::now() >= deadline) return std::nullopt;
+      commit_cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
+    }
+  }
+
+  // ---- Submission (DESIGN.md §7 steps 1-3, 6) ----
+
+  // The endorsements of `peers` for a proposal; `identities` receives who endorsed.
+  struct Collected {
+    std::vector<endorser::Endorsement> endorsements;
+    std::vector<validation::EndorserIdentity> identities;
+    std::vector<std::string> refusals;  // "<node>: <reason>: <message>"
+  };
+
+  Collected CollectEndorsements(const std::vector<std::string>& node_ids, const SignedBytes& signed_proposal,
+                                const std::map<std::string, Bytes>& transient, ByteView suggestion,
+                                const validation::EndorsementPolicy* stop_when) {
+    Collected out;
+    std::vector<std::string> chains;
+    {
+      std::shared_lock lock(alliance_mu);
+      for (const std::string& id : node_ids) {
+        std::string chain;
+        for (const auto& n : config.nodes) {
+          if (n.id == id) chain = n.chain;
+        }
+        chains.push_back(chain);
+      }
+    }
+    for (std::size_t i = 0; i < node_ids.size(); ++i) {
+      const std::string& id = node_ids[i];
+      std::optional<endorser::Endorsement> endorsement;
+      if (id == options.id) {
+        endorser::EndorseOutcome outcome = EndorseHere(signed_proposal, transient, suggestion);
+        if (outcome.ok()) {
+          endorsement = outcome.endorsement;
+        } else {
+          out.refusals.push_back(id + ": " + std::string(endorser::RefusalName(outcome.refusal)) + ": " + outcome.message);
+        }
+      } else {
+        auto asked = AskPeer(id, signed_proposal, transient, suggestion);
+        if (asked.ok()) {
+          endorsement = std::move(asked).value();
+        } else {
+          out.refusals.push_back(id + ": " + asked.status().message());
+        }
+      }
+      if (!endorsement) continue;
+      out.endorsements.push_back(std::move(*endorsement));
+      out.identities.push_back({chains[i], "node", id});
+      if (stop_when != nullptr && stop_when->Evaluate(out.identities).satisfied) break;
+    }
+    return out;
+  }
+
+  endorser::EndorseOutcome EndorseHere(const SignedBytes& signed_proposal, const std::map<std::string, Bytes>& transient,
+                                       ByteView suggestion) {
+    auto members = Members();
+    auto reads = Remote();
+    auto signer = std::make_shared<const endorser::Signer>(NextTcert());
+    endorser::Endorser e(*ledger, contracts, *members->trust, signer, reads.get());
+    endorser::EndorseOutcome outcome = e.EndorseProposal(signed_proposal, transient, suggestion);
+    ++(outcome.ok() ? endorsed : refused);
+    return outcome;
+  }
+
+  Result<endorser::Endorsement> AskPeer(const std::string& node_id, const SignedBytes& signed_proposal,
+                                        const std::map<std::string, Bytes>& transient, ByteView suggestion) {
+    auto client = PeerClient(node_id);
+    if (!client) return Status::NotFound("node " + node_id + " has no endpoint in the alliance");
+    Json body{{"signed_proposal", signed_proposal.ToJson()},
+              {"transient", TransientJson(transient)},
+              {"suggestion", Base64Encode(suggestion)}};
+    ENTENTE_ASSIGN_OR_RETURN(http::Response r, client->Post("/v1/proposals", body.dump()));
+    auto answer = ParseJson(r.body);
+    if (r.status != 200) {
+      std::string why = answer.ok() && answer->is_object() ? answer->value("detail", r.body) : r.body;
+      std::string reason = answer.ok() && answer->is_object() ? answer->value("refusal", "") : "";
+      return Status::FailedPrecondition((reason.empty() ? "" : reason + ": ") + why);
+    }
+    if (!answer.ok() || !answer->is_object() || !answer->contains("endorsement")) {
+      return Status::Internal("node " + node_id + " answered without an endorsement");
+    }
+    return endorser::Endorsement::FromJson((*answer)["endorsement"]);
+  }
+
+  // Nodes to ask for an endorsement of `contract` on `channel`: the requested ones, or every node the
+  // policy can count, heaviest first, starting with this node when it is one of them.
+  std::vector<std::string> EndorsersFor(const TxRequest& request, const std::string& channel) const {
+    if (!request.endorsers.empty()) return request.endorsers;
+    std::vector<chaincode::Node> nodes;
+    {
+      std::shared_lock lock(alliance_mu);
+      for (const auto& n : config.nodes) {
+        if (n.chain == channel) nodes.push_back(n);
+      }
+    }
+    std::stable_sort(nodes.begin(), nodes.end(), [&](const auto& a, const auto& b) {
+      if ((a.id == options.id) != (b.id == options.id)) return a.id == options.id;
+      return a.weight > b.weight;
+    });
+    std::vector<std::string> ids;
+    for (const auto& n : nodes) ids.push_back(n.id);
+    return ids;
+  }
+
+  const endorser::Signer* ClientSigner(const std::string& client_id) {
+    auto it = options.wallet.find(client_id);
+    if (it == options.wallet.end() || it->second.empty()) return nullptr;
+    return &it->second[next_client_tcert++ % it->second.size()];
+  }
+
+  Result<std::variant<TxOutcome, Rejection>> SubmitOnce(const endorser::Signer& client, const TxRequest& request,
+                                                        const std::string& channel) {
+    auto members = Members();
+    const validation::ContractDef* def = members->view.FindContract(channel, request.contract);
+    if (def == nullptr) {
+      return {Rejection{404, "INVALID_CHAINCODE",
+                       "contract '" + request.contract + "' is not defined on channel '" + channel + "'",
+                       static_cast<int>(ValidationCode::kInvalidChaincode)}};
+    }
+    ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
+                             endorser::MakeSignedProposal(client, channel, request.contract, request.function,
+                                                          request.args, request.transient));
+    // The suggestion result (step 1).
+    endorser::Refusal refusal = endorser::Refusal::kNone;
+    auto reads = Remote();
+    auto signer = std::make_shared<const endorser::Signer>(NextTcert());
+    endorser::Endorser local(*ledger, contracts, *members->trust, signer, reads.get());
+    auto suggestion = local.SimulateProposal(signed_proposal, request.transient, &refusal);
+    if (!suggestion.ok()) {
+      if (refusal == endorser::Refusal::kUnknownContract) {
+        return {Rejection{404, "INVALID_CHAINCODE", contracts.WhyNot(channel, request.contract),
+                         static_cast<int>(ValidationCode::kInvalidChaincode)}};
+      }
+      return {Rejection{refusal == endorser::Refusal::kInternal ? 500 : 400, std::string(endorser::RefusalName(refusal)),
+                       suggestion.status().message(), std::nullopt}};
+    }
+    if (!suggestion->response.ok()) {
+      return {Rejection{422, "CONTRACT_ERROR",
+                       "the contract answered status " + std::to_string(suggestion->response.status) + ": " +
+                           suggestion->response.message,
+                       std::nullopt}};
+    }
+    Bytes result = suggestion->Serialize();
+    // Endorsements (steps 2-3).
+    auto policy = validation::ParsePolicy(def->policy, channel, members->view);
+    if (!policy.ok()) return {Rejection{500, "BAD_POLICY", policy.status().message(), std::nullopt}};
+    std::vector<std::string> endorsers = EndorsersFor(request, channel);
+    Collected collected = CollectEndorsements(endorsers, signed_proposal, request.transient, result,
+                                              request.endorsers.empty() ? policy->get() : nullptr);
+    if (request.endorsers.empty() && !(*policy)->Evaluate(collected.identities).satisfied) {
+      std::string why = (*policy)->Evaluate(collected.identities).explanation;
+      for (const std::string& r : collected.refusals) why += "; " + r;
+      return {Rejection{409, "ENDORSEMENT_POLICY_FAILURE", why,
+                       static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
+    }
+    if (collected.endorsements.empty()) {
+      std::string why = "no endorser endorsed";
+      for (const std::string& r : collected.refusals) why += "; " + r;
+      return {Rejection{409, "ENDORSEMENT_POLICY_FAILURE", why,
+                       static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
+    }
+    endorser::Envelope envelope{signed_proposal, result, std::move(collected.endorsements)};
+    ENTENTE_ASSIGN_OR_RETURN(Bytes sealed, endorser::SealEnvelope(client, envelope));
+    // Submission (step 4 is the relay's) and the wait for this node's commit (step 6).
+    ENTENTE_ASSIGN_OR_RETURN(http::Response accepted, relay_client->Post("/v1/envelopes", ToString(sealed)));
+    if (accepted.status != 202) {
+      return {Rejection{502, "RELAY_REFUSED",
+                       "the relay answered " + std::to_string(accepted.status) + ": " + accepted.body, std::nullopt}};
+    }
+    ++submitted;
+    TxOutcome outcome;
+    outcome.tx_id = suggestion->tx_id;
+    outcome.channel = channel;
+    outcome.response = suggestion->response;
+    if (!request.wait) return {outcome};
+    if (auto committed = WaitCommitted(outcome.tx_id, channel, request.timeout)) {
+      committed->response = outcome.response;
+      if (committed->code != ValidationCode::kValid) committed->message = RelayMessage(outcome.tx_id);
+      return {*committed};
+    }
+    outcome.message = "not committed on this node within " + std::to_string(request.timeout.count()) + " ms";
+    return {outcome};
+  }
+
+  // The relay's explanation of an invalid transaction.
+  std::string RelayMessage(const std::string& tx_id) {
+    auto r = relay_client->Get("/v1/transactions/" + tx_id);
+    if (!r.ok() || r->status != 200) return "";
+    auto j = ParseJson(r->body);
+    return j.ok() && j->is_object() ? j->value("message", "") : "";
+  }
+};
+
+Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Node::~Node() { Stop(); }
+
+Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
+  if (options.tcerts.empty()) return Status::InvalidArgument("the node needs at least one TCert");
+  auto state = std::make_unique<State>(std::move(options));
+  State& s = *state;
+  s.logger = Logger("node");
+  ENTENTE_RETURN_IF_ERROR(MakeDirectories(s.options.data_dir, 0700));
+  ENTENTE_ASSIGN_OR_RETURN(s.ledger, ledger::Ledger::Open(s.options.data_dir + "/ledger"));
+  ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*s.ledger, s.options.genesis));
+  ENTENTE_RETURN_IF_ERROR(s.contracts.LoadInstalled());
+  if (s.options.tls.ca_files.empty()) {
+    // Trust, for TLS, every member CA of the alliance as this ledger knows it.
+    auto snapshot = s.ledger->GetSnapshot();
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig config, alliance::ReadConfig(*snapshot));
+    std::string cas;
+    for (const auto& member : config.members) {
+      for (const std::string& pem : member.ca_certs) cas += pem;
+    }
+    std::string ca_file = s.options.data_dir + "/alliance-cas.pem";
+    ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(ca_file, cas, 0644));
+    s.options.tls.ca_files = {ca_file};
+  }
+  s.relay_client = std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay));
+  ENTENTE_RETURN_IF_ERROR(s.LoadAlliance());
+  return std::unique_ptr<Node>(new Node(std::move(state)));
+}
+
+void Node::Stop() {
+  State& s = *state_;
+  s.stopping = true;
+  s.commit_cv.notify_all();
+  std::map<std::string, std::thread> pullers;
+  {
+    std::lock_guard lock(s.pullers_mu);
+    pullers.swap(s.pullers);
+  }
+  for (auto& [channel, t] : pullers) {
+    if (t.joinable()) t.join();
+  }
+}
+
+const std::string& Node::id() const { return state_->options.id; }
+const std::string& Node::chain() const { return state_->options.chain; }
+
+Result<ContractInfo> Node::Install(ByteView package) {
+  std::string dir = state_->options.data_dir + "/uploads";
+  ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+  std::string path = dir + "/" + crypto::Sha256Hex(package) + ".tar.gz";
+  ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(path, ToString(package), 0600));
+  auto installed = state_->contracts.Install(path);
+  std::remove(path.c_str());
+  return installed;
+}
+
+std::vector<ContractInfo> Node::Contracts() const { return state_->contracts.List(); }
+
+endorser::EndorseOutcome Node::Endorse(const SignedBytes& signed_proposal, const std::map<std::string, Bytes>& transient,
+                                       ByteView suggestion) const {
+  return state_->EndorseHere(signed_proposal, transient, suggestion);
+}
+
+Result<std::variant<TxOutcome, Rejection>> Node::Submit(const std::string& client_id, const TxRequest& request) {
+  State& s = *state_;
+  const endorser::Signer* client = s.ClientSigner(client_id);
+  if (client == nullptr) {
+    return {Rejection{403, "NO_IDENTITY", "this node holds no identity for client '" + client_id + "'", std::nullopt}};
+  }
+  std::string channel = request.channel.empty() ? s.options.chain : request.channel;
+  for (int attempt = 1;; ++attempt) {
+    ENTENTE_ASSIGN_OR_RETURN(auto result, s.SubmitOnce(*client, request, channel));
+    auto* outcome = std::get_if<TxOutcome>(&result);
+    if (outcome != nullptr) outcome->attempts = attempt;
+    bool conflict = outcome != nullptr && outcome->committed && outcome->code == ValidationCode::kMvccReadConflict;
+    if (!conflict || attempt > request.retry) return result;
+    s.logger->info("transaction {} hit MVCC_READ_CONFLICT; endorsing again (attempt {})", outcome->tx_id, attempt + 1);
+    client = s.ClientSigner(client_id);
+  }
+}
+
+Result<std::variant<shim::Response, Rejection>> Node::Query(const std::string& client_id, const TxRequest& request) {
+  State& s = *state_;
+  const endorser::Signer* client = s.ClientSigner(client_id);
+  if (client == nullptr) {
+    return {Rejection{403, "NO_IDENTITY", "this node holds no identity for client '" + client_id + "'", std::nullopt}};
+  }
+  std::string channel = request.channel.empty() ? s.options.chain : request.channel;
+  ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
+                           endorser::MakeSignedProposal(*client, channel, request.contract, request.function,
+                                                        request.args, request.transient));
+  auto members = s.Members();
+  auto reads = s.Remote();
+  auto signer = std::make_shared<const endorser::Signer>(s.NextTcert());
+  endorser::Endorser local(*s.ledger, s.contracts, *members->trust, signer, reads.get());
+  endorser::Refusal refusal = endorser::Refusal::kNone;
+  auto result = local.SimulateProposal(signed_proposal, request.transient, &refusal);
+  if (!result.ok()) {
+    if (refusal == endorser::Refusal::kUnknownContract) {
+      return {Rejection{404, "INVALID_CHAINCODE", s.contracts.WhyNot(channel, request.contract),
+                       static_cast<int>(ValidationCode::kInvalidChaincode)}};
+    }
+    return {Rejection{400, std::string(endorser::RefusalName(refusal)), result.status().message(), std::nullopt}};
+  }
+  return {result->response};
+}
+
+std::optional<TxOutcome> Node::Committed(std::string_view tx_id) const { return state_->Committed(tx_id); }
+
+Result<ledger::Block> Node::GetBlock(std::string_view channel, std::uint64_t number) const {
+  return state_->ledger->GetBlock(channel, number);
+}
+
+Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view channel, std::string_view contract,
+                                                             std::string_view key) const {
+  return state_->ledger->GetSnapshot()->Get(channel, contract, key);
+}
+
+ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
+
+chaincode::AllianceConfig Node::Alliance() const {
+  std::shared_lock lock(state_->alliance_mu);
+  return state_->config;
+}
+
+std::map<std::string, std::string> Node::Halted() const {
+  std::lock_guard lock(state_->commit_mu);
+  return state_->halted;
+}
+
+std::string Node::Metrics() const {
+  const State& s = *state_;
+  std::ostringstream out;
+  out << "# HELP entente_node_transactions_submitted_total Envelopes this node submitted to the relay.\n"
+      << "# TYPE entente_node_transactions_submitted_total counter\n"
+      << "entente_node_transactions_submitted_total " << s.submitted.load() << "\n"
+      << "# HELP entente_node_endorsements_total Proposals this node endorsed, and refused.\n"
+      << "# TYPE entente_node_endorsements_total counter\n"
+      << "entente_node_endorsements_total{outcome=\"endorsed\"} " << s.endorsed.load() << "\n"
+      << "entente_node_endorsements_total{outcome=\"refused\"} " << s.refused.load() << "\n"
+      << "# HELP entente_node_block_height Blocks committed per channel.\n"
+      << "# TYPE entente_node_block_height gauge\n";
+  for (const std::string& channel : s.ledger->Channels()) {
+    out << "entente_node_block_height{channel=\"" << channel << "\"} " << s.ledger->GetSavepoint(channel).height << "\n";
+  }
+  out << "# HELP entente_node_channel_halted 1 when re-validation differed from the relay's codes.\n"
+      << "# TYPE entente_node_channel_halted gauge\n";
+  for (const auto& [channel, why] : Halted()) out << "entente_node_channel_halted{channel=\"" << channel << "\"} 1\n";
+  out << "# HELP entente_node_tcerts Transaction certificates this node signs with.\n"
+      << "# TYPE entente_node_tcerts gauge\n"
+      << "entente_node_tcerts " << s.options.tcerts.size() << "\n";
+  return out.str();
+}
+
+}  // namespace entente::node

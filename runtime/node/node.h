@@ -1,0 +1,166 @@
+// A member-chain node (DESIGN.md §2, §7 steps 1-3, 5, 6): it hosts the contracts installed on it and
+// runs only those whose hash, version and policy match the definition committed on the `alliance`
+// channel; it endorses other nodes' proposals; it takes enterprise requests, simulates them, collects
+// endorsements from the policy's endorsers, submits the envelope to the relay and waits for its own
+// commit; and it pulls every channel's blocks from the relay, re-validates each block itself (relay
+// signature, every envelope, MVCC) and commits it, halting a channel whose codes differ from the
+// relay's. It keeps a replica of every channel of the alliance, so that MVCC of cross-chain reads runs
+// against the same state the relay used.
+//
+// Thread-safety: Node is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "chaincode/alliance/alliance.h"
+#include "runtime/common/bytes.h"
+#include "runtime/common/json.h"
+#include "runtime/common/signed_bytes.h"
+#include "runtime/common/status.h"
+#include "runtime/common/validation_code.h"
+#include "runtime/crypto/crypto.h"
+#include "runtime/endorser/endorser.h"
+#include "runtime/http/http.h"
+#include "runtime/ledger/ledger.h"
+
+namespace entente::node {
+
+// How this node reaches another Entente process (the relay, or a peer node) over mutual TLS.
+struct Peer {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct NodeOptions {
+  std::string id;        // this node's id in the alliance
+  std::string chain;     // the member chain it belongs to
+  std::string data_dir;  // ledger/ and contracts/
+  ledger::Block genesis;  // block 0 of the alliance channel
+  // This node's TCerts with their keys (the batch its CA issued), used in turn to sign endorsements.
+  std::vector<endorser::Signer> tcerts;
+  // The client identities this node holds for clients of its REST API (a custodial wallet), by the id
+  // (CN) of the client's ECert: requests of that client are signed with these.
+  std::map<std::string, std::vector<endorser::Signer>> wallet;
+  Peer relay;
+  std::optional<crypto::PublicKey> relay_key;  // verifies the relay's block signatures (required)
+  // This node's ECert and key; ca_files (for peers and clients) default to the alliance's member CAs.
+  http::TlsFiles tls;
+  std::vector<std::string> crl_pems;
+  std::chrono::milliseconds proposal_window{5 * 60 * 1000};
+  std::chrono::milliseconds pull_wait{2000};  // long-poll of the block pull
+};
+
+// What a client asks the node to run (POST /v1/transactions and /v1/queries).
+struct TxRequest {
+  std::string channel;  // default: the node's chain
+  std::string contract;
+  std::string function;
+  std::vector<std::string> args;
+  std::map<std::string, Bytes> transient;
+  std::vector<std::string> endorsers;  // node ids to ask; empty: the contract's policy decides
+  bool wait = true;                    // wait for this node's commit of the transaction
+  int retry = 0;                       // re-endorse and resubmit up to this many times on MVCC_READ_CONFLICT
+  std::chrono::milliseconds timeout{30000};
+};
+
+// The answer to a submission: the relay's verdict as this node committed it, or pending.
+struct TxOutcome {
+  std::string tx_id;
+  bool committed = false;  // false: submitted, not (yet) committed here
+  ValidationCode code = ValidationCode::kValid;
+  std::string message;
+  std::string channel;
+  std::uint64_t block = 0;
+  std::uint64_t index = 0;
+  shim::Response response;  // the contract's answer in this node's simulation
+  int attempts = 1;
+};
+
+// Why a request could not become a transaction at all (nothing was submitted to the relay).
+struct Rejection {
+  int http_status = 400;
+  std::string reason;             // e.g. "ENDORSEMENT_POLICY_FAILURE", "CONTRACT_ERROR"
+  std::string message;            // what was wrong, in words
+  std::optional<int> code;        // a validation code, when one applies
+};
+
+// A contract installed on this node and whether the alliance's definition lets it run.
+struct ContractInfo {
+  std::string name;
+  std::string version;
+  std::string sha256;
+  std::string policy;
+  std::string channel;  // the channel whose definition it matches, or "" when it matches none
+  bool active = false;
+  std::string why_inactive;
+};
+
+class Node {
+ public:
+  // Opens the ledger (committing the genesis if needed), loads the installed contracts and starts
+  // pulling blocks from the relay.
+  static Result<std::unique_ptr<Node>> Open(NodeOptions options);
+  ~Node();  // Stop()s
+  void Stop();
+
+  const std::string& id() const;
+  const std::string& chain() const;
+
+  // Installs a contract package (.tar.gz bytes) and loads it; it runs once the alliance defines it.
+  Result<ContractInfo> Install(ByteView package);
+  std::vector<ContractInfo> Contracts() const;
+
+  // Endorses another node's proposal: simulate, compare with `suggestion`, sign when equal.
+  endorser::EndorseOutcome Endorse(const SignedBytes& signed_proposal, const std::map<std::string, Bytes>& transient,
+                                   ByteView suggestion) const;
+
+  // Runs `request` for client `client_id` (a wallet identity): simulate, endorse, submit, wait.
+  // A Rejection when nothing could be submitted; InvalidArgument etc. for a malformed request.
+  Result<std::variant<TxOutcome, Rejection>> Submit(const std::string& client_id, const TxRequest& request);
+  // Simulates `request` on this node only and returns the contract's answer; nothing is submitted.
+  Result<std::variant<shim::Response, Rejection>> Query(const std::string& client_id, const TxRequest& request);
+
+  // The status of `tx_id` on this node: committed with its code, or nullopt when not committed here.
+  std::optional<TxOutcome> Committed(std::string_view tx_id) const;
+  // Blocks and state of the replica.
+  Result<ledger::Block> GetBlock(std::string_view channel, std::uint64_t number) const;
+  Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
+                                                         std::string_view key) const;
+  ledger::Savepoint Height(std::string_view channel) const;
+  chaincode::AllianceConfig Alliance() const;
+  // Channels halted because a block's re-validation differed from the relay's (channel -> why).
+  std::map<std::string, std::string> Halted() const;
+  std::string Metrics() const;
+
+  struct State;
+
+ private:
+  explicit Node(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// ---- The service ----
+
+struct NodeConfig {
+  NodeOptions node;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 7051;
+  std::size_t body_limit = 16 << 20;
+  std::vector<std::string> packages;  // installed at start
+};
+
+// Loads node.yaml (docs/node.md); relative paths are relative to the file.
+Result<NodeConfig> LoadNodeConfig(const std::string& path);
+
+// Opens the node and serves its REST API until SIGINT or SIGTERM; calls on_ready(port) once listening.
+Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_t)>& on_ready);
+
+}  // namespace entente::node

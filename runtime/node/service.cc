@@ -1,0 +1,398 @@
+// The node's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and node.yaml.
+#include <filesystem>
+
+#include "runtime/alliance/alliance.h"
+#include "runtime/common/config.h"
+#include "runtime/common/file.h"
+#include "runtime/common/log.h"
+#include "runtime/common/signals.h"
+#include "runtime/node/node.h"
+
+namespace entente::node {
+namespace {
+
+using crypto::Role;
+
+http::Response BadRequest(std::string detail) { return http::Problem(400, "Bad Request", std::move(detail)); }
+
+// The body of a request as a JSON object, or the 400 that says why not.
+std::variant<Json, http::Response> JsonBody(const http::Request& request) {
+  auto parsed = ParseJson(request.body);
+  if (!parsed.ok()) return BadRequest("the body is not JSON: " + parsed.status().message());
+  if (!parsed->is_object()) return BadRequest("the body must be a JSON object");
+  return std::move(parsed).value();
+}
+
+Result<std::map<std::string, Bytes>> TransientFrom(const Json& body) {
+  std::map<std::string, Bytes> transient;
+  if (!body.contains("transient")) return transient;
+  const Json& t = body["transient"];
+  if (!t.is_object()) return Status::InvalidArgument("'transient' must be an object of base64 strings");
+  for (const auto& [k, v] : t.items()) {
+    if (!v.is_string()) return Status::InvalidArgument("transient '" + k + "' must be a base64 string");
+    auto bytes = Base64Decode(v.get<std::string>());
+    if (!bytes.ok()) return bytes.status().WithContext("transient '" + k + "'");
+    transient.emplace(k, std::move(*bytes));
+  }
+  return transient;
+}
+
+// POST /v1/transactions and /v1/queries bodies.
+Result<TxRequest> RequestFrom(const Json& body) {
+  TxRequest r;
+  auto string_field = [&](const char* name, std::string& out, bool required) -> Status {
+    if (!body.contains(name)) {
+      return required ? Status::InvalidArgument(std::string("missing field '") + name + "'") : Status::Ok();
+    }
+    if (!body[name].is_string()) return Status::InvalidArgument(std::string("'") + name + "' must be a string");
+    out = body[name].get<std::string>();
+    return Status::Ok();
+  };
+  auto string_list = [&](const char* name, std::vector<std::string>& out) -> Status {
+    if (!body.contains(name)) return Status::Ok();
+    if (!body[name].is_array()) return Status::InvalidArgument(std::string("'") + name + "' must be an array of strings");
+    for (const Json& a : body[name]) {
+      if (!a.is_string()) return Status::InvalidArgument(std::string("'") + name + "' must be an array of strings");
+      out.push_back(a.get<std::string>());
+    }
+    return Status::Ok();
+  };
+  ENTENTE_RETURN_IF_ERROR(string_field("channel", r.channel, false));
+  ENTENTE_RETURN_IF_ERROR(string_field("contract", r.contract, true));
+  ENTENTE_RETURN_IF_ERROR(string_field("function", r.function, true));
+  ENTENTE_RETURN_IF_ERROR(string_list("args", r.args));
+  ENTENTE_RETURN_IF_ERROR(string_list("endorsers", r.endorsers));
+  ENTENTE_ASSIGN_OR_RETURN(r.transient, TransientFrom(body));
+  if (body.contains("wait")) {
+    if (!body["wait"].is_boolean()) return Status::InvalidArgument("'wait' must be true or false");
+    r.wait = body["wait"].get<bool>();
+  }
+  if (body.contains("retry")) {
+    if (!body["retry"].is_number_unsigned() || body["retry"].get<std::uint64_t>() > 10) {
+      return Status::InvalidArgument("'retry' must be an integer from 0 to 10");
+    }
+    r.retry = static_cast<int>(body["retry"].get<std::uint64_t>());
+  }
+  if (body.contains("timeout_ms")) {
+    if (!body["timeout_ms"].is_number_unsigned() || body["timeout_ms"].get<std::uint64_t>() > 600000) {
+      return Status::InvalidArgument("'timeout_ms' must be an integer from 0 to 600000");
+    }
+    r.timeout = std::chrono::milliseconds(body["timeout_ms"].get<std::uint64_t>());
+  }
+  if (r.contract.empty() || r.function.empty()) return Status::InvalidArgument("'contract' and 'function' must not be empty");
+  return r;
+}
+
+Json ResponseJson(const shim::Response& r) {
+  return Json{{"status", r.status}, {"message", r.message}, {"payload", Base64Encode(r.payload)}};
+}
+
+http::Response RejectionResponse(const Rejection& r) {
+  http::Response response = http::Problem(r.http_status, r.reason, r.message, r.code);
+  auto body = ParseJson(response.body);
+  if (body.ok()) {
+    (*body)["reason"] = r.reason;
+    response.body = body->dump();
+  }
+  return response;
+}
+
+Json OutcomeJson(const TxOutcome& o) {
+  Json j{{"tx_id", o.tx_id}, {"state", o.committed ? "committed" : "submitted"}, {"channel", o.channel},
+         {"attempts", o.attempts}};
+  if (o.committed) {
+    j["code"] = static_cast<int>(o.code);
+    j["code_name"] = ValidationCodeName(o.code);
+    j["valid"] = o.code == ValidationCode::kValid;
+    j["message"] = o.message;
+    j["block"] = o.block;
+    j["index"] = o.index;
+  } else if (!o.message.empty()) {
+    j["message"] = o.message;
+  }
+  if (o.response.status != 0) j["response"] = ResponseJson(o.response);
+  return j;
+}
+
+// The client identity of a request: the CN of its certificate.
+std::string ClientId(const http::Request& request) { return request.peer ? request.peer->subject().id : ""; }
+
+http::Response PostTransaction(Node& node, const http::Request& request) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  auto tx = RequestFrom(std::get<Json>(body));
+  if (!tx.ok()) return BadRequest(tx.status().message());
+  auto result = node.Submit(ClientId(request), *tx);
+  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
+  const TxOutcome& outcome = std::get<TxOutcome>(*result);
+  return http::JsonResponse(outcome.committed ? 200 : 202, OutcomeJson(outcome));
+}
+
+http::Response PostQuery(Node& node, const http::Request& request) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  auto tx = RequestFrom(std::get<Json>(body));
+  if (!tx.ok()) return BadRequest(tx.status().message());
+  auto result = node.Query(ClientId(request), *tx);
+  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
+  return http::JsonResponse(200, Json{{"response", ResponseJson(std::get<shim::Response>(*result))}});
+}
+
+http::Response PostProposal(const Node& node, const http::Request& request) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  const Json& j = std::get<Json>(body);
+  if (!j.contains("signed_proposal") || !j.contains("suggestion") || !j["suggestion"].is_string()) {
+    return BadRequest("expected {signed_proposal, transient, suggestion}");
+  }
+  auto proposal = SignedBytes::FromJson(j["signed_proposal"]);
+  if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
+  auto transient = TransientFrom(j);
+  if (!transient.ok()) return BadRequest(transient.status().message());
+  auto suggestion = Base64Decode(j["suggestion"].get<std::string>());
+  if (!suggestion.ok()) return BadRequest("suggestion: " + suggestion.status().message());
+  endorser::EndorseOutcome outcome = node.Endorse(*proposal, *transient, *suggestion);
+  if (outcome.ok()) return http::JsonResponse(200, Json{{"endorsement", outcome.endorsement->ToJson()}});
+  int status = outcome.refusal == endorser::Refusal::kInternal ? 500
+               : outcome.refusal == endorser::Refusal::kEndorsementMismatch ? 409
+               : outcome.refusal == endorser::Refusal::kUnknownContract    ? 404
+                                                                           : 400;
+  http::Response response = http::Problem(status, std::string(endorser::RefusalName(outcome.refusal)), outcome.message);
+  auto problem = ParseJson(response.body);
+  if (problem.ok()) {
+    (*problem)["refusal"] = endorser::RefusalName(outcome.refusal);
+    (*problem)["differing_keys"] = outcome.differing_keys;
+    response.body = problem->dump();
+  }
+  return response;
+}
+
+http::Response GetTransaction(const Node& node, const http::Request& request) {
+  const std::string& tx_id = request.path_params.at("id");
+  auto found = node.Committed(tx_id);
+  if (!found) return http::Problem(404, "Not Found", "transaction " + tx_id + " is not committed on this node");
+  return http::JsonResponse(200, OutcomeJson(*found));
+}
+
+Result<std::uint64_t> BlockNumber(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("block number must be a non-negative integer, got '" + text + "'");
+  }
+  return std::stoull(text);
+}
+
+http::Response GetBlock(const Node& node, const http::Request& request) {
+  const std::string& channel = request.path_params.at("ch");
+  auto number = BlockNumber(request.path_params.at("n"));
+  if (!number.ok()) return BadRequest(number.status().message());
+  if (*number >= node.Height(channel).height) {
+    return http::Problem(404, "Not Found", "channel " + channel + " has no block " + std::to_string(*number) + " here");
+  }
+  auto block = node.GetBlock(channel, *number);
+  if (!block.ok()) return http::Problem(500, "Internal Server Error", block.status().message());
+  return http::JsonResponse(200, block->ToJson());
+}
+
+http::Response GetChannel(const Node& node, const http::Request& request) {
+  const std::string& channel = request.path_params.at("ch");
+  ledger::Savepoint savepoint = node.Height(channel);
+  if (savepoint.height == 0) return http::Problem(404, "Not Found", "no channel " + channel + " on this node");
+  Json j{{"channel", channel}, {"height", savepoint.height}, {"last_hash", HexEncode(savepoint.last_hash)}};
+  auto halted = node.Halted();
+  if (auto it = halted.find(channel); it != halted.end()) j["halted"] = it->second;
+  return http::JsonResponse(200, j);
+}
+
+http::Response GetStateValue(const Node& node, const http::Request& request) {
+  const std::string& key = request.path_params.at("key");
+  auto value = node.GetState(request.path_params.at("ch"), request.path_params.at("ns"), key);
+  if (!value.ok()) return BadRequest(value.status().message());
+  if (!*value) return http::Problem(404, "Not Found", "no key " + key);
+  return http::JsonResponse(200, Json{{"key", key},
+                                      {"value", Base64Encode((*value)->value)},
+                                      {"version", {{"block", (*value)->version.block}, {"tx", (*value)->version.tx}}}});
+}
+
+Json ContractJson(const ContractInfo& c) {
+  Json j{{"name", c.name}, {"version", c.version}, {"sha256", c.sha256}, {"policy", c.policy}, {"active", c.active}};
+  if (c.active) j["channel"] = c.channel;
+  if (!c.active) j["why_inactive"] = c.why_inactive;
+  return j;
+}
+
+}  // namespace
+
+Result<NodeConfig> LoadNodeConfig(const std::string& path) {
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
+  ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
+                                          "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms"}));
+  NodeConfig c;
+  NodeOptions& o = c.node;
+  ENTENTE_ASSIGN_OR_RETURN(o.id, root.GetString("id"));
+  ENTENTE_ASSIGN_OR_RETURN(o.chain, root.GetString("chain"));
+  ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
+  o.data_dir = ResolvePath(path, data);
+  ENTENTE_ASSIGN_OR_RETURN(std::string genesis, root.GetString("genesis"));
+  ENTENTE_ASSIGN_OR_RETURN(o.genesis, alliance::LoadGenesisFile(ResolvePath(path, genesis)));
+  if (root.Has("listen")) {
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode listen, root.Child("listen"));
+    ENTENTE_RETURN_IF_ERROR(listen.CheckKeys({"address", "port"}));
+    ENTENTE_ASSIGN_OR_RETURN(c.address, listen.GetString("address", c.address));
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t port, listen.GetInt("port", c.port));
+    if (port < 0 || port > 65535) return listen.Error("port must be 0-65535");
+    c.port = static_cast<std::uint16_t>(port);
+  }
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode tls, root.Child("tls"));
+  ENTENTE_RETURN_IF_ERROR(tls.CheckKeys({"cert", "key", "cas"}));
+  ENTENTE_ASSIGN_OR_RETURN(std::string cert, tls.GetString("cert"));
+  ENTENTE_ASSIGN_OR_RETURN(std::string key, tls.GetString("key"));
+  o.tls.cert_file = ResolvePath(path, cert);
+  o.tls.key_file = ResolvePath(path, key);
+  if (tls.Has("cas")) {
+    ENTENTE_ASSIGN_OR_RETURN(auto cas, tls.GetStringList("cas"));
+    for (const std::string& f : cas) o.tls.ca_files.push_back(ResolvePath(path, f));
+  }
+  // Signers from a directory of tcert-<i>.pem / tcert-<i>-key.pem, presenting `ecert` after each TCert.
+  auto load_tcerts = [&](const ConfigNode& at, const std::string& dir,
+                         const std::optional<crypto::Certificate>& ecert) -> Result<std::vector<endorser::Signer>> {
+    std::vector<endorser::Signer> signers;
+    for (int i = 0;; ++i) {
+      std::string base = dir + "/tcert-" + std::to_string(i);
+      if (!std::filesystem::exists(base + ".pem")) break;
+      auto chain = ReadFile(base + ".pem");
+      if (!chain.ok()) return at.Error("cannot read " + base + ".pem: " + chain.status().message());
+      auto certs = crypto::Certificate::ChainFromPem(*chain);
+      if (!certs.ok()) return at.Error("cannot load " + base + ".pem: " + certs.status().message());
+      auto k = crypto::PrivateKey::LoadFile(base + "-key.pem");
+      if (!k.ok()) return at.Error("cannot load " + base + "-key.pem: " + k.status().message());
+      endorser::Signer signer{certs->front(), {}, *k};
+      if (ecert) signer.intermediates.push_back(*ecert);
+      signer.intermediates.insert(signer.intermediates.end(), certs->begin() + 1, certs->end());
+      signers.push_back(std::move(signer));
+    }
+    if (signers.empty()) return at.Error("no tcert-0.pem in " + dir);
+    return signers;
+  };
+  ENTENTE_ASSIGN_OR_RETURN(std::string tcerts, root.GetString("tcerts"));
+  // A node's ECert is registered in the alliance: its TCerts travel alone.
+  ENTENTE_ASSIGN_OR_RETURN(o.tcerts, load_tcerts(root, ResolvePath(path, tcerts), std::nullopt));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode relay, root.Child("relay"));
+  ENTENTE_RETURN_IF_ERROR(relay.CheckKeys({"endpoint", "cert"}));
+  ENTENTE_ASSIGN_OR_RETURN(std::string endpoint, relay.GetString("endpoint"));
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      colon + 1 == endpoint.size()) {
+    return relay.Error("endpoint must be host:port, got '" + endpoint + "'");
+  }
+  o.relay.host = endpoint.substr(0, colon);
+  o.relay.port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  ENTENTE_ASSIGN_OR_RETURN(std::string relay_cert, relay.GetString("cert"));
+  auto relay_certificate = crypto::Certificate::LoadFile(ResolvePath(path, relay_cert));
+  if (!relay_certificate.ok()) return relay.Error("cannot load the relay's certificate: " + relay_certificate.status().message());
+  o.relay_key = relay_certificate->Key();
+  if (root.Has("crls")) {
+    ENTENTE_ASSIGN_OR_RETURN(auto files, root.GetStringList("crls"));
+    for (const std::string& f : files) {
+      ENTENTE_ASSIGN_OR_RETURN(std::string pem, ReadFile(ResolvePath(path, f)));
+      o.crl_pems.push_back(std::move(pem));
+    }
+  }
+  if (root.Has("clients")) {
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode clients, root.Child("clients"));
+    ENTENTE_ASSIGN_OR_RETURN(auto entries, clients.Elements());
+    for (const ConfigNode& entry : entries) {
+      ENTENTE_RETURN_IF_ERROR(entry.CheckKeys({"id", "ecert", "tcerts"}));
+      ENTENTE_ASSIGN_OR_RETURN(std::string id, entry.GetString("id"));
+      ENTENTE_ASSIGN_OR_RETURN(std::string ecert_file, entry.GetString("ecert"));
+      auto ecert = crypto::Certificate::LoadFile(ResolvePath(path, ecert_file));
+      if (!ecert.ok()) return entry.Error("cannot load " + ecert_file + ": " + ecert.status().message());
+      ENTENTE_ASSIGN_OR_RETURN(std::string dir, entry.GetString("tcerts"));
+      ENTENTE_ASSIGN_OR_RETURN(o.wallet[id], load_tcerts(entry, ResolvePath(path, dir), *ecert));
+    }
+  }
+  if (root.Has("packages")) {
+    ENTENTE_ASSIGN_OR_RETURN(auto packages, root.GetStringList("packages"));
+    for (const std::string& p : packages) c.packages.push_back(ResolvePath(path, p));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t body_limit, root.GetInt("body_limit", 16 << 20));
+  if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
+  c.body_limit = static_cast<std::size_t>(body_limit);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t window, root.GetInt("proposal_window_s", 300));
+  if (window <= 0) return root.Error("proposal_window_s must be positive");
+  o.proposal_window = std::chrono::seconds(window);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t pull_wait, root.GetInt("pull_wait_ms", 2000));
+  if (pull_wait < 10 || pull_wait > 30000) return root.Error("pull_wait_ms must be 10-30000");
+  o.pull_wait = std::chrono::milliseconds(pull_wait);
+  return c;
+}
+
+Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_t)>& on_ready) {
+  auto logger = Logger("node");
+  BlockStopSignals();
+
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Node::Open(config.node));
+  for (const std::string& package : config.packages) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package));
+    auto installed = node->Install(AsBytes(bytes));
+    if (!installed.ok()) return installed.status().WithContext("installing " + package);
+    logger->info("installed {} {} ({})", installed->name, installed->version,
+                 installed->active ? "runs on " + installed->channel : installed->why_inactive);
+  }
+
+  http::Router router;
+  Node* n = node.get();
+  const std::set<Role> users{Role::kClient, Role::kAdmin};
+  router.Add("POST", "/v1/transactions", users, [n](const http::Request& q) { return PostTransaction(*n, q); });
+  router.Add("POST", "/v1/queries", users, [n](const http::Request& q) { return PostQuery(*n, q); });
+  router.Add("POST", "/v1/proposals", {Role::kNode}, [n](const http::Request& q) { return PostProposal(*n, q); });
+  router.Add("GET", "/v1/transactions/{id}", {}, [n](const http::Request& q) { return GetTransaction(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}", {}, [n](const http::Request& q) { return GetChannel(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}/blocks/{n}", {}, [n](const http::Request& q) { return GetBlock(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}/state/{ns}/{key}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
+             [n](const http::Request& q) { return GetStateValue(*n, q); });
+  router.Add("GET", "/v1/contracts", {}, [n](const http::Request&) {
+    Json list = Json::array();
+    for (const ContractInfo& c : n->Contracts()) list.push_back(ContractJson(c));
+    return http::JsonResponse(200, Json{{"contracts", list}});
+  });
+  router.Add("POST", "/v1/contracts", {Role::kAdmin}, [n](const http::Request& q) {
+    auto installed = n->Install(AsBytes(q.body));
+    if (!installed.ok()) return BadRequest("cannot install the package: " + installed.status().message());
+    return http::JsonResponse(201, ContractJson(*installed));
+  });
+  router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
+  router.AddPublic("GET", "/healthz", [n](const http::Request&) {
+    Json j{{"status", "ok"}, {"node", n->id()}, {"chain", n->chain()}};
+    auto halted = n->Halted();
+    if (!halted.empty()) {
+      j["status"] = "halted";
+      j["halted"] = halted;
+      return http::JsonResponse(503, j);
+    }
+    return http::JsonResponse(200, j);
+  });
+  router.Add("GET", "/metrics", {}, [n](const http::Request&) {
+    return http::TextResponse(200, n->Metrics(), "text/plain; version=0.0.4");
+  });
+
+  http::ServerOptions options;
+  options.address = config.address;
+  options.port = config.port;
+  options.tls = config.node.tls;
+  if (options.tls.ca_files.empty()) options.tls.ca_files = {config.node.data_dir + "/alliance-cas.pem"};
+  options.body_limit = config.body_limit;
+  options.handler_threads = 16;
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server, http::Server::Start(options, router.AsHandler()));
+  logger->info("node {} of {} listening on {}:{}", node->id(), node->chain(), config.address, server->port());
+  if (on_ready) on_ready(server->port());
+
+  int signal = WaitForStopSignal();
+  logger->info("node stopping on signal {}", signal);
+  server->Stop();
+  node->Stop();
+  return Status::Ok();
+}
+
+}  // namespace entente::node

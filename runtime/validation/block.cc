@@ -1,0 +1,61 @@
+// ValidateBlock: the block-level steps shared by the relay and the nodes.
+#include "runtime/validation/validation.h"
+
+namespace entente::validation {
+namespace {
+
+// Messages for the codes that MVCC decides.
+std::string MvccMessage(ValidationCode code) {
+  switch (code) {
+    case ValidationCode::kDuplicateTxid:
+      return "tx id already committed, or claimed by an earlier transaction of the same block";
+    case ValidationCode::kMvccReadConflict:
+      return "a key it read was changed since its simulation (by a committed or earlier transaction)";
+    case ValidationCode::kPhantomReadConflict:
+      return "a range it read would now return other keys or versions";
+    case ValidationCode::kIllegalWriteset:
+      return "it writes to another channel";
+    default:
+      return std::string(ValidationCodeName(code));
+  }
+}
+
+}  // namespace
+
+Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
+                                   const std::vector<const CheckedEnvelope*>& checked,
+                                   const std::vector<std::string>& envelope_hashes) {
+  if (checked.size() != envelope_hashes.size()) {
+    return Status::InvalidArgument("ValidateBlock: " + std::to_string(checked.size()) + " verdicts for " +
+                                   std::to_string(envelope_hashes.size()) + " envelopes");
+  }
+  static const ledger::RwSet kNoReadsOrWrites;
+  std::vector<ledger::PendingTx> pending;
+  pending.reserve(checked.size());
+  for (std::size_t i = 0; i < checked.size(); ++i) {
+    const CheckedEnvelope& c = *checked[i];
+    std::string tx_id = c.tx_id.empty() || c.tx_id.size() > 256 ? "envelope-" + envelope_hashes[i] : c.tx_id;
+    ValidationCode code = c.code;
+    // Only an authenticated creator claims its id; ValidateMvcc reads that from the code.
+    if (!c.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
+    pending.push_back({std::move(tx_id), c.result ? &c.result->rwset : &kNoReadsOrWrites, code});
+  }
+  ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
+                           ledger::ValidateMvcc(snapshot, channel, number, pending));
+  BlockVerdict verdict;
+  verdict.codes = codes;
+  for (std::size_t i = 0; i < checked.size(); ++i) {
+    const CheckedEnvelope& c = *checked[i];
+    ledger::CommittedTx tx{pending[i].tx_id, codes[i], {}};
+    if (codes[i] == ValidationCode::kValid && c.result) tx.rwset = c.result->rwset;
+    verdict.txs.push_back(std::move(tx));
+    if (codes[i] == ValidationCode::kValid) {
+      verdict.messages.emplace_back();
+    } else {
+      verdict.messages.push_back(codes[i] == c.code ? c.message : MvccMessage(codes[i]));
+    }
+  }
+  return verdict;
+}
+
+}  // namespace entente::validation

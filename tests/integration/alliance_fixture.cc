@@ -1,0 +1,197 @@
+#include "tests/integration/alliance_fixture.h"
+
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <csignal>
+#include <thread>
+
+#include "certs/ca.h"
+#include "runtime/alliance/alliance.h"
+#include "tests/support/must.h"
+#include "runtime/shim/package/package.h"
+
+namespace entente::testing {
+namespace {
+
+// A loopback port nothing listens on right now.
+std::uint16_t FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct Chain {
+  std::string name;
+  std::vector<std::pair<std::string, std::int64_t>> nodes;  // id, weight
+  std::string client;
+  std::string admin;
+  std::vector<std::string> contracts;
+};
+
+const std::vector<Chain>& Chains() {
+  static const std::vector<Chain> chains{
+      {"chainA", {{"a1", 2}, {"a2", 1}, {"a3", 1}}, "alice", "admin-a", {"data_exchange", "asset_transfer"}},
+      {"chainB", {{"b1", 1}, {"b2", 1}}, "bob", "admin-b", {"data_exchange"}},
+  };
+  return chains;
+}
+
+std::string LibraryOf(const std::string& contract) {
+  return contract == "data_exchange" ? DATA_EXCHANGE_SO : ASSET_TRANSFER_SO;
+}
+
+}  // namespace
+
+RunningAlliance::RunningAlliance() {
+  std::map<std::string, certs::CertificateAuthority> cas;
+  chaincode::AllianceConfig config;
+  // Identities: an ECert per node, client, admin and the relay; TCerts for nodes and clients.
+  auto enroll = [&](certs::CertificateAuthority& ca, crypto::Role role, const std::string& who, int tcerts) {
+    std::string dir = dir_.Join(who);
+    std::filesystem::create_directories(dir + "/tcerts");
+    auto ecert = Must(ca.IssueEcert(role, who, 30, {"127.0.0.1"}));
+    MustOk(ecert.Save(dir + "/cert.pem", dir + "/key.pem"));
+    if (tcerts > 0) {
+      auto batch = Must(ca.IssueTcerts(ecert.certificate, tcerts, 24));
+      for (int i = 0; i < tcerts; ++i) {
+        std::string base = dir + "/tcerts/tcert-" + std::to_string(i);
+        MustOk(batch[static_cast<std::size_t>(i)].Save(base + ".pem", base + "-key.pem"));
+      }
+    }
+    identities_[who] = dir;
+    return ecert;
+  };
+  for (const Chain& chain : Chains()) {
+    cas.emplace(chain.name, Must(certs::CertificateAuthority::Init(dir_.Join("ca-" + chain.name), chain.name, false)));
+    certs::CertificateAuthority& ca = cas.at(chain.name);
+    config.members.push_back({chain.name, {ca.root().Pem()}, {{chain.admin, 1}}});
+    for (const auto& [id, weight] : chain.nodes) {
+      auto ecert = enroll(ca, crypto::Role::kNode, id, 3);
+      ports_[id] = FreePort();
+      chain_of_[id] = chain.name;
+      config.nodes.push_back({id, chain.name, weight, "127.0.0.1:" + std::to_string(ports_[id]), ecert.certificate.Pem()});
+    }
+    enroll(ca, crypto::Role::kClient, chain.client, 2);
+    enroll(ca, crypto::Role::kAdmin, chain.admin, 0);
+  }
+  enroll(cas.at("chainA"), crypto::Role::kRelay, "relay", 0);
+
+  // Contracts: packages of the built libraries, defined under Weighted(0.5).
+  std::map<std::string, std::string> package_files;
+  for (const std::string& contract : {std::string("data_exchange"), std::string("asset_transfer")}) {
+    package::PackageMetadata metadata;
+    metadata.name = contract;
+    metadata.version = "1";
+    metadata.policy = "Weighted(0.5)";
+    std::string file = dir_.Join(contract + ".tar.gz");
+    metadata = Must(package::CreatePackage(LibraryOf(contract), metadata, file));
+    package_files[contract] = file;
+    for (const Chain& chain : Chains()) {
+      for (const std::string& c : chain.contracts) {
+        if (c == contract) config.contracts.push_back({chain.name, contract, "1", metadata.sha256, metadata.policy});
+      }
+    }
+  }
+  config.routes.push_back({"b-reads-a", "chainB", "data_exchange", "chainA", "data_exchange", chaincode::Access::kRead});
+  std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto genesis = Must(alliance::MakeGenesisBlock(config, now_ms));
+  WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
+
+  // The relay, then the nodes that pull from it.
+  WriteText(dir_.Join("relay.yaml"), "data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
+                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: {max_wait_ms: 20}\n");
+  Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
+  for (const Chain& chain : Chains()) {
+    for (const auto& [id, weight] : chain.nodes) {
+      std::string packages;
+      for (const std::string& c : chain.contracts) packages += (packages.empty() ? "" : ", ") + package_files[c];
+      std::string yaml = "id: " + id + "\nchain: " + chain.name + "\ndata: " + id + "-data\ngenesis: genesis.json\n" +
+                         "listen: {address: 127.0.0.1, port: " + std::to_string(ports_[id]) + "}\n" +
+                         "tls: {cert: " + id + "/cert.pem, key: " + id + "/key.pem}\ntcerts: " + id + "/tcerts\n" +
+                         "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_["relay"]) + ", cert: relay/cert.pem}\n" +
+                         "clients: [{id: " + chain.client + ", ecert: " + chain.client + "/cert.pem, tcerts: " +
+                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\n";
+      WriteText(dir_.Join(id + ".yaml"), yaml);
+      Start(id, {EntenteBinary(), "node", "--config", dir_.Join(id + ".yaml")});
+    }
+  }
+}
+
+RunningAlliance::~RunningAlliance() {
+  for (auto& [name, p] : processes_) {
+    if (p->running()) p->Signal(SIGTERM);
+  }
+}
+
+void RunningAlliance::Start(const std::string& name, const std::vector<std::string>& args) {
+  commands_[name] = args;
+  processes_[name] = std::make_unique<Process>(args, dir_.Join(name + ".log"));
+  std::string port = processes_[name]->WaitForLine(name == "relay" ? "relay ready on port " : "node ready on port ");
+  REQUIRE_MESSAGE(!port.empty(), name << " did not start:\n" << processes_[name]->Log());
+  ports_[name] = static_cast<std::uint16_t>(std::stoi(port));
+}
+
+void RunningAlliance::Restart(const std::string& name, int signal) {
+  if (processes_.at(name)->running()) processes_.at(name)->Signal(signal);
+  processes_.erase(name);
+  Start(name, commands_.at(name));
+}
+
+std::unique_ptr<http::Client> RunningAlliance::Client(const std::string& node_id, const std::string& who) const {
+  http::ClientOptions options;
+  options.port = ports_.at(node_id);
+  options.tls = {identities_.at(who) + "/cert.pem", identities_.at(who) + "/key.pem",
+                 {dir_.Join("ca-chainA/ca.pem"), dir_.Join("ca-chainB/ca.pem")}};
+  options.timeout = std::chrono::seconds(60);
+  return std::make_unique<http::Client>(options);
+}
+
+std::pair<int, Json> RunningAlliance::Submit(const std::string& node_id, const std::string& who,
+                                             const Json& request) const {
+  auto client = Client(node_id, who);
+  auto response = client->Post("/v1/transactions", request.dump());
+  REQUIRE_MESSAGE(response.ok(), response.status().ToString());
+  auto body = ParseJson(response->body);
+  REQUIRE_MESSAGE(body.ok(), response->body);
+  return {response->status, *body};
+}
+
+std::vector<std::string> RunningAlliance::NodesOf(const std::string& chain) const {
+  std::vector<std::string> out;
+  for (const auto& [id, c] : chain_of_) {
+    if (c == chain) out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<Json> RunningAlliance::WaitForHeight(const std::string& chain, std::uint64_t height) const {
+  std::vector<Json> answers;
+  for (const std::string& id : NodesOf(chain)) {
+    auto client = Client(id, id);
+    Json last;
+    for (int i = 0; i < 300; ++i) {
+      auto r = client->Get("/v1/channels/" + chain);
+      if (r.ok() && r->status == 200) {
+        last = Must(ParseJson(r->body));
+        if (last.value("height", std::uint64_t{0}) >= height) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    answers.push_back(last);
+  }
+  return answers;
+}
+
+}  // namespace entente::testing

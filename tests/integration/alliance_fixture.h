@@ -1,0 +1,48 @@
+// A running alliance on loopback for scenario tests: chainA with nodes a1, a2, a3 (weights 2, 1, 1) and
+// chainB with nodes b1, b2 (weight 1 each), one relay, data_exchange deployed on both chains (chainB's
+// may read chainA's) and asset_transfer on chainA. Every node holds a custodial identity for the client
+// of its chain (alice on chainA, bob on chainB). Real processes, real HTTPS; stopped by the destructor.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/common/json.h"
+#include "runtime/http/http.h"
+#include "tests/support/support.h"
+
+namespace entente::testing {
+
+class RunningAlliance {
+ public:
+  RunningAlliance();
+  ~RunningAlliance();
+
+  // A client of node `node_id` ("a1", ...) or of the relay ("relay") with `who`'s ECert
+  // ("alice", "bob", "admin-a", or a node id).
+  std::unique_ptr<http::Client> Client(const std::string& node_id, const std::string& who) const;
+
+  // POST /v1/transactions to `node_id` as `who`; returns the HTTP status and the JSON body.
+  std::pair<int, Json> Submit(const std::string& node_id, const std::string& who, const Json& request) const;
+  // Waits until every node of `chain` has `height` blocks of it; returns their {height, last_hash} answers.
+  std::vector<Json> WaitForHeight(const std::string& chain, std::uint64_t height) const;
+
+  std::vector<std::string> NodesOf(const std::string& chain) const;
+  const std::string& dir() const { return dir_.path(); }
+  Process& process(const std::string& name) { return *processes_.at(name); }
+  // Stops process `name` with `signal` and starts it again from its config (same data).
+  void Restart(const std::string& name, int signal);
+
+ private:
+  void Start(const std::string& name, const std::vector<std::string>& args);
+  TempDir dir_;
+  std::map<std::string, std::string> chain_of_;     // node id -> chain
+  std::map<std::string, std::uint16_t> ports_;      // process name -> port
+  std::map<std::string, std::string> identities_;  // who -> directory with cert.pem, key.pem
+  std::map<std::string, std::vector<std::string>> commands_;
+  std::map<std::string, std::unique_ptr<Process>> processes_;
+};
+
+}  // namespace entente::testing
