@@ -14,6 +14,7 @@ packages=(
   libspdlog-dev
   libyaml-cpp-dev
   libarchive-dev
+  curl
 )
 
 missing=()

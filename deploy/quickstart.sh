@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# README command 1: installs what is missing, builds Entente, and creates the demo alliance's
-# identities under a state directory ($ENTENTE_STATE, default .entente/demo in the repository):
-# a CA for chainA and chainB, and for each chain two nodes (ECert + TCerts), a client and an admin;
-# then the relay's identity, the alliance spec (alliance.yaml) and its genesis block.
+# README command 1: installs what is missing, builds Entente, brings up the demo alliance on localhost
+# (chainA and chainB, two nodes each, one relay) with data_exchange and asset_transfer deployed, runs a
+# cross-chain data exchange and prints its result, and leaves the alliance running until
+# `deploy/alliance.sh down .entente/demo/alliance.yaml`. State: $ENTENTE_STATE (default .entente/demo).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ENTENTE_BUILD_DIR:-$root/build}
@@ -10,45 +10,27 @@ state=${ENTENTE_STATE:-$root/.entente/demo}
 
 "$root/deploy/install-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target entente
-entente="$build/runtime/cli/entente"
+cmake --build "$build" --target entente data_exchange asset_transfer
+export ENTENTE_BIN="$build/runtime/cli/entente"
+entente=$ENTENTE_BIN
+spec="$state/alliance.yaml"
+mkdir -p "$state/packages"
 
-mkdir -p "$state"
-crypto="$state/crypto"
-for chain in chainA chainB; do
-  dir="$crypto/$chain"
-  if [ ! -f "$dir/ca/ca.pem" ]; then
-    "$entente" ca init --dir "$dir/ca" --chain "$chain" >/dev/null
-  fi
-  for n in 1 2; do
-    node="$dir/nodes/node$n"
-    if [ ! -f "$node/cert.pem" ]; then
-      "$entente" ca issue --dir "$dir/ca" --role node --id "$chain-node$n" --out "$node" \
-        --host 127.0.0.1 --host localhost >/dev/null
-    fi
-    if [ ! -f "$node/tcerts/tcert-9.pem" ]; then
-      "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$node/cert.pem" --count 10 --out "$node/tcerts" >/dev/null
-    fi
+if [ -f "$spec" ] && "$root/deploy/alliance.sh" status "$spec" >/dev/null 2>&1; then
+  echo "The demo alliance already runs; running the exchange again."
+else
+  [ -f "$spec" ] && "$root/deploy/alliance.sh" down "$spec" >/dev/null
+  # A fresh demo ledger each time it starts (identities are kept).
+  rm -rf "$state/data" "$state/genesis.json"
+  for contract in data_exchange asset_transfer; do
+    "$entente" contract package --so "$build/chaincode/lib$contract.so" --name "$contract" --version 1.0 \
+      --policy "Weighted(0.5)" --out "$state/packages/$contract.tar.gz" >/dev/null
   done
-  for role in client admin; do
-    who="$dir/${role}s/${role}1"
-    if [ ! -f "$who/cert.pem" ]; then
-      "$entente" ca issue --dir "$dir/ca" --role "$role" --id "$chain-${role}1" --out "$who" >/dev/null
-    fi
-    if [ ! -f "$who/tcerts/tcert-9.pem" ]; then
-      "$entente" ca issue-tcerts --dir "$dir/ca" --ecert "$who/cert.pem" --count 10 --out "$who/tcerts" >/dev/null
-    fi
-  done
-done
-
-# The relay's identity (an ECert of chainA's CA with OU=relay), the alliance spec and its genesis.
-if [ ! -f "$crypto/relay/cert.pem" ]; then
-  "$entente" ca issue --dir "$crypto/chainA/ca" --role relay --id relay --out "$crypto/relay" \
-    --host 127.0.0.1 --host localhost >/dev/null
-fi
-cat >"$state/alliance.yaml" <<EOF
-# The demo alliance: two member chains, two nodes each (weights 2 and 1 on chainA, as in the
-# paper's weighted endorsement example), and a route that lets chainB's data_exchange read chainA's.
+  sha() { "$entente" contract inspect "$state/packages/$1.tar.gz" | sed -n 's/.*"sha256": *"\([0-9a-f]*\)".*/\1/p'; }
+  cat >"$spec" <<EOF
+# The demo alliance: two member chains, two nodes each (weights 2 and 1 on chainA, as in the paper's
+# weighted endorsement example), a route that lets chainB's data_exchange read chainA's, and the two
+# contracts. deploy/alliance.sh makes every certificate named here that does not exist yet.
 chains:
   - name: chainA
     ca: [crypto/chainA/ca/ca.pem]
@@ -61,23 +43,43 @@ nodes:
   - {id: chainA-node2, chain: chainA, weight: 1, endpoint: "https://127.0.0.1:7052", ecert: crypto/chainA/nodes/node2/cert.pem}
   - {id: chainB-node1, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7061", ecert: crypto/chainB/nodes/node1/cert.pem}
   - {id: chainB-node2, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7062", ecert: crypto/chainB/nodes/node2/cert.pem}
+relay: "https://127.0.0.1:7050"
 routes:
   - {id: chainB-reads-chainA, from: chainB, contract: data_exchange, to: chainA, namespace: data_exchange, access: read}
+contracts:
+  - {channel: chainA, name: data_exchange, version: "1.0", sha256: $(sha data_exchange), policy: "Weighted(0.5)"}
+  - {channel: chainB, name: data_exchange, version: "1.0", sha256: $(sha data_exchange), policy: "Weighted(0.5)"}
+  - {channel: chainA, name: asset_transfer, version: "1.0", sha256: $(sha asset_transfer), policy: "Weighted(0.5)"}
 EOF
-if [ ! -f "$state/genesis.json" ]; then
-  "$entente" alliance genesis --spec "$state/alliance.yaml" --out "$state/genesis.json"
+  "$root/deploy/alliance.sh" up "$spec"
 fi
 
-echo "Demo alliance identities in $crypto:"
-for chain in chainA chainB; do
-  echo "  $chain"
-  echo "    CA          $crypto/$chain/ca/ca.pem"
-  for cert in "$crypto/$chain"/nodes/*/cert.pem "$crypto/$chain"/clients/*/cert.pem "$crypto/$chain"/admins/*/cert.pem; do
-    subject=$("$entente" ca verify --trust "$crypto/$chain/ca/ca.pem" "$cert" | head -1 | sed 's/^OK: //')
-    tcerts=$(find "$(dirname "$cert")/tcerts" -name 'tcert-*[0-9].pem' 2>/dev/null | wc -l)
-    printf '    %-40s %s (+%s TCerts)\n' "$subject" "${cert#"$state"/}" "$tcerts"
-  done
-done
+crypto="$state/crypto"
+cat "$crypto/chainA/ca/ca.pem" "$crypto/chainB/ca/ca.pem" >"$crypto/alliance-cas.pem"
+as() {  # as CHAIN: curl options of that chain's client
+  echo "--silent --show-error --cacert $crypto/alliance-cas.pem --cert $crypto/$1/clients/client1/cert.pem --key $crypto/$1/clients/client1/key.pem"
+}
+record="shipment-$(date +%s)"
 echo
-echo "Check one:  $entente ca verify --trust $crypto/chainA/ca/ca.pem $crypto/chainA/nodes/node1/cert.pem"
-echo "Alliance:   $state/alliance.yaml -> $state/genesis.json (docs/relay.md: running the relay)"
+echo "chainA publishes record $record on chainA-node1:"
+# shellcheck disable=SC2046
+curl $(as chainA) -X POST https://127.0.0.1:7051/v1/transactions -H 'Content-Type: application/json' \
+  -d "{\"contract\":\"data_exchange\",\"function\":\"PublishRecord\",\"args\":[\"$record\",\"42 pallets of coffee\",\"a shipment notice\"]}"
+echo
+echo
+echo "chainB requests it through chainB-node1 (the contract reads chainA along the alliance's route):"
+# shellcheck disable=SC2046
+result=$(curl $(as chainB) -X POST https://127.0.0.1:7061/v1/transactions -H 'Content-Type: application/json' \
+  -d "{\"contract\":\"data_exchange\",\"function\":\"RequestRecord\",\"args\":[\"chainA\",\"$record\",\"customs\"]}")
+echo "$result"
+payload=$(sed -n 's/.*"payload":"\([^"]*\)".*/\1/p' <<<"$result")
+echo
+echo "The exchange as chainB's contract recorded it:"
+echo "$payload" | base64 -d
+echo
+echo
+echo "The alliance keeps running. Try next:"
+echo "  curl $(as chainA) https://127.0.0.1:7052/v1/channels/chainA"
+echo "  curl $(as chainA) -X POST https://127.0.0.1:7052/v1/queries -H 'Content-Type: application/json' -d '{\"contract\":\"data_exchange\",\"function\":\"GetRecord\",\"args\":[\"$record\"]}'"
+echo "  curl $(as chainA) https://127.0.0.1:7051/metrics"
+echo "Stop it with: deploy/alliance.sh down $spec"

@@ -6,6 +6,7 @@
 
 #include "runtime/alliance/alliance.h"
 #include "runtime/cli/commands.h"
+#include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/crypto/crypto.h"
 #include "runtime/ledger/ledger.h"
@@ -55,6 +56,55 @@ int Genesis(const AllianceOptions& o) {
   return 0;
 }
 
+// "https://host:port" or "host:port" -> "host port"; "" when it is neither.
+std::string HostPort(std::string endpoint) {
+  if (endpoint.starts_with("https://")) endpoint = endpoint.substr(8);
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size() ||
+      endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+    return "";
+  }
+  return endpoint.substr(0, colon) + " " + endpoint.substr(colon + 1);
+}
+
+// Prints what a deploy tool needs from a spec, one item per line, before any certificate exists:
+//   chain NAME CA_FILE / admin CHAIN ID / node ID CHAIN HOST PORT ECERT_FILE / relay HOST PORT
+Status PrintPlan(const std::string& path) {
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
+  ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
+  for (const ConfigNode& c : chain_list) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string name, c.GetString("name"));
+    ENTENTE_ASSIGN_OR_RETURN(auto cas, c.GetStringList("ca"));
+    if (cas.empty()) return c.Error("a chain needs a CA certificate file");
+    std::cout << "chain " << name << " " << ResolvePath(path, cas.front()) << "\n";
+    if (c.Has("admins")) {
+      ENTENTE_ASSIGN_OR_RETURN(ConfigNode admins, c.Child("admins"));
+      ENTENTE_ASSIGN_OR_RETURN(auto admin_list, admins.Elements());
+      for (const ConfigNode& a : admin_list) {
+        ENTENTE_ASSIGN_OR_RETURN(std::string id, a.GetString("id"));
+        std::cout << "admin " << name << " " << id << "\n";
+      }
+    }
+  }
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode nodes, root.Child("nodes"));
+  ENTENTE_ASSIGN_OR_RETURN(auto node_list, nodes.Elements());
+  for (const ConfigNode& n : node_list) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string id, n.GetString("id"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string chain, n.GetString("chain"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string endpoint, n.GetString("endpoint"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string ecert, n.GetString("ecert"));
+    std::string host_port = HostPort(endpoint);
+    if (host_port.empty()) return n.Error("endpoint must be https://host:port, got '" + endpoint + "'");
+    std::cout << "node " << id << " " << chain << " " << host_port << " " << ResolvePath(path, ecert) << "\n";
+  }
+  ENTENTE_ASSIGN_OR_RETURN(std::string relay, root.GetString("relay", "https://127.0.0.1:7050"));
+  std::string host_port = HostPort(relay);
+  if (host_port.empty()) return root.Error("relay must be https://host:port, got '" + relay + "'");
+  std::cout << "relay " << host_port << "\n";
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddAllianceCommands(CLI::App& app, int& exit_code) {
@@ -65,6 +115,15 @@ void AddAllianceCommands(CLI::App& app, int& exit_code) {
   genesis->add_option("--spec", options->spec, "alliance.yaml")->required()->check(CLI::ExistingFile);
   genesis->add_option("--out", options->out, "genesis.json to write")->required();
   genesis->callback([options, &exit_code] { exit_code = Genesis(*options); });
+  CLI::App* plan = alliance->add_subcommand("plan", "Print a spec's chains, admins, nodes and relay, one per line");
+  plan->add_option("--spec", options->spec, "alliance.yaml")->required()->check(CLI::ExistingFile);
+  plan->callback([options, &exit_code] {
+    Status s = PrintPlan(options->spec);
+    if (!s.ok()) {
+      std::cerr << "entente alliance plan: " << s.message() << "\n";
+      exit_code = 1;
+    }
+  });
 }
 
 }  // namespace entente::cli

@@ -22,8 +22,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kPullBatch = 50;
 
-// "host:port" -> Peer; nullopt when it is not that.
+// "host:port" (or "https://host:port") -> Peer; nullopt when it is not that.
 std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
+  if (endpoint.starts_with("https://")) endpoint.remove_prefix(8);
+  if (endpoint.ends_with("/")) endpoint.remove_suffix(1);
   auto colon = endpoint.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
   std::string port(endpoint.substr(colon + 1));

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Brings an alliance up and down on this machine from its alliance.yaml (docs/deploy.md).
+#
+#   deploy/alliance.sh up     SPEC   make what is missing (CAs, ECerts, TCerts, CRLs, genesis, relay.yaml,
+#                                    one node.yaml per node), start the relay and the nodes, wait until
+#                                    each one listens
+#   deploy/alliance.sh status SPEC   which of its processes run
+#   deploy/alliance.sh down   SPEC   stop the processes it started (and only those)
+#
+# Everything lives beside SPEC: crypto/, data/, logs/, run/ (pid files), packages/ (contract packages
+# every node installs at start), genesis.json and the configs. ENTENTE_BIN names the entente binary
+# (default: build/runtime/cli/entente of this repository).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+entente=${ENTENTE_BIN:-$root/build/runtime/cli/entente}
+
+usage() {
+  echo "usage: $0 up|status|down SPEC" >&2
+  exit 2
+}
+[ $# -eq 2 ] || usage
+command=$1
+spec=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+[ -f "$spec" ] || { echo "alliance.sh: no spec at $2" >&2; exit 1; }
+state=$(dirname "$spec")
+mkdir -p "$state/logs" "$state/run" "$state/data" "$state/packages"
+
+plan=$("$entente" alliance plan --spec "$spec")
+
+# The processes of this alliance: "relay" and the node ids.
+names() { echo relay; awk '$1 == "node" {print $2}' <<<"$plan"; }
+
+# Prints the pid of process $1 when it runs and is the one this script started.
+running_pid() {
+  local pidfile="$state/run/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--config $state/$1.yaml" || return 1
+  echo "$pid"
+}
+
+generate() {
+  local first_ca="" name ca dir
+  while read -r kind name ca; do
+    [ "$kind" = chain ] || continue
+    dir=$(dirname "$ca")
+    [ -f "$dir/ca.pem" ] || "$entente" ca init --dir "$dir" --chain "$name" >/dev/null
+    [ -n "$first_ca" ] || first_ca=$dir
+    "$entente" ca crl --dir "$dir" --out "$state/crypto/$name-crl.pem" >/dev/null
+    # One client identity per chain, held by the chain's nodes for REST clients (custodial).
+    local who="$state/crypto/$name/clients/client1"
+    [ -f "$who/cert.pem" ] || "$entente" ca issue --dir "$dir" --role client --id "$name-client1" --out "$who" >/dev/null
+    [ -f "$who/tcerts/tcert-9.pem" ] ||
+      "$entente" ca issue-tcerts --dir "$dir" --ecert "$who/cert.pem" --count 10 --out "$who/tcerts" >/dev/null
+  done <<<"$plan"
+  local chain id
+  while read -r kind chain id; do
+    [ "$kind" = admin ] || continue
+    local who="$state/crypto/$chain/admins/$id"
+    [ -f "$who/cert.pem" ] || "$entente" ca issue --dir "$(ca_dir "$chain")" --role admin --id "$id" --out "$who" >/dev/null
+  done <<<"$plan"
+  local host port ecert
+  while read -r kind id chain host port ecert; do
+    [ "$kind" = node ] || continue
+    dir=$(dirname "$ecert")
+    [ -f "$ecert" ] || "$entente" ca issue --dir "$(ca_dir "$chain")" --role node --id "$id" --out "$dir" \
+      --host "$host" >/dev/null
+    [ -f "$dir/tcerts/tcert-9.pem" ] ||
+      "$entente" ca issue-tcerts --dir "$(ca_dir "$chain")" --ecert "$ecert" --count 10 --out "$dir/tcerts" >/dev/null
+  done <<<"$plan"
+  read -r _ host port < <(grep '^relay ' <<<"$plan")
+  [ -f "$state/crypto/relay/cert.pem" ] ||
+    "$entente" ca issue --dir "$first_ca" --role relay --id relay --out "$state/crypto/relay" --host "$host" >/dev/null
+  [ -f "$state/genesis.json" ] || "$entente" alliance genesis --spec "$spec" --out "$state/genesis.json" >/dev/null
+}
+
+ca_dir() { awk -v c="$1" '$1 == "chain" && $2 == c {print $3}' <<<"$plan" | xargs dirname; }
+
+crls() { awk '$1 == "chain" {printf "%s%s", sep, "crypto/" $2 "-crl.pem"; sep=", "}' <<<"$plan"; }
+
+packages() { (cd "$state" && ls packages/*.tar.gz 2>/dev/null | paste -sd, - | sed 's/,/, /g') || true; }
+
+write_configs() {
+  local host port
+  read -r _ host port < <(grep '^relay ' <<<"$plan")
+  cat >"$state/relay.yaml" <<EOF
+data: data/relay
+genesis: genesis.json
+listen: {address: $host, port: $port}
+tls: {cert: crypto/relay/cert.pem, key: crypto/relay/key.pem}
+crls: [$(crls)]
+EOF
+  local relay_endpoint="$host:$port" id chain ecert dir
+  while read -r kind id chain host port ecert; do
+    [ "$kind" = node ] || continue
+    dir=$(dirname "$ecert")
+    cat >"$state/$id.yaml" <<EOF
+id: $id
+chain: $chain
+data: data/$id
+genesis: genesis.json
+listen: {address: $host, port: $port}
+tls: {cert: $dir/cert.pem, key: $dir/key.pem}
+tcerts: $dir/tcerts
+relay: {endpoint: "$relay_endpoint", cert: crypto/relay/cert.pem}
+crls: [$(crls)]
+clients:
+  - {id: $chain-client1, ecert: crypto/$chain/clients/client1/cert.pem, tcerts: crypto/$chain/clients/client1/tcerts}
+packages: [$(packages)]
+EOF
+  done <<<"$plan"
+}
+
+start() {
+  local name=$1 kind=$2
+  if running_pid "$name" >/dev/null; then
+    echo "  $name already runs (pid $(running_pid "$name"))"
+    return
+  fi
+  local log="$state/logs/$name.log"
+  : >"$log"
+  (cd "$state" && exec setsid "$entente" "$kind" --config "$state/$name.yaml" >>"$log" 2>&1 </dev/null) &
+  echo $! >"$state/run/$name.pid"
+  for _ in $(seq 1 300); do
+    if grep -q "^$kind ready on port" "$log"; then
+      echo "  $name listening on port $(grep "^$kind ready on port" "$log" | tail -1 | awk '{print $NF}') (pid $(cat "$state/run/$name.pid"), log $log)"
+      return
+    fi
+    if ! kill -0 "$(cat "$state/run/$name.pid")" 2>/dev/null; then
+      echo "alliance.sh: $name exited; the end of $log:" >&2
+      tail -20 "$log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "alliance.sh: $name did not listen within 30 s; see $log" >&2
+  exit 1
+}
+
+case "$command" in
+  up)
+    generate
+    write_configs
+    echo "Starting the alliance of $spec:"
+    start relay relay
+    for id in $(awk '$1 == "node" {print $2}' <<<"$plan"); do start "$id" node; done
+    ;;
+  status)
+    status=0
+    for name in $(names); do
+      if pid=$(running_pid "$name"); then
+        echo "  $name running (pid $pid)"
+      else
+        echo "  $name stopped"
+        status=3
+      fi
+    done
+    exit $status
+    ;;
+  down)
+    for name in $(names | tac); do
+      if pid=$(running_pid "$name"); then
+        kill -TERM "$pid"
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+        echo "  $name stopped (pid $pid)"
+      fi
+      rm -f "$state/run/$name.pid"
+    done
+    ;;
+  *) usage ;;
+esac
