@@ -35,6 +35,51 @@ std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
   return Peer{std::string(endpoint.substr(0, colon)), static_cast<std::uint16_t>(number)};
 }
 
+// The node's answer to a refusal of its own simulation of a client's proposal.
+Rejection RefusalRejection(endorser::Refusal refusal, const std::string& message) {
+  auto with_code = [&](int http_status, ValidationCode code) {
+    return Rejection{http_status, std::string(ValidationCodeName(code)), message, static_cast<int>(code)};
+  };
+  switch (refusal) {
+    case endorser::Refusal::kBadCertificate:
+      if (message.find("revoked") != std::string::npos) return with_code(403, ValidationCode::kCertificateRevoked);
+      if (message.find("expired") != std::string::npos || message.find("not yet valid") != std::string::npos) {
+        return with_code(403, ValidationCode::kCertificateExpired);
+      }
+      return with_code(403, ValidationCode::kCertificateUntrusted);
+    case endorser::Refusal::kBadSignature:
+      return with_code(400, ValidationCode::kBadCreatorSignature);
+    case endorser::Refusal::kInternal:
+      return Rejection{500, "INTERNAL", message, std::nullopt};
+    default:
+      return Rejection{400, std::string(endorser::RefusalName(refusal)), message, std::nullopt};
+  }
+}
+
+// Reads of other chains for one simulation, remembering a read that no route of the alliance allowed
+// (so that the request is refused as ROUTE_NOT_ALLOWED rather than as a contract error).
+class RouteWatch : public endorser::RemoteState {
+ public:
+  explicit RouteWatch(endorser::RemoteState* reads) : reads_(reads) {}
+
+  Result<std::optional<endorser::RemoteValue>> Read(std::string_view from_channel, std::string_view from_contract,
+                                                    std::string_view channel, std::string_view contract,
+                                                    std::string_view key) override {
+    if (reads_ == nullptr) return Status::Unavailable("this node reads no other chain");
+    auto value = reads_->Read(from_channel, from_contract, channel, contract, key);
+    if (!value.ok() && value.status().code() == StatusCode::kPermissionDenied && denied_.empty()) {
+      denied_ = value.status().message();
+    }
+    return value;
+  }
+  // Why a read was refused for want of a route; "" when none was.
+  const std::string& denied() const { return denied_; }
+
+ private:
+  endorser::RemoteState* reads_;
+  std::string denied_;
+};
+
 Json TransientJson(const std::map<std::string, Bytes>& transient) {
   Json j = Json::object();
   for (const auto& [k, v] : transient) j[k] = Base64Encode(v);
@@ -439,16 +484,19 @@ struct Node::State {
     // The suggestion result (step 1).
     endorser::Refusal refusal = endorser::Refusal::kNone;
     auto reads = Remote();
+    RouteWatch watch(reads.get());
     auto signer = std::make_shared<const endorser::Signer>(NextTcert());
-    endorser::Endorser local(*ledger, contracts, *members->trust, signer, reads.get());
+    endorser::Endorser local(*ledger, contracts, *members->trust, signer, &watch);
     auto suggestion = local.SimulateProposal(signed_proposal, request.transient, &refusal);
     if (!suggestion.ok()) {
       if (refusal == endorser::Refusal::kUnknownContract) {
         return {Rejection{404, "INVALID_CHAINCODE", contracts.WhyNot(channel, request.contract),
                          static_cast<int>(ValidationCode::kInvalidChaincode)}};
       }
-      return {Rejection{refusal == endorser::Refusal::kInternal ? 500 : 400, std::string(endorser::RefusalName(refusal)),
-                       suggestion.status().message(), std::nullopt}};
+      return {RefusalRejection(refusal, suggestion.status().message())};
+    }
+    if (!watch.denied().empty()) {
+      return {Rejection{403, "ROUTE_NOT_ALLOWED", watch.denied(), static_cast<int>(ValidationCode::kRouteNotAllowed)}};
     }
     if (!suggestion->response.ok()) {
       return {Rejection{422, "CONTRACT_ERROR",
@@ -583,8 +631,13 @@ Result<std::variant<TxOutcome, Rejection>> Node::Submit(const std::string& clien
     auto* outcome = std::get_if<TxOutcome>(&result);
     if (outcome != nullptr) outcome->attempts = attempt;
     bool conflict = outcome != nullptr && outcome->committed && outcome->code == ValidationCode::kMvccReadConflict;
-    if (!conflict || attempt > request.retry) return result;
-    s.logger->info("transaction {} hit MVCC_READ_CONFLICT; endorsing again (attempt {})", outcome->tx_id, attempt + 1);
+    // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.
+    auto* rejection = std::get_if<Rejection>(&result);
+    bool lagging = rejection != nullptr && rejection->message.find("ENDORSEMENT_MISMATCH") != std::string::npos;
+    if ((!conflict && !lagging) || attempt > request.retry) return result;
+    s.logger->info("{}; endorsing again (attempt {})", conflict ? "MVCC_READ_CONFLICT" : "endorsement mismatch",
+                   attempt + 1);
+    if (lagging) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     client = s.ClientSigner(client_id);
   }
 }

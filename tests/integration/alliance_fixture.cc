@@ -42,7 +42,7 @@ struct Chain {
 const std::vector<Chain>& Chains() {
   static const std::vector<Chain> chains{
       {"chainA", {{"a1", 2}, {"a2", 1}, {"a3", 1}}, "alice", "admin-a", {"data_exchange", "asset_transfer"}},
-      {"chainB", {{"b1", 1}, {"b2", 1}}, "bob", "admin-b", {"data_exchange"}},
+      {"chainB", {{"b1", 1}, {"b2", 1}, {"b3", 1}}, "bob", "admin-b", {"data_exchange"}},
   };
   return chains;
 }
@@ -86,6 +86,10 @@ RunningAlliance::RunningAlliance() {
     enroll(ca, crypto::Role::kAdmin, chain.admin, 0);
   }
   enroll(cas.at("chainA"), crypto::Role::kRelay, "relay", 0);
+  // b3's ECert is revoked: the relay and the nodes know from chainB's CRL.
+  MustOk(cas.at("chainB").Revoke(Must(crypto::Certificate::LoadFile(identities_["b3"] + "/cert.pem"))));
+  std::string crls = dir_.Join("ca-chainA/crl.pem") + ", " + dir_.Join("ca-chainB/crl.pem");
+  WriteText(dir_.Join("ca-chainA/crl.pem"), Must(cas.at("chainA").CrlPem()));
 
   // Contracts: packages of the built libraries, defined under Weighted(0.5).
   std::map<std::string, std::string> package_files;
@@ -110,8 +114,9 @@ RunningAlliance::RunningAlliance() {
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
 
   // The relay, then the nodes that pull from it.
-  WriteText(dir_.Join("relay.yaml"), "data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
-                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: {max_wait_ms: 20}\n");
+  WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
+                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: {max_wait_ms: 20}\n") +
+                                     "crls: [" + crls + "]\n");
   Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
   for (const Chain& chain : Chains()) {
     for (const auto& [id, weight] : chain.nodes) {
@@ -122,7 +127,7 @@ RunningAlliance::RunningAlliance() {
                          "tls: {cert: " + id + "/cert.pem, key: " + id + "/key.pem}\ntcerts: " + id + "/tcerts\n" +
                          "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_["relay"]) + ", cert: relay/cert.pem}\n" +
                          "clients: [{id: " + chain.client + ", ecert: " + chain.client + "/cert.pem, tcerts: " +
-                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\n";
+                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n";
       WriteText(dir_.Join(id + ".yaml"), yaml);
       Start(id, {EntenteBinary(), "node", "--config", dir_.Join(id + ".yaml")});
     }

@@ -1,5 +1,5 @@
 // A running alliance on loopback for scenario tests: chainA with nodes a1, a2, a3 (weights 2, 1, 1) and
-// chainB with nodes b1, b2 (weight 1 each), one relay, data_exchange deployed on both chains (chainB's
+// chainB with nodes b1, b2, b3 (weight 1 each; b3's ECert is revoked), one relay, data_exchange deployed on both chains (chainB's
 // may read chainA's) and asset_transfer on chainA. Every node holds a custodial identity for the client
 // of its chain (alice on chainA, bob on chainB). Real processes, real HTTPS; stopped by the destructor.
 #pragma once
