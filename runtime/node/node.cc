@@ -19,6 +19,7 @@ namespace entente::node {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using validation::PolicyOutcome;
 
 constexpr std::size_t kPullBatch = 50;
 
@@ -443,10 +444,9 @@ struct Node::State {
     return endorser::Endorsement::FromJson((*answer)["endorsement"]);
   }
 
-  // Nodes to ask for an endorsement of `contract` on `channel`: the requested ones, or every node the
-  // policy can count, heaviest first, starting with this node when it is one of them.
-  std::vector<std::string> EndorsersFor(const TxRequest& request, const std::string& channel) const {
-    if (!request.endorsers.empty()) return request.endorsers;
+  // Nodes to ask for an endorsement on `channel` when the request names none: the nodes of that
+  // chain, this node first when it is one of them, then the heaviest.
+  std::vector<std::string> EndorsersFor(const std::string& channel) const {
     std::vector<chaincode::Node> nodes;
     {
       std::shared_lock lock(alliance_mu);
@@ -469,29 +469,40 @@ struct Node::State {
     return &it->second[next_client_tcert++ % it->second.size()];
   }
 
-  Result<std::variant<TxOutcome, Rejection>> SubmitOnce(const endorser::Signer& client, const TxRequest& request,
-                                                        const std::string& channel) {
+  // A proposal endorsed as the policy (or the request's endorsers) asks, ready to be sealed.
+  struct Prepared {
+    endorser::Envelope envelope;
+    std::string tx_id;
+    std::string channel;
+    shim::Response response;
+  };
+
+  // Steps 1-3 of DESIGN.md §7 for a signed proposal: the suggestion result, then the endorsements.
+  Result<std::variant<Prepared, Rejection>> Prepare(const SignedBytes& signed_proposal,
+                                                    const std::map<std::string, Bytes>& transient,
+                                                    const std::vector<std::string>& requested_endorsers) {
     auto members = Members();
-    const validation::ContractDef* def = members->view.FindContract(channel, request.contract);
+    auto proposal_json = ParseJson(ToString(signed_proposal.payload));
+    if (!proposal_json.ok()) return {Rejection{400, "BAD_PROPOSAL", "the proposal is not JSON", std::nullopt}};
+    auto proposal = endorser::Proposal::FromJson(*proposal_json);
+    if (!proposal.ok()) return {Rejection{400, "BAD_PROPOSAL", proposal.status().message(), std::nullopt}};
+    const std::string& channel = proposal->channel;
+    const validation::ContractDef* def = members->view.FindContract(channel, proposal->contract);
     if (def == nullptr) {
       return {Rejection{404, "INVALID_CHAINCODE",
-                       "contract '" + request.contract + "' is not defined on channel '" + channel + "'",
-                       static_cast<int>(ValidationCode::kInvalidChaincode)}};
+                        "contract '" + proposal->contract + "' is not defined on channel '" + channel + "'",
+                        static_cast<int>(ValidationCode::kInvalidChaincode)}};
     }
-    ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
-                             endorser::MakeSignedProposal(client, channel, request.contract, request.function,
-                                                          request.args, request.transient));
-    // The suggestion result (step 1).
     endorser::Refusal refusal = endorser::Refusal::kNone;
     auto reads = Remote();
     RouteWatch watch(reads.get());
     auto signer = std::make_shared<const endorser::Signer>(NextTcert());
     endorser::Endorser local(*ledger, contracts, *members->trust, signer, &watch);
-    auto suggestion = local.SimulateProposal(signed_proposal, request.transient, &refusal);
+    auto suggestion = local.SimulateProposal(signed_proposal, transient, &refusal);
     if (!suggestion.ok()) {
       if (refusal == endorser::Refusal::kUnknownContract) {
-        return {Rejection{404, "INVALID_CHAINCODE", contracts.WhyNot(channel, request.contract),
-                         static_cast<int>(ValidationCode::kInvalidChaincode)}};
+        return {Rejection{404, "INVALID_CHAINCODE", contracts.WhyNot(channel, proposal->contract),
+                          static_cast<int>(ValidationCode::kInvalidChaincode)}};
       }
       return {RefusalRejection(refusal, suggestion.status().message())};
     }
@@ -500,50 +511,89 @@ struct Node::State {
     }
     if (!suggestion->response.ok()) {
       return {Rejection{422, "CONTRACT_ERROR",
-                       "the contract answered status " + std::to_string(suggestion->response.status) + ": " +
-                           suggestion->response.message,
-                       std::nullopt}};
+                        "the contract answered status " + std::to_string(suggestion->response.status) + ": " +
+                            suggestion->response.message,
+                        std::nullopt}};
     }
     Bytes result = suggestion->Serialize();
-    // Endorsements (steps 2-3).
     auto policy = validation::ParsePolicy(def->policy, channel, members->view);
     if (!policy.ok()) return {Rejection{500, "BAD_POLICY", policy.status().message(), std::nullopt}};
-    std::vector<std::string> endorsers = EndorsersFor(request, channel);
-    Collected collected = CollectEndorsements(endorsers, signed_proposal, request.transient, result,
-                                              request.endorsers.empty() ? policy->get() : nullptr);
-    if (request.endorsers.empty() && !(*policy)->Evaluate(collected.identities).satisfied) {
-      std::string why = (*policy)->Evaluate(collected.identities).explanation;
+    std::vector<std::string> endorsers =
+        requested_endorsers.empty() ? EndorsersFor(channel) : requested_endorsers;
+    Collected collected = CollectEndorsements(endorsers, signed_proposal, transient, result,
+                                              requested_endorsers.empty() ? policy->get() : nullptr);
+    PolicyOutcome verdict = (*policy)->Evaluate(collected.identities);
+    if ((requested_endorsers.empty() && !verdict.satisfied) || collected.endorsements.empty()) {
+      std::string why = collected.endorsements.empty() ? "no endorser endorsed" : verdict.explanation;
       for (const std::string& r : collected.refusals) why += "; " + r;
       return {Rejection{409, "ENDORSEMENT_POLICY_FAILURE", why,
-                       static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
+                        static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
     }
-    if (collected.endorsements.empty()) {
-      std::string why = "no endorser endorsed";
-      for (const std::string& r : collected.refusals) why += "; " + r;
-      return {Rejection{409, "ENDORSEMENT_POLICY_FAILURE", why,
-                       static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
-    }
-    endorser::Envelope envelope{signed_proposal, result, std::move(collected.endorsements)};
-    ENTENTE_ASSIGN_OR_RETURN(Bytes sealed, endorser::SealEnvelope(client, envelope));
-    // Submission (step 4 is the relay's) and the wait for this node's commit (step 6).
+    return {Prepared{endorser::Envelope{signed_proposal, result, std::move(collected.endorsements)},
+                     suggestion->tx_id, channel, suggestion->response}};
+  }
+
+  // Step 4's hand-off and step 6: submits `sealed` to the relay and waits for this node's commit of
+  // exactly that envelope (a second envelope of a committed tx id is DUPLICATE_TXID, not the first's code).
+  Result<std::variant<TxOutcome, Rejection>> SendAndWait(const Bytes& sealed, TxOutcome outcome, bool wait,
+                                                         std::chrono::milliseconds timeout) {
     ENTENTE_ASSIGN_OR_RETURN(http::Response accepted, relay_client->Post("/v1/envelopes", ToString(sealed)));
     if (accepted.status != 202) {
-      return {Rejection{502, "RELAY_REFUSED",
-                       "the relay answered " + std::to_string(accepted.status) + ": " + accepted.body, std::nullopt}};
+      return {Rejection{accepted.status == 400 ? 400 : 502, "RELAY_REFUSED",
+                        "the relay answered " + std::to_string(accepted.status) + ": " + accepted.body, std::nullopt}};
     }
     ++submitted;
-    TxOutcome outcome;
-    outcome.tx_id = suggestion->tx_id;
-    outcome.channel = channel;
-    outcome.response = suggestion->response;
-    if (!request.wait) return {outcome};
-    if (auto committed = WaitCommitted(outcome.tx_id, channel, request.timeout)) {
+    if (!wait) return {outcome};
+    const std::string hash = crypto::Sha256Hex(sealed);
+    auto deadline = Clock::now() + timeout;
+    auto committed = WaitCommitted(outcome.tx_id, outcome.channel, timeout);
+    if (committed && IsEnvelopeAt(*committed, hash)) {
       committed->response = outcome.response;
       if (committed->code != ValidationCode::kValid) committed->message = RelayMessage(outcome.tx_id);
       return {*committed};
     }
-    outcome.message = "not committed on this node within " + std::to_string(request.timeout.count()) + " ms";
+    // Another envelope owns the tx id (or none does here): follow this envelope at the relay.
+    while (Clock::now() < deadline && !stopping) {
+      auto r = relay_client->Get("/v1/envelopes/" + hash);
+      auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
+      if (j.ok() && j->is_object() && j->value("state", "") != "pending") {
+        outcome.committed = j->value("state", "") == "committed";
+        outcome.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
+        outcome.message = j->value("message", "");
+        outcome.block = j->value("block", std::uint64_t{0});
+        outcome.index = j->value("index", std::uint64_t{0});
+        // Answer once this node has that block too.
+        std::unique_lock lock(commit_mu);
+        commit_cv.wait_until(lock, deadline, [&] {
+          return stopping || !outcome.committed || ledger->GetSavepoint(outcome.channel).height > outcome.block;
+        });
+        return {outcome};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    outcome.message = "not committed on this node within " + std::to_string(timeout.count()) + " ms";
     return {outcome};
+  }
+
+  bool IsEnvelopeAt(const TxOutcome& at, const std::string& hash) const {
+    auto block = ledger->GetBlock(at.channel, at.block);
+    return block.ok() && at.index < block->envelopes.size() && crypto::Sha256Hex(block->envelopes[at.index]) == hash;
+  }
+
+  Result<std::variant<TxOutcome, Rejection>> SubmitOnce(const endorser::Signer& client, const TxRequest& request,
+                                                        const std::string& channel) {
+    ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
+                             endorser::MakeSignedProposal(client, channel, request.contract, request.function,
+                                                          request.args, request.transient));
+    ENTENTE_ASSIGN_OR_RETURN(auto prepared, Prepare(signed_proposal, request.transient, request.endorsers));
+    if (auto* rejection = std::get_if<Rejection>(&prepared)) return {*rejection};
+    Prepared& p = std::get<Prepared>(prepared);
+    ENTENTE_ASSIGN_OR_RETURN(Bytes sealed, endorser::SealEnvelope(client, p.envelope));
+    TxOutcome outcome;
+    outcome.tx_id = p.tx_id;
+    outcome.channel = p.channel;
+    outcome.response = p.response;
+    return SendAndWait(sealed, std::move(outcome), request.wait, request.timeout);
   }
 
   // The relay's explanation of an invalid transaction.
@@ -666,6 +716,31 @@ Result<std::variant<shim::Response, Rejection>> Node::Query(const std::string& c
     return {Rejection{400, std::string(endorser::RefusalName(refusal)), result.status().message(), std::nullopt}};
   }
   return {result->response};
+}
+
+Result<std::variant<Endorsed, Rejection>> Node::EndorseSigned(const SignedBytes& signed_proposal,
+                                                              const std::map<std::string, Bytes>& transient,
+                                                              const std::vector<std::string>& endorsers) {
+  ENTENTE_ASSIGN_OR_RETURN(auto prepared, state_->Prepare(signed_proposal, transient, endorsers));
+  if (auto* rejection = std::get_if<Rejection>(&prepared)) return {*rejection};
+  State::Prepared& p = std::get<State::Prepared>(prepared);
+  ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(p.envelope.ToJson()));
+  return {Endorsed{p.tx_id, p.channel, ToBytes(payload), p.response}};
+}
+
+Result<std::variant<TxOutcome, Rejection>> Node::SubmitSigned(ByteView sealed, bool wait,
+                                                              std::chrono::milliseconds timeout) {
+  validation::ParsedEnvelope parsed = validation::ParseEnvelope(sealed);
+  if (!parsed.proposal) return {Rejection{400, "BAD_PAYLOAD", parsed.message, static_cast<int>(parsed.code)}};
+  TxOutcome outcome;
+  outcome.tx_id = parsed.proposal->tx_id;
+  outcome.channel = parsed.proposal->channel;
+  if (parsed.envelope) {
+    if (auto result = endorser::SimulationResult::Parse(parsed.envelope->result); result.ok()) {
+      outcome.response = result->response;
+    }
+  }
+  return state_->SendAndWait(Bytes(sealed.begin(), sealed.end()), std::move(outcome), wait, timeout);
 }
 
 std::optional<TxOutcome> Node::Committed(std::string_view tx_id) const { return state_->Committed(tx_id); }

@@ -92,6 +92,14 @@ struct Rejection {
   std::optional<int> code;        // a validation code, when one applies
 };
 
+// A client's own signed proposal, endorsed: the envelope payload the client signs and submits.
+struct Endorsed {
+  std::string tx_id;
+  std::string channel;
+  Bytes envelope_payload;  // canonical JSON of {signed_proposal, result, endorsements}
+  shim::Response response;  // the contract's answer in this node's simulation
+};
+
 // A contract installed on this node and whether the alliance's definition lets it run.
 struct ContractInfo {
   std::string name;
@@ -125,6 +133,15 @@ class Node {
   // Runs `request` for client `client_id` (a wallet identity): simulate, endorse, submit, wait.
   // A Rejection when nothing could be submitted; InvalidArgument etc. for a malformed request.
   Result<std::variant<TxOutcome, Rejection>> Submit(const std::string& client_id, const TxRequest& request);
+  // Endorses a proposal the client signed itself (as Fabric Gateway clients do): simulate, collect
+  // endorsements (from `endorsers`, or as the policy asks), and return the envelope payload to sign.
+  Result<std::variant<Endorsed, Rejection>> EndorseSigned(const SignedBytes& signed_proposal,
+                                                          const std::map<std::string, Bytes>& transient,
+                                                          const std::vector<std::string>& endorsers);
+  // Submits an envelope the client sealed (SignedBytes JSON of an Endorsed payload) and waits, when
+  // `wait`, for this node's commit of exactly that envelope.
+  Result<std::variant<TxOutcome, Rejection>> SubmitSigned(ByteView sealed_envelope, bool wait,
+                                                          std::chrono::milliseconds timeout);
   // Simulates `request` on this node only and returns the contract's answer; nothing is submitted.
   Result<std::variant<shim::Response, Rejection>> Query(const std::string& client_id, const TxRequest& request);
 

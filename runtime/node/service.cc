@@ -117,9 +117,55 @@ Json OutcomeJson(const TxOutcome& o) {
 // The client identity of a request: the CN of its certificate.
 std::string ClientId(const http::Request& request) { return request.peer ? request.peer->subject().id : ""; }
 
+// A proposal the client signed itself: endorse it and hand back the envelope payload to sign.
+http::Response EndorseSignedProposal(Node& node, const Json& body) {
+  auto proposal = SignedBytes::FromJson(body["signed_proposal"]);
+  if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
+  auto transient = TransientFrom(body);
+  if (!transient.ok()) return BadRequest(transient.status().message());
+  std::vector<std::string> endorsers;
+  if (body.contains("endorsers")) {
+    if (!body["endorsers"].is_array()) return BadRequest("'endorsers' must be an array of node ids");
+    for (const Json& e : body["endorsers"]) {
+      if (!e.is_string()) return BadRequest("'endorsers' must be an array of node ids");
+      endorsers.push_back(e.get<std::string>());
+    }
+  }
+  auto result = node.EndorseSigned(*proposal, *transient, endorsers);
+  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
+  const Endorsed& e = std::get<Endorsed>(*result);
+  return http::JsonResponse(200, Json{{"state", "endorsed"},
+                                      {"tx_id", e.tx_id},
+                                      {"channel", e.channel},
+                                      {"envelope_payload", Base64Encode(e.envelope_payload)},
+                                      {"response", ResponseJson(e.response)},
+                                      {"submit", "POST /v1/envelopes with {payload, signature} signed by the creator"}});
+}
+
+// POST /v1/envelopes: an envelope the client sealed, submitted through this node.
+http::Response PostEnvelope(Node& node, const http::Request& request) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  if (auto sealed = SignedBytes::FromJson(std::get<Json>(body)); !sealed.ok()) {
+    return BadRequest("the body is not an envelope {payload, signature}: " + sealed.status().message());
+  }
+  bool wait = request.Query("wait").value_or("true") != "false";
+  auto timeout_text = request.Query("timeout_ms").value_or("30000");
+  if (timeout_text.empty() || timeout_text.size() > 6 || timeout_text.find_first_not_of("0123456789") != std::string::npos) {
+    return BadRequest("timeout_ms must be an integer from 0 to 999999");
+  }
+  auto result = node.SubmitSigned(AsBytes(request.body), wait, std::chrono::milliseconds(std::stoll(timeout_text)));
+  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
+  const TxOutcome& outcome = std::get<TxOutcome>(*result);
+  return http::JsonResponse(outcome.committed ? 200 : 202, OutcomeJson(outcome));
+}
+
 http::Response PostTransaction(Node& node, const http::Request& request) {
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  if (std::get<Json>(body).contains("signed_proposal")) return EndorseSignedProposal(node, std::get<Json>(body));
   auto tx = RequestFrom(std::get<Json>(body));
   if (!tx.ok()) return BadRequest(tx.status().message());
   auto result = node.Submit(ClientId(request), *tx);
@@ -345,6 +391,7 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   Node* n = node.get();
   const std::set<Role> users{Role::kClient, Role::kAdmin};
   router.Add("POST", "/v1/transactions", users, [n](const http::Request& q) { return PostTransaction(*n, q); });
+  router.Add("POST", "/v1/envelopes", users, [n](const http::Request& q) { return PostEnvelope(*n, q); });
   router.Add("POST", "/v1/queries", users, [n](const http::Request& q) { return PostQuery(*n, q); });
   router.Add("POST", "/v1/proposals", {Role::kNode}, [n](const http::Request& q) { return PostProposal(*n, q); });
   router.Add("GET", "/v1/transactions/{id}", {}, [n](const http::Request& q) { return GetTransaction(*n, q); });

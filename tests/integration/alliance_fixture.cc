@@ -173,6 +173,14 @@ std::pair<int, Json> RunningAlliance::Submit(const std::string& node_id, const s
   return {response->status, *body};
 }
 
+endorser::Signer RunningAlliance::SignerOf(const std::string& who, int index) const {
+  std::string dir = identities_.at(who);
+  auto tcert = Must(crypto::Certificate::LoadFile(dir + "/tcerts/tcert-" + std::to_string(index) + ".pem"));
+  auto key = Must(crypto::PrivateKey::LoadFile(dir + "/tcerts/tcert-" + std::to_string(index) + "-key.pem"));
+  auto ecert = Must(crypto::Certificate::LoadFile(dir + "/cert.pem"));
+  return endorser::Signer{tcert, {ecert}, key};
+}
+
 std::vector<std::string> RunningAlliance::NodesOf(const std::string& chain) const {
   std::vector<std::string> out;
   for (const auto& [id, c] : chain_of_) {

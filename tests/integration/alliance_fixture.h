@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/common/json.h"
+#include "runtime/endorser/endorser.h"
 #include "runtime/http/http.h"
 #include "tests/support/support.h"
 
@@ -28,6 +29,9 @@ class RunningAlliance {
   std::pair<int, Json> Submit(const std::string& node_id, const std::string& who, const Json& request) const;
   // Waits until every node of `chain` has `height` blocks of it; returns their {height, last_hash} answers.
   std::vector<Json> WaitForHeight(const std::string& chain, std::uint64_t height) const;
+
+  // `who`'s TCert number `index` with its key, presenting `who`'s ECert: to sign as a client itself.
+  endorser::Signer SignerOf(const std::string& who, int index) const;
 
   std::vector<std::string> NodesOf(const std::string& chain) const;
   const std::string& dir() const { return dir_.path(); }

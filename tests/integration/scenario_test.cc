@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "runtime/common/signed_bytes.h"
 #include "tests/integration/alliance_fixture.h"
 
 namespace entente::testing {
@@ -89,6 +90,58 @@ TEST_CASE("A request the endorsers cannot satisfy is refused before anything rea
                                                         {"args", {"no-such-asset"}}});
   CHECK(bad_status == 422);
   CHECK(bad["reason"] == "CONTRACT_ERROR");
+}
+
+// Alice's own signed proposal, endorsed through node a1: the envelope a1 returns for her to seal.
+endorser::Envelope EndorseThroughA1(RunningAlliance& a, const SignedBytes& proposal) {
+  auto [status, endorsed] = a.Submit("a1", "alice", Json{{"signed_proposal", proposal.ToJson()}});
+  REQUIRE_MESSAGE(status == 200, endorsed.dump());
+  REQUIRE(endorsed["state"] == "endorsed");
+  Bytes payload = *Base64Decode(endorsed["envelope_payload"].get<std::string>());
+  return *endorser::Envelope::FromJson(*ParseJson(ToString(payload)));
+}
+
+// Alice seals `envelope` and submits it through a1; returns the HTTP status and body.
+std::pair<int, Json> SealAndSubmit(RunningAlliance& a, const endorser::Envelope& envelope) {
+  auto sealed = endorser::SealEnvelope(a.SignerOf("alice", 1), envelope);
+  REQUIRE(sealed.ok());
+  auto response = a.Client("a1", "alice")->Post("/v1/envelopes", ToString(*sealed));
+  REQUIRE_MESSAGE(response.ok(), response.status().ToString());
+  auto body = ParseJson(response->body);
+  REQUIRE_MESSAGE(body.ok(), response->body);
+  return {response->status, *body};
+}
+
+TEST_CASE("Paper §3.2: a tampered endorsement is rejected and the initiator gets the code and the reason") {
+  RunningAlliance& a = Alliance();
+  auto proposal = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
+                                               {"tampered-1", "blue", "1", "alice", "5"});
+  REQUIRE(proposal.ok());
+  endorser::Envelope envelope = EndorseThroughA1(a, *proposal);
+  REQUIRE(!envelope.endorsements.empty());
+  envelope.endorsements[0].signature[10] ^= 0x01;
+  auto [status, body] = SealAndSubmit(a, envelope);
+  REQUIRE_MESSAGE(status == 200, body.dump());
+  CHECK(body["valid"] == false);
+  CHECK(body["code_name"] == "BAD_RESPONSE_PAYLOAD");
+  CHECK(body["message"].get<std::string>().find("does not verify") != std::string::npos);
+}
+
+TEST_CASE("Paper §3.2: the same proposal submitted twice commits once; the second is DUPLICATE_TXID") {
+  RunningAlliance& a = Alliance();
+  auto proposal = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
+                                               {"twice-1", "green", "2", "alice", "7"});
+  REQUIRE(proposal.ok());
+  // Endorsed twice, the same proposal makes two envelopes (other bytes, the same tx id).
+  endorser::Envelope once = EndorseThroughA1(a, *proposal);
+  endorser::Envelope again = EndorseThroughA1(a, *proposal);
+  auto [first_status, first] = SealAndSubmit(a, once);
+  REQUIRE_MESSAGE(first_status == 200, first.dump());
+  CHECK(first["code_name"] == "VALID");
+  auto [second_status, second] = SealAndSubmit(a, again);
+  REQUIRE_MESSAGE(second_status == 200, second.dump());
+  CHECK(second["tx_id"] == first["tx_id"]);
+  CHECK(second["code_name"] == "DUPLICATE_TXID");
 }
 
 TEST_CASE("A read along no route of the alliance is refused with ROUTE_NOT_ALLOWED") {
