@@ -113,7 +113,7 @@ struct Node::State {
   std::mutex pullers_mu;
   std::map<std::string, std::thread> pullers;
   mutable std::mutex commit_mu;
-  std::condition_variable commit_cv;
+  mutable std::condition_variable commit_cv;
   std::map<std::string, std::string> halted;  // GUARDED_BY(commit_mu)
 
   // Metrics.
@@ -755,6 +755,13 @@ Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view ch
 }
 
 ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
+
+std::uint64_t Node::WaitForBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait) const {
+  State& s = *state_;
+  std::unique_lock lock(s.commit_mu);
+  s.commit_cv.wait_for(lock, wait, [&] { return s.stopping || s.ledger->GetSavepoint(channel).height > from; });
+  return s.ledger->GetSavepoint(channel).height;
+}
 
 chaincode::AllianceConfig Node::Alliance() const {
   std::shared_lock lock(state_->alliance_mu);

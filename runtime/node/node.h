@@ -152,6 +152,9 @@ class Node {
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
                                                          std::string_view key) const;
   ledger::Savepoint Height(std::string_view channel) const;
+  // Waits until `channel` has more than `from` blocks here, the node stops, or `wait` passes; returns
+  // the height then.
+  std::uint64_t WaitForBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait) const;
   chaincode::AllianceConfig Alliance() const;
   // Channels halted because a block's re-validation differed from the relay's (channel -> why).
   std::map<std::string, std::string> Halted() const;

@@ -6,6 +6,7 @@
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
 #include "runtime/common/signals.h"
+#include "runtime/node/internal/events.h"
 #include "runtime/node/node.h"
 
 namespace entente::node {
@@ -409,6 +410,7 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
     if (!installed.ok()) return BadRequest("cannot install the package: " + installed.status().message());
     return http::JsonResponse(201, ContractJson(*installed));
   });
+  router.Add("GET", "/v1/events", {}, [n](const http::Request& q) { return internal::GetEvents(*n, q); });
   router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
   router.AddPublic("GET", "/healthz", [n](const http::Request&) {
     Json j{{"status", "ok"}, {"node", n->id()}, {"chain", n->chain()}};
@@ -437,8 +439,8 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
 
   int signal = WaitForStopSignal();
   logger->info("node stopping on signal {}", signal);
+  node->Stop();  // wakes the requests that wait for commits and events
   server->Stop();
-  node->Stop();
   return Status::Ok();
 }
 

@@ -79,6 +79,20 @@ TEST_CASE("Paper §3.1: a data exchange from chainA to chainB commits on every n
 
   CheckSameLedger(a.WaitForHeight("chainA", published["block"].get<std::uint64_t>() + 1));
   CheckSameLedger(a.WaitForHeight("chainB", requested["block"].get<std::uint64_t>() + 1));
+
+  // Every node tells it as server-sent events, resumable from a block number.
+  std::string block = std::to_string(published["block"].get<std::uint64_t>());
+  auto events = a.Client("a3", "alice")->Get("/v1/events?channel=chainA&from=" + block + "&wait_ms=0");
+  REQUIRE(events.ok());
+  CHECK(events->status == 200);
+  CHECK(events->content_type.find("text/event-stream") == 0);
+  CHECK(events->body.find("id: " + block + "\nevent: block\n") != std::string::npos);
+  CHECK(events->body.find("\"name\":\"RecordPublished\"") != std::string::npos);
+  CHECK(events->body.find(published["tx_id"].get<std::string>()) != std::string::npos);
+  auto resumed = a.Client("a3", "alice")->Send("GET", "/v1/events?channel=chainA&wait_ms=0", "",
+                                               {{"Last-Event-ID", block}});
+  REQUIRE(resumed.ok());
+  CHECK(resumed->body.find(published["tx_id"].get<std::string>()) == std::string::npos);
 }
 
 TEST_CASE("A request the endorsers cannot satisfy is refused before anything reaches the relay") {

@@ -1,0 +1,87 @@
+#include <algorithm>
+#include <string>
+
+#include "runtime/node/internal/events.h"
+#include "runtime/validation/validation.h"
+
+namespace entente::node::internal {
+namespace {
+
+constexpr std::uint64_t kMaxBlocksPerAnswer = 100;
+
+Result<std::uint64_t> Number(const std::string& text, std::string_view what) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument(std::string(what) + " must be a non-negative integer, got '" + text + "'");
+  }
+  return std::stoull(text);
+}
+
+void AppendEvent(std::string& out, std::uint64_t id, std::string_view name, const Json& data) {
+  out += "id: " + std::to_string(id) + "\nevent: " + std::string(name) + "\ndata: " + data.dump() + "\n\n";
+}
+
+// The events of block `block` of `channel`.
+void AppendBlockEvents(std::string& out, const std::string& channel, const ledger::Block& block) {
+  std::size_t valid = 0;
+  for (ValidationCode code : block.metadata.validation_codes) valid += code == ValidationCode::kValid ? 1 : 0;
+  AppendEvent(out, block.header.number, "block",
+              Json{{"channel", channel},
+                   {"number", block.header.number},
+                   {"hash", HexEncode(block.header.ComputeHash())},
+                   {"transactions", block.envelopes.size()},
+                   {"valid", valid}});
+  for (std::size_t i = 0; i < block.envelopes.size() && i < block.metadata.validation_codes.size(); ++i) {
+    if (block.metadata.validation_codes[i] != ValidationCode::kValid) continue;
+    validation::ParsedEnvelope parsed = validation::ParseEnvelope(block.envelopes[i]);
+    if (!parsed.envelope || !parsed.proposal) continue;
+    auto result = endorser::SimulationResult::Parse(parsed.envelope->result);
+    if (!result.ok()) continue;
+    for (const auto& [name, payload] : result->events) {
+      AppendEvent(out, block.header.number, "contract",
+                  Json{{"channel", channel},
+                       {"block", block.header.number},
+                       {"index", i},
+                       {"tx_id", parsed.proposal->tx_id},
+                       {"contract", parsed.proposal->contract},
+                       {"name", name},
+                       {"payload", Base64Encode(payload)}});
+    }
+  }
+}
+
+}  // namespace
+
+http::Response GetEvents(const Node& node, const http::Request& request) {
+  std::string channel = request.Query("channel").value_or(node.chain());
+  std::uint64_t from = 0;
+  if (auto text = request.Query("from")) {
+    auto n = Number(*text, "from");
+    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
+    from = *n;
+  } else if (auto last = request.Header("last-event-id")) {
+    auto n = Number(*last, "Last-Event-ID");
+    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
+    from = *n + 1;
+  }
+  std::uint64_t wait_ms = 25000;
+  if (auto text = request.Query("wait_ms")) {
+    auto n = Number(*text, "wait_ms");
+    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
+    wait_ms = std::min<std::uint64_t>(*n, 60000);
+  }
+  if (node.Height(channel).height == 0) return http::Problem(404, "Not Found", "no channel " + channel + " on this node");
+  std::uint64_t height = node.WaitForBlocks(channel, from, std::chrono::milliseconds(wait_ms));
+  std::string body = "retry: 1000\n\n";
+  for (std::uint64_t n = from; n < height && n < from + kMaxBlocksPerAnswer; ++n) {
+    auto block = node.GetBlock(channel, n);
+    if (!block.ok()) return http::Problem(500, "Internal Server Error", block.status().message());
+    AppendBlockEvents(body, channel, *block);
+  }
+  http::Response response;
+  response.content_type = "text/event-stream";
+  response.body = std::move(body);
+  response.headers.push_back({"Cache-Control", "no-cache"});
+  return response;
+}
+
+}  // namespace entente::node::internal

@@ -1,0 +1,18 @@
+// GET /v1/events: a node's block and contract events as server-sent events (text/event-stream).
+#pragma once
+
+#include "runtime/http/http.h"
+#include "runtime/node/node.h"
+
+namespace entente::node::internal {
+
+// Answers the events of `channel` (query `channel`, default the node's chain) from block `from` (query,
+// or the Last-Event-ID header + 1) up to the height, waiting up to `wait_ms` (query, default 25000,
+// at most 60000) for a block when there is none yet. Every event's id is its block number, so an
+// EventSource that reconnects (after `retry`) resumes where it stopped. Events:
+//   event: block     data: {"channel","number","hash","transactions","valid"}
+//   event: contract  data: {"channel","block","index","tx_id","contract","name","payload" (base64)}
+//                    for each event a VALID transaction's contract emitted.
+http::Response GetEvents(const Node& node, const http::Request& request);
+
+}  // namespace entente::node::internal
