@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "runtime/alliance/alliance.h"
+#include "runtime/api/openapi.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
@@ -412,6 +413,9 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   });
   router.Add("GET", "/v1/events", {}, [n](const http::Request& q) { return internal::GetEvents(*n, q); });
   router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
+  router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
+    return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
+  });
   router.AddPublic("GET", "/healthz", [n](const http::Request&) {
     Json j{{"status", "ok"}, {"node", n->id()}, {"chain", n->chain()}};
     auto halted = n->Halted();

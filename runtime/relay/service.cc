@@ -1,5 +1,6 @@
 // The relay's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and relay.yaml.
 #include "runtime/alliance/alliance.h"
+#include "runtime/api/openapi.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
@@ -203,6 +204,9 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
              [r](const http::Request& q) { return GetBlocks(*r, q); });
   router.Add("GET", "/v1/alliance", {}, [r](const http::Request&) {
     return http::JsonResponse(200, Json(r->Alliance()));
+  });
+  router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
+    return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
   });
   router.AddPublic("GET", "/healthz", [](const http::Request&) { return http::JsonResponse(200, Json{{"status", "ok"}}); });
   router.Add("GET", "/metrics", {}, [r](const http::Request&) {

@@ -95,6 +95,22 @@ TEST_CASE("Paper §3.1: a data exchange from chainA to chainB commits on every n
   CHECK(resumed->body.find(published["tx_id"].get<std::string>()) == std::string::npos);
 }
 
+TEST_CASE("Nodes describe every endpoint of node and relay in /v1/openapi.json") {
+  RunningAlliance& a = Alliance();
+  auto response = a.Client("b2", "bob")->Get("/v1/openapi.json");
+  REQUIRE(response.ok());
+  CHECK(response->status == 200);
+  auto document = ParseJson(response->body);
+  REQUIRE(document.ok());
+  CHECK((*document)["openapi"] == "3.0.3");
+  for (const char* path : {"/v1/transactions", "/v1/envelopes", "/v1/queries", "/v1/proposals", "/v1/transactions/{id}",
+                           "/v1/envelopes/{hash}", "/v1/channels/{ch}", "/v1/channels/{ch}/blocks",
+                           "/v1/channels/{ch}/blocks/{n}", "/v1/channels/{ch}/state/{ns}/{key}", "/v1/events",
+                           "/v1/contracts", "/v1/alliance", "/healthz", "/metrics"}) {
+    CHECK_MESSAGE((*document)["paths"].contains(path), path);
+  }
+}
+
 TEST_CASE("A request the endorsers cannot satisfy is refused before anything reaches the relay") {
   RunningAlliance& a = Alliance();
   auto [status, body] = a.Submit("a1", "alice", Json{{"contract", "no_such_contract"}, {"function", "Nothing"}});
