@@ -17,6 +17,8 @@ void AddContractCommands(CLI::App& app, int& exit_code);
 void AddAllianceCommands(CLI::App& app, int& exit_code);
 // `entente relay --config FILE` and `entente node --config FILE`.
 void AddServiceCommands(CLI::App& app, int& exit_code);
+// `entente tx submit|query|status`.
+void AddTxCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger|relay`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
 

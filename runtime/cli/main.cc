@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   entente::cli::AddContractCommands(app, exit_code);
   entente::cli::AddAllianceCommands(app, exit_code);
   entente::cli::AddServiceCommands(app, exit_code);
+  entente::cli::AddTxCommands(app, exit_code);
   entente::cli::AddBenchCommands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

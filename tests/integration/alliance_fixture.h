@@ -34,6 +34,9 @@ class RunningAlliance {
   endorser::Signer SignerOf(const std::string& who, int index) const;
 
   std::vector<std::string> NodesOf(const std::string& chain) const;
+  std::uint16_t port(const std::string& name) const { return ports_.at(name); }
+  // The directory with `who`'s cert.pem and key.pem.
+  const std::string& IdentityDir(const std::string& who) const { return identities_.at(who); }
   const std::string& dir() const { return dir_.path(); }
   Process& process(const std::string& name) { return *processes_.at(name); }
   // Stops process `name` with `signal` and starts it again from its config (same data).

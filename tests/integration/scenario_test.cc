@@ -95,6 +95,39 @@ TEST_CASE("Paper §3.1: a data exchange from chainA to chainB commits on every n
   CHECK(resumed->body.find(published["tx_id"].get<std::string>()) == std::string::npos);
 }
 
+TEST_CASE("entente tx submits, queries and reports transactions for scripts, with exit codes") {
+  RunningAlliance& a = Alliance();
+  std::vector<std::string> connection{"--node", "127.0.0.1:" + std::to_string(a.port("a2")),
+                                      "--cert", a.IdentityDir("alice") + "/cert.pem",
+                                      "--key", a.IdentityDir("alice") + "/key.pem",
+                                      "--cacert", a.dir() + "/ca-chainA/ca.pem"};
+  auto tx = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "tx");
+    args.insert(args.begin() + 2, connection.begin(), connection.end());
+    return RunEntente(args);
+  };
+  CommandResult submitted = tx({"submit", "--contract", "asset_transfer", "--function", "CreateAsset", "--arg",
+                                "cli-1", "--arg", "teal", "--arg", "3", "--arg", "alice", "--arg", "9"});
+  INFO(submitted.output);
+  CHECK(submitted.exit_code == 0);
+  auto answer = ParseJson(submitted.output);
+  REQUIRE(answer.ok());
+  CHECK((*answer)["code_name"] == "VALID");
+
+  CommandResult status = tx({"status", (*answer)["tx_id"].get<std::string>()});
+  CHECK(status.exit_code == 0);
+  CHECK(status.output.find("\"committed\"") != std::string::npos);
+  CommandResult query = tx({"query", "--contract", "asset_transfer", "--function", "ReadAsset", "--arg", "cli-1"});
+  CHECK(query.exit_code == 0);
+  CHECK(query.output.find("\"payload\"") != std::string::npos);
+  CommandResult invalid = tx({"submit", "--contract", "asset_transfer", "--function", "CreateAsset", "--arg", "cli-2",
+                              "--arg", "teal", "--arg", "3", "--arg", "alice", "--arg", "9", "--endorser", "a1"});
+  CHECK(invalid.exit_code == 2);
+  CHECK(invalid.output.find("ENDORSEMENT_POLICY_FAILURE") != std::string::npos);
+  CommandResult unknown = tx({"status", "no-such-transaction"});
+  CHECK(unknown.exit_code == 1);
+}
+
 TEST_CASE("Nodes describe every endpoint of node and relay in /v1/openapi.json") {
   RunningAlliance& a = Alliance();
   auto response = a.Client("b2", "bob")->Get("/v1/openapi.json");
