@@ -11,6 +11,7 @@ sigset_t StopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   return signals;
 }
 
@@ -21,11 +22,14 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-int WaitForStopSignal() {
+int WaitForStopSignal(const std::function<void()>& on_hangup) {
   sigset_t signals = StopSignals();
-  int signal = 0;
-  sigwait(&signals, &signal);
-  return signal;
+  for (;;) {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) return signal;
+    if (on_hangup) on_hangup();
+  }
 }
 
 }  // namespace entente

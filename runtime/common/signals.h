@@ -2,13 +2,16 @@
 // whichever thread happens to run.
 #pragma once
 
+#include <functional>
+
 namespace entente {
 
-// Blocks SIGINT and SIGTERM in the calling thread and in the threads it starts afterwards. Call it
-// before starting any thread.
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and in the threads it starts afterwards.
+// Call it before starting any thread.
 void BlockStopSignals();
 
-// Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number.
-int WaitForStopSignal();
+// Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number. Each SIGHUP on the
+// way calls `on_hangup` (when given) and goes on waiting.
+int WaitForStopSignal(const std::function<void()>& on_hangup = {});
 
 }  // namespace entente

@@ -1,6 +1,7 @@
 // The node: alliance and contracts, endorsement, submission and the block pullers.
 #include "runtime/node/node.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <shared_mutex>
@@ -100,7 +101,9 @@ struct Node::State {
   std::shared_ptr<const alliance::Membership> membership;  // GUARDED_BY(alliance_mu)
   std::shared_ptr<endorser::RemoteState> remote;            // GUARDED_BY(alliance_mu): other chains' state
 
-  std::atomic<std::size_t> next_tcert{0};
+  mutable std::mutex tcerts_mu;  // guards options.tcerts, which SIGHUP replaces
+  std::size_t next_tcert = 0;    // GUARDED_BY(tcerts_mu)
+  std::atomic<bool> tcerts_low{false};
   std::atomic<std::size_t> next_client_tcert{0};
 
   // HTTP clients: the relay (submissions), and peer nodes by id.
@@ -177,8 +180,42 @@ struct Node::State {
     return Status::Ok();
   }
 
-  const endorser::Signer& NextTcert() {
-    return options.tcerts[next_tcert++ % options.tcerts.size()];
+  // The next TCert of the batch that is valid now (the next one at all when none is: its
+  // endorsements then fail as CERTIFICATE_EXPIRED, which says what to do).
+  endorser::Signer NextTcert() {
+    std::lock_guard lock(tcerts_mu);
+    const std::vector<endorser::Signer>& batch = options.tcerts;
+    const crypto::TimePoint now = crypto::Clock::now();
+    for (std::size_t tried = 0; tried < batch.size(); ++tried) {
+      const endorser::Signer& candidate = batch[next_tcert++ % batch.size()];
+      if (candidate.certificate.NotBefore() <= now && now <= candidate.certificate.NotAfter()) return candidate;
+    }
+    return batch[next_tcert++ % batch.size()];
+  }
+
+  // TCerts of the batch valid now.
+  std::size_t ValidTcerts() const {
+    std::lock_guard lock(tcerts_mu);
+    const crypto::TimePoint now = crypto::Clock::now();
+    return static_cast<std::size_t>(std::count_if(options.tcerts.begin(), options.tcerts.end(), [&](const auto& t) {
+      return t.certificate.NotBefore() <= now && now <= t.certificate.NotAfter();
+    }));
+  }
+
+  // Warns in the log when fewer than 10% of the batch remain valid; returns whether that is so.
+  bool CheckTcerts() {
+    std::size_t valid = ValidTcerts(), total;
+    {
+      std::lock_guard lock(tcerts_mu);
+      total = options.tcerts.size();
+    }
+    bool low = valid * 10 < total;
+    if (low && !tcerts_low.exchange(true)) {
+      logger->warn("only {} of {} TCerts remain valid (fewer than 10%): issue a new batch "
+                   "(entente ca issue-tcerts) and send this node SIGHUP", valid, total);
+    }
+    if (!low) tcerts_low = false;
+    return low;
   }
 
   http::ClientOptions ClientOptionsFor(const Peer& peer) const {
@@ -417,6 +454,7 @@ struct Node::State {
                                        ByteView suggestion) {
     auto members = Members();
     auto reads = Remote();
+    CheckTcerts();
     auto signer = std::make_shared<const endorser::Signer>(NextTcert());
     endorser::Endorser e(*ledger, contracts, *members->trust, signer, reads.get());
     endorser::EndorseOutcome outcome = e.EndorseProposal(signed_proposal, transient, suggestion);
@@ -632,7 +670,21 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   }
   s.relay_client = std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay));
   ENTENTE_RETURN_IF_ERROR(s.LoadAlliance());
+  s.CheckTcerts();
   return std::unique_ptr<Node>(new Node(std::move(state)));
+}
+
+Status Node::ReloadTcerts(std::vector<endorser::Signer> tcerts) {
+  State& s = *state_;
+  if (tcerts.empty()) return Status::InvalidArgument("no TCerts to sign with");
+  {
+    std::lock_guard lock(s.tcerts_mu);
+    s.options.tcerts = std::move(tcerts);
+    s.next_tcert = 0;
+  }
+  s.logger->info("signing with {} TCerts ({} valid now)", s.options.tcerts.size(), s.ValidTcerts());
+  s.CheckTcerts();
+  return Status::Ok();
 }
 
 void Node::Stop() {
@@ -791,9 +843,19 @@ std::string Node::Metrics() const {
   out << "# HELP entente_node_channel_halted 1 when re-validation differed from the relay's codes.\n"
       << "# TYPE entente_node_channel_halted gauge\n";
   for (const auto& [channel, why] : Halted()) out << "entente_node_channel_halted{channel=\"" << channel << "\"} 1\n";
-  out << "# HELP entente_node_tcerts Transaction certificates this node signs with.\n"
+  std::size_t total;
+  {
+    std::lock_guard lock(s.tcerts_mu);
+    total = s.options.tcerts.size();
+  }
+  std::size_t valid = s.ValidTcerts();
+  out << "# HELP entente_node_tcerts Transaction certificates this node signs with, and those valid now.\n"
       << "# TYPE entente_node_tcerts gauge\n"
-      << "entente_node_tcerts " << s.options.tcerts.size() << "\n";
+      << "entente_node_tcerts " << total << "\n"
+      << "entente_node_tcerts_valid " << valid << "\n"
+      << "# HELP entente_node_tcerts_low 1 when fewer than 10% of the TCerts remain valid.\n"
+      << "# TYPE entente_node_tcerts_low gauge\n"
+      << "entente_node_tcerts_low " << (valid * 10 < total ? 1 : 0) << "\n";
   return out.str();
 }
 

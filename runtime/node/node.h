@@ -119,6 +119,9 @@ class Node {
   ~Node();  // Stop()s
   void Stop();
 
+  // Replaces the TCerts this node signs with (SIGHUP after a new batch was issued).
+  Status ReloadTcerts(std::vector<endorser::Signer> tcerts);
+
   const std::string& id() const;
   const std::string& chain() const;
 
@@ -170,6 +173,7 @@ class Node {
 // ---- The service ----
 
 struct NodeConfig {
+  std::string path;  // the node.yaml it was loaded from (SIGHUP reloads its TCerts from there)
   NodeOptions node;
   std::string address = "127.0.0.1";
   std::uint16_t port = 7051;
@@ -181,6 +185,7 @@ struct NodeConfig {
 Result<NodeConfig> LoadNodeConfig(const std::string& path);
 
 // Opens the node and serves its REST API until SIGINT or SIGTERM; calls on_ready(port) once listening.
+// SIGHUP reloads the TCerts from config.path.
 Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_t)>& on_ready);
 
 }  // namespace entente::node

@@ -277,6 +277,7 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
                                           "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms"}));
   NodeConfig c;
+  c.path = path;
   NodeOptions& o = c.node;
   ENTENTE_ASSIGN_OR_RETURN(o.id, root.GetString("id"));
   ENTENTE_ASSIGN_OR_RETURN(o.chain, root.GetString("chain"));
@@ -441,7 +442,11 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   logger->info("node {} of {} listening on {}:{}", node->id(), node->chain(), config.address, server->port());
   if (on_ready) on_ready(server->port());
 
-  int signal = WaitForStopSignal();
+  int signal = WaitForStopSignal([&] {
+    auto reloaded = LoadNodeConfig(config.path);
+    Status s = reloaded.ok() ? node->ReloadTcerts(reloaded->node.tcerts) : reloaded.status();
+    if (!s.ok()) logger->error("SIGHUP: cannot reload the TCerts: {}", s.ToString());
+  });
   logger->info("node stopping on signal {}", signal);
   node->Stop();  // wakes the requests that wait for commits and events
   server->Stop();

@@ -224,7 +224,7 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   logger->info("relay listening on {}:{}", config.address, server->port());
   if (on_ready) on_ready(server->port());
 
-  int signal = WaitForStopSignal();
+  int signal = WaitForStopSignal([&] { logger->info("SIGHUP: the relay has nothing to reload"); });
   logger->info("relay stopping on signal {}", signal);
   relay->Stop();  // wakes long-polls
   server->Stop();

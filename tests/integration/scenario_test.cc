@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "certs/ca.h"
 #include "runtime/common/signed_bytes.h"
 #include "tests/integration/alliance_fixture.h"
 
@@ -287,6 +288,45 @@ TEST_CASE("A node killed with SIGKILL during load catches up after a restart, wi
   a.Restart("a3", SIGKILL);
   auto heights = a.WaitForHeight("chainA", a.WaitForHeight("chainA", 0).front()["height"].get<std::uint64_t>());
   CheckSameLedger(heights);
+}
+
+TEST_CASE("A node warns when fewer than 10% of its TCerts remain valid and takes a new batch on SIGHUP") {
+  RunningAlliance& a = Alliance();
+  // A new batch for a3: one valid TCert and ten that expired an hour ago, bound to a3's ECert.
+  std::string dir = a.IdentityDir("a3");
+  auto ecert = crypto::Certificate::LoadFile(dir + "/cert.pem");
+  auto ca = crypto::Certificate::LoadFile(a.dir() + "/ca-chainA/ca.pem");
+  auto ca_key = crypto::PrivateKey::LoadFile(a.dir() + "/ca-chainA/ca-key.pem");
+  REQUIRE((ecert.ok() && ca.ok() && ca_key.ok()));
+  auto now = crypto::Clock::now();
+  for (int i = 0; i < 11; ++i) {
+    bool valid = i == 0;
+    crypto::CertificateRequest request{.chain = "chainA", .role = "tx", .id = "a3",
+                                       .not_before = now - std::chrono::hours(3),
+                                       .not_after = valid ? now + std::chrono::hours(3) : now - std::chrono::hours(1),
+                                       .bound_ecert = ecert->Fingerprint()};
+    auto key = crypto::PrivateKey::Generate();
+    REQUIRE(key.ok());
+    auto tcert = crypto::IssueCertificate(request, key->Public(), &*ca, *ca_key);
+    REQUIRE(tcert.ok());
+    std::string base = dir + "/tcerts/tcert-" + std::to_string(i);
+    REQUIRE(certs::IssuedCertificate{*tcert, *key, {}}.Save(base + ".pem", base + "-key.pem").ok());
+  }
+  a.process("a3").Signal(SIGHUP, /*wait=*/false);
+  std::string metrics;
+  for (int i = 0; i < 100 && metrics.find("entente_node_tcerts 11\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = a.Client("a3", "a3")->Get("/metrics");
+    if (r.ok()) metrics = r->body;
+  }
+  CHECK(metrics.find("entente_node_tcerts 11\n") != std::string::npos);
+  CHECK(metrics.find("entente_node_tcerts_valid 1\n") != std::string::npos);
+  CHECK(metrics.find("entente_node_tcerts_low 1\n") != std::string::npos);
+  CHECK(a.process("a3").Log().find("fewer than 10%") != std::string::npos);
+  // It signs with the one that is still valid.
+  auto [status, body] = a.Submit("a1", "alice", CreateAsset("after-sighup", {"a1", "a3"}));
+  REQUIRE_MESSAGE(status == 200, body.dump());
+  CHECK(body["code_name"] == "VALID");
 }
 
 }  // namespace
