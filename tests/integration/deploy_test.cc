@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
+#include "runtime/common/json.h"
+#include "runtime/http/http.h"
 #include "tests/support/support.h"
 
 namespace entente::testing {
@@ -26,7 +29,7 @@ std::string ProcessesNaming(const std::string& text) {
   return RunCommand({"pgrep", "-af", text}).output;
 }
 
-TEST_CASE("quickstart.sh runs a cross-chain exchange on a running alliance that alliance.sh takes down") {
+TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, and alliance.sh takes it down") {
   TempDir dir;
   std::string state = dir.Join("demo");
   std::string spec = state + "/alliance.yaml";
@@ -38,6 +41,36 @@ TEST_CASE("quickstart.sh runs a cross-chain exchange on a running alliance that 
   CHECK(quickstart.output.find("\"sourceChannel\":\"chainA\"") != std::string::npos);
   CHECK(quickstart.output.find("42 pallets of coffee") != std::string::npos);
   CHECK(quickstart.output.find("Try next:") != std::string::npos);
+
+  // Paper Fig. 1: the alliance stands on its spec: a CA per chain, an ECert and TCerts per node, the
+  // contracts deployed and running on every node of their chains.
+  std::string crypto = state + "/crypto";
+  for (const std::string& chain : {std::string("chainA"), std::string("chainB")}) {
+    for (int n = 1; n <= 2; ++n) {
+      std::string node = crypto + "/" + chain + "/nodes/node" + std::to_string(n);
+      CommandResult verified = RunEntente({"ca", "verify", "--trust", crypto + "/" + chain + "/ca/ca.pem", node + "/cert.pem"});
+      CHECK_MESSAGE(verified.exit_code == 0, verified.output);
+      CHECK(verified.output.find("OU=node") != std::string::npos);
+      for (int t = 0; t < 10; ++t) CHECK(std::filesystem::exists(node + "/tcerts/tcert-" + std::to_string(t) + ".pem"));
+      CommandResult tcert = RunEntente({"ca", "verify", "--trust", crypto + "/" + chain + "/ca/ca.pem", "--ecert",
+                                        node + "/cert.pem", node + "/tcerts/tcert-0.pem"});
+      CHECK_MESSAGE(tcert.exit_code == 0, tcert.output);
+      http::ClientOptions options;
+      options.port = static_cast<std::uint16_t>((chain == "chainA" ? 7050 : 7060) + n);
+      options.tls = {node + "/cert.pem", node + "/key.pem", {crypto + "/alliance-cas.pem"}};
+      http::Client client(options);
+      auto contracts = client.Get("/v1/contracts");
+      REQUIRE(contracts.ok());
+      auto listed = ParseJson(contracts->body);
+      REQUIRE(listed.ok());
+      std::set<std::string> active;
+      for (const Json& c : (*listed)["contracts"]) {
+        if (c["active"] == true) active.insert(c["name"].get<std::string>());
+      }
+      CHECK(active.count("data_exchange") == 1);
+      if (chain == "chainA") CHECK(active.count("asset_transfer") == 1);
+    }
+  }
 
   CommandResult status = RunCommand({"bash", SourceDir() + "/deploy/alliance.sh", "status", spec});
   INFO(status.output);
