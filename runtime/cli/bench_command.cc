@@ -22,6 +22,7 @@
 
 #include "certs/ca.h"
 #include "runtime/alliance/alliance.h"
+#include "runtime/cli/bench_util.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/json.h"
 #include "runtime/common/signed_bytes.h"
@@ -181,20 +182,6 @@ struct RelayBenchOptions {
   int submitters = 8;  // threads calling Relay::Submit, as concurrent clients would
 };
 
-int Threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
-
-// CPU seconds (user + system) this process has used so far.
-double ProcessCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Runs body(i) for every i in [0, n) on `threads` threads; returns the first error.
 Status ParallelFor(std::size_t n, int threads, const std::function<Status(std::size_t)>& body) {
   std::atomic<std::size_t> next{0};
@@ -217,47 +204,14 @@ Status ParallelFor(std::size_t n, int threads, const std::function<Status(std::s
   return first;
 }
 
-// Verifications of one fixed P-256 signature over `message` on every core for `seconds`: how many,
-// in how much wall time and how much CPU time of this process.
-struct VerifyRun {
-  double verifies = 0;
-  double seconds = 0;
-  double cpu_seconds = 0;
-
-  VerifyRun& operator+=(const VerifyRun& other) {
-    verifies += other.verifies;
-    seconds += other.seconds;
-    cpu_seconds += other.cpu_seconds;
-    return *this;
-  }
-};
+// Verifications of one fixed P-256 signature over `message` on every core for `seconds`.
+using VerifyRun = RateRun;
 
 VerifyRun MeasureVerifyRate(ByteView message, const crypto::PrivateKey& key, double seconds) {
-  VerifyRun run;
   auto signature = key.Sign(message);
-  if (!signature.ok()) return run;
+  if (!signature.ok()) return {};
   crypto::PublicKey public_key = key.Public();
-  std::atomic<std::uint64_t> total{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> pool;
-  double cpu_start = ProcessCpuSeconds();
-  auto start = std::chrono::steady_clock::now();
-  for (int t = 0; t < Threads(); ++t) {
-    pool.emplace_back([&] {
-      std::uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (public_key.Verify(message, *signature)) ++n;
-      }
-      total += n;
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : pool) t.join();
-  run.seconds = SecondsSince(start);
-  run.cpu_seconds = ProcessCpuSeconds() - cpu_start;
-  run.verifies = static_cast<double>(total);
-  return run;
+  return MeasureRate([&] { return public_key.Verify(message, *signature); }, seconds);
 }
 
 // An ECert for `id` and one TCert bound to it; the signer presents the TCert, then the ECert (so that
@@ -435,9 +389,9 @@ int BenchRelay(const RelayBenchOptions& o) {
     if (problems[what]++ == 0 && example.empty()) example = tx_id + ": " + what + ": " + status.message;
   }
   verify_run += MeasureVerifyRate(message, client_signer.key, o.seconds / 2);
-  if (verify_run.verifies == 0) return fail("the P-256 verify rate could not be measured");
-  double verify_per_s = verify_run.verifies / verify_run.seconds;
-  double verify_per_cpu_s = verify_run.verifies / verify_run.cpu_seconds;
+  if (verify_run.ops == 0) return fail("the P-256 verify rate could not be measured");
+  double verify_per_s = verify_run.ops / verify_run.seconds;
+  double verify_per_cpu_s = verify_run.ops / verify_run.cpu_seconds;
   std::string metrics = relay->Metrics();
   double verify_sum = MetricValue(metrics, "entente_relay_verification_seconds_sum");
   double verify_count = MetricValue(metrics, "entente_relay_verification_seconds_count");
@@ -529,6 +483,8 @@ void AddBenchCommands(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   relay->callback([relay_options, &exit_code] { exit_code = BenchRelay(*relay_options); });
+
+  AddBenchE2e(bench, exit_code);
 }
 
 }  // namespace entente::cli

@@ -21,5 +21,7 @@ void AddServiceCommands(CLI::App& app, int& exit_code);
 void AddTxCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger|relay`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
+// `entente bench e2e`, under the `bench` command.
+void AddBenchE2e(CLI::App* bench, int& exit_code);
 
 }  // namespace entente::cli

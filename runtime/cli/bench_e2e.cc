@@ -1,0 +1,229 @@
+// `entente bench e2e`: transactions through the nodes' REST API to their commit, on a temporary
+// alliance this command brings up on loopback with deploy/alliance.sh (chainA with two nodes of weight
+// 1, so every transaction carries both endorsements, and one relay), next to the crypto bound of that
+// topology measured in the same run.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/cli/bench_util.h"
+#include "runtime/cli/commands.h"
+#include "runtime/common/file.h"
+#include "runtime/common/json.h"
+#include "runtime/crypto/crypto.h"
+#include "runtime/http/http.h"
+#include "runtime/shim/package/package.h"
+
+namespace entente::cli {
+namespace {
+
+// Signatures each transaction costs in this topology (custodial client, two endorsing nodes, the
+// relay, two nodes re-validating):
+//   signs:    the proposal, two endorsements, the envelope;
+//   verifies: the proposal by the initiating node's simulation and by each endorser (3), the relay's
+//             four (proposal, envelope, two endorsements), and the same four on each node (8).
+constexpr int kSignsPerTx = 4;
+constexpr int kVerifiesPerTx = 15;
+
+struct E2eOptions {
+  bool json = false;
+  std::size_t tx = 300;
+  int concurrency = 8;
+  double seconds = 1.0;
+  bool keep = false;
+};
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::uint16_t FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string SelfPath() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).string();
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  std::size_t i = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(i, values.size() - 1)];
+}
+
+int BenchE2e(const E2eOptions& o) {
+  const std::string source = EnvOr("ENTENTE_SOURCE_DIR", ENTENTE_DEFAULT_SOURCE_DIR);
+  const std::string contracts = EnvOr("ENTENTE_CONTRACT_DIR", ENTENTE_DEFAULT_CONTRACT_DIR);
+  const std::string state =
+      (std::filesystem::temp_directory_path() / ("entente-bench-e2e-" + std::to_string(::getpid()))).string();
+  const std::string spec = state + "/alliance.yaml";
+  const std::string script = "ENTENTE_BIN='" + SelfPath() + "' bash '" + source + "/deploy/alliance.sh' ";
+  auto down = [&] {
+    if (std::system((script + "down '" + spec + "' >/dev/null 2>&1").c_str()) != 0) {
+      std::cerr << "entente bench e2e: alliance.sh down failed; see " << state << "\n";
+    }
+    if (!o.keep) std::filesystem::remove_all(state);
+  };
+  auto fail = [&](const std::string& why) {
+    std::cerr << "entente bench e2e: " << why << "\n";
+    down();
+    return 1;
+  };
+  if (!std::filesystem::exists(source + "/deploy/alliance.sh")) {
+    std::cerr << "entente bench e2e: no deploy/alliance.sh under " << source << " (set ENTENTE_SOURCE_DIR)\n";
+    return 1;
+  }
+
+  // The alliance: asset_transfer on chainA, two nodes of weight 1, free loopback ports.
+  Status made = MakeDirectories(state + "/packages", 0700);
+  if (!made.ok()) return fail(made.message());
+  package::PackageMetadata metadata;
+  metadata.name = "asset_transfer";
+  metadata.version = "1";
+  metadata.policy = "Weighted(0.5)";
+  auto packaged = package::CreatePackage(contracts + "/libasset_transfer.so", metadata,
+                                         state + "/packages/asset_transfer.tar.gz");
+  if (!packaged.ok()) return fail("cannot package asset_transfer: " + packaged.status().message());
+  std::uint16_t ports[3] = {FreePort(), FreePort(), FreePort()};
+  Status written = WriteFileAtomic(
+      spec,
+      "chains:\n  - {name: chainA, ca: [crypto/chainA/ca/ca.pem], admins: [{id: admin1, weight: 1}]}\n"
+      "nodes:\n"
+      "  - {id: node1, chain: chainA, weight: 1, endpoint: \"https://127.0.0.1:" + std::to_string(ports[1]) +
+          "\", ecert: crypto/chainA/nodes/node1/cert.pem}\n"
+          "  - {id: node2, chain: chainA, weight: 1, endpoint: \"https://127.0.0.1:" + std::to_string(ports[2]) +
+          "\", ecert: crypto/chainA/nodes/node2/cert.pem}\n"
+          "relay: \"https://127.0.0.1:" + std::to_string(ports[0]) + "\"\n"
+          "contracts:\n  - {channel: chainA, name: asset_transfer, version: \"1\", sha256: " + packaged->sha256 +
+          ", policy: \"Weighted(0.5)\"}\n",
+      0600);
+  if (!written.ok()) return fail(written.message());
+  if (std::system((script + "up '" + spec + "' >'" + state + "/up.log' 2>&1").c_str()) != 0) {
+    return fail("alliance.sh up failed:\n" + ReadFile(state + "/up.log").value_or(""));
+  }
+
+  // The bound: P-256 signs and verifies per second on every core, half before and half after.
+  auto key = crypto::PrivateKey::Generate();
+  if (!key.ok()) return fail(key.status().message());
+  Bytes message(2048, 0x5a);
+  auto signature = key->Sign(message);
+  crypto::PublicKey public_key = key->Public();
+  auto measure = [&](RateRun& signs, RateRun& verifies) {
+    signs += MeasureRate([&] { return key->Sign(message).ok(); }, o.seconds / 4);
+    verifies += MeasureRate([&] { return public_key.Verify(message, *signature); }, o.seconds / 4);
+  };
+  RateRun signs, verifies;
+  measure(signs, verifies);
+
+  // Clients: the chain's client identity (held by both nodes), requests spread over both nodes.
+  const std::string who = state + "/crypto/chainA/clients/client1";
+  auto client_for = [&](int i) {
+    http::ClientOptions options;
+    options.port = ports[1 + i % 2];
+    options.tls = {who + "/cert.pem", who + "/key.pem", {state + "/crypto/chainA/ca/ca.pem"}};
+    options.timeout = std::chrono::seconds(60);
+    return std::make_unique<http::Client>(options);
+  };
+  auto submit = [&](http::Client& client, const std::string& id) -> Result<bool> {
+    Json body{{"contract", "asset_transfer"}, {"function", "CreateAsset"}, {"args", {id, "blue", "5", "bench", "10"}}};
+    ENTENTE_ASSIGN_OR_RETURN(http::Response r, client.Post("/v1/transactions", body.dump()));
+    if (r.status != 200) return Status::Internal("node answered " + std::to_string(r.status) + ": " + r.body);
+    auto answer = ParseJson(r.body);
+    return answer.ok() && (*answer)["code_name"] == "VALID";
+  };
+  {
+    auto warm = client_for(0);
+    auto ok = submit(*warm, "warmup");
+    if (!ok.ok()) return fail("the first transaction failed: " + ok.status().message());
+  }
+  std::vector<double> latencies_ms(o.tx, 0);
+  std::atomic<std::size_t> next{0}, valid{0};
+  std::mutex error_mu;
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < o.concurrency; ++t) {
+    pool.emplace_back([&, t] {
+      auto client = client_for(t);
+      for (std::size_t i = next++; i < o.tx; i = next++) {
+        auto call = std::chrono::steady_clock::now();
+        auto ok = submit(*client, "bench-" + std::to_string(i));
+        latencies_ms[i] = SecondsSince(call) * 1000;
+        if (ok.ok() && *ok) ++valid;
+        if (!ok.ok()) {
+          std::lock_guard lock(error_mu);
+          if (error.empty()) error = ok.status().message();
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  double elapsed = SecondsSince(start);
+  measure(signs, verifies);
+  down();
+  if (!error.empty()) return fail("a transaction failed: " + error);
+
+  double value = static_cast<double>(o.tx) / elapsed;
+  double sign_per_s = signs.per_second(), verify_per_s = verifies.per_second();
+  double bound = 1.0 / (kSignsPerTx / sign_per_s + kVerifiesPerTx / verify_per_s);
+  double ratio = value / bound;
+  double p50 = Percentile(latencies_ms, 0.50), p95 = Percentile(latencies_ms, 0.95), p99 = Percentile(latencies_ms, 0.99);
+  if (o.json) {
+    Json j{{"metric", "e2e_tx_per_s"}, {"value", value}, {"bound", bound}, {"ratio", ratio},
+           {"p50_ms", p50}, {"p95_ms", p95}, {"p99_ms", p99}, {"tx", o.tx}, {"valid", valid.load()},
+           {"concurrency", o.concurrency}, {"nodes", 2}, {"signs_per_tx", kSignsPerTx},
+           {"verifies_per_tx", kVerifiesPerTx}, {"sign_per_s", sign_per_s}, {"verify_per_s", verify_per_s},
+           {"seconds", elapsed}, {"threads", Threads()}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("e2e: %zu transactions (%zu VALID) from %d concurrent clients through 2 nodes and the relay\n", o.tx,
+                valid.load(), o.concurrency);
+    std::printf("  tx/s                      %12.1f\n", value);
+    std::printf("  commit latency ms         p50 %.1f  p95 %.1f  p99 %.1f\n", p50, p95, p99);
+    std::printf("  P-256 signs/s, verifies/s %12.0f %12.0f  (%d threads)\n", sign_per_s, verify_per_s, Threads());
+    std::printf("  bound tx/s                %12.1f  (%d signs + %d verifies per tx)\n", bound, kSignsPerTx,
+                kVerifiesPerTx);
+    std::printf("  ratio                     %12.2f\n", ratio);
+  }
+  return valid == o.tx ? 0 : 1;
+}
+
+}  // namespace
+
+void AddBenchE2e(CLI::App* bench, int& exit_code) {
+  auto o = std::make_shared<E2eOptions>();
+  CLI::App* e2e = bench->add_subcommand("e2e", "Transactions over REST to their commit on a temporary alliance");
+  e2e->add_flag("--json", o->json, "Print one JSON object line");
+  e2e->add_option("--tx", o->tx, "Transactions")->capture_default_str()->check(CLI::PositiveNumber);
+  e2e->add_option("--concurrency", o->concurrency, "Concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
+  e2e->add_option("--seconds", o->seconds, "Measuring time of the crypto bound")->capture_default_str();
+  e2e->add_flag("--keep", o->keep, "Keep the temporary alliance's files (logs) afterwards");
+  e2e->callback([o, &exit_code] { exit_code = BenchE2e(*o); });
+}
+
+}  // namespace entente::cli
