@@ -23,6 +23,9 @@ using Clock = std::chrono::steady_clock;
 using validation::PolicyOutcome;
 
 constexpr std::size_t kPullBatch = 50;
+// Connections to the relay and to each peer node: an http::Client serves one request at a time, and
+// each request of a client waits for its endorsements and its commit.
+constexpr std::size_t kConnectionsPerPeer = 8;
 
 // "host:port" (or "https://host:port") -> Peer; nullopt when it is not that.
 std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
@@ -107,9 +110,12 @@ struct Node::State {
   std::atomic<std::size_t> next_client_tcert{0};
 
   // HTTP clients: the relay (submissions), and peer nodes by id.
-  std::unique_ptr<http::Client> relay_client;
+  std::vector<std::unique_ptr<http::Client>> relay_clients;
+  std::atomic<std::size_t> next_connection{0};
   mutable std::mutex peers_mu;
-  std::map<std::string, std::shared_ptr<http::Client>> peers;
+  std::map<std::string, std::vector<std::shared_ptr<http::Client>>> peers;  // "<id>@<endpoint>" -> connections
+
+  http::Client& Relay() { return *relay_clients[next_connection++ % relay_clients.size()]; }
 
   // Block pullers, one per channel.
   std::atomic<bool> stopping{false};
@@ -238,9 +244,13 @@ struct Node::State {
     auto peer = ParseEndpoint(endpoint);
     if (!peer) return nullptr;
     std::lock_guard lock(peers_mu);
-    auto& client = peers[node_id + "@" + endpoint];
-    if (!client) client = std::make_shared<http::Client>(ClientOptionsFor(*peer));
-    return client;
+    auto& connections = peers[node_id + "@" + endpoint];
+    if (connections.empty()) {
+      for (std::size_t i = 0; i < kConnectionsPerPeer; ++i) {
+        connections.push_back(std::make_shared<http::Client>(ClientOptionsFor(*peer)));
+      }
+    }
+    return connections[next_connection++ % connections.size()];
   }
 
   // ---- Commit (DESIGN.md §7 step 5) ----
@@ -575,7 +585,7 @@ struct Node::State {
   // exactly that envelope (a second envelope of a committed tx id is DUPLICATE_TXID, not the first's code).
   Result<std::variant<TxOutcome, Rejection>> SendAndWait(const Bytes& sealed, TxOutcome outcome, bool wait,
                                                          std::chrono::milliseconds timeout) {
-    ENTENTE_ASSIGN_OR_RETURN(http::Response accepted, relay_client->Post("/v1/envelopes", ToString(sealed)));
+    ENTENTE_ASSIGN_OR_RETURN(http::Response accepted, Relay().Post("/v1/envelopes", ToString(sealed)));
     if (accepted.status != 202) {
       return {Rejection{accepted.status == 400 ? 400 : 502, "RELAY_REFUSED",
                         "the relay answered " + std::to_string(accepted.status) + ": " + accepted.body, std::nullopt}};
@@ -592,7 +602,7 @@ struct Node::State {
     }
     // Another envelope owns the tx id (or none does here): follow this envelope at the relay.
     while (Clock::now() < deadline && !stopping) {
-      auto r = relay_client->Get("/v1/envelopes/" + hash);
+      auto r = Relay().Get("/v1/envelopes/" + hash);
       auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
       if (j.ok() && j->is_object() && j->value("state", "") != "pending") {
         outcome.committed = j->value("state", "") == "committed";
@@ -636,7 +646,7 @@ struct Node::State {
 
   // The relay's explanation of an invalid transaction.
   std::string RelayMessage(const std::string& tx_id) {
-    auto r = relay_client->Get("/v1/transactions/" + tx_id);
+    auto r = Relay().Get("/v1/transactions/" + tx_id);
     if (!r.ok() || r->status != 200) return "";
     auto j = ParseJson(r->body);
     return j.ok() && j->is_object() ? j->value("message", "") : "";
@@ -668,7 +678,9 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
     ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(ca_file, cas, 0644));
     s.options.tls.ca_files = {ca_file};
   }
-  s.relay_client = std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay));
+  for (std::size_t i = 0; i < kConnectionsPerPeer; ++i) {
+    s.relay_clients.push_back(std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay)));
+  }
   ENTENTE_RETURN_IF_ERROR(s.LoadAlliance());
   s.CheckTcerts();
   return std::unique_ptr<Node>(new Node(std::move(state)));

@@ -437,7 +437,8 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   options.tls = config.node.tls;
   if (options.tls.ca_files.empty()) options.tls.ca_files = {config.node.data_dir + "/alliance-cas.pem"};
   options.body_limit = config.body_limit;
-  options.handler_threads = 16;
+  // Requests wait for endorsements and commits: enough handlers for clients and peers at once.
+  options.handler_threads = 64;
   ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server, http::Server::Start(options, router.AsHandler()));
   logger->info("node {} of {} listening on {}:{}", node->id(), node->chain(), config.address, server->port());
   if (on_ready) on_ready(server->port());
