@@ -485,9 +485,16 @@ TxStatus Relay::StatusOfEnvelope(std::string_view envelope_hash) const {
     if (it == s.accepted.end()) return {};
     tx_id = it->second.tx_id;
   }
-  // Not recorded as invalid: pending, or the valid claim of its tx id.
+  // Not recorded as invalid: the valid claim of its tx id when that is exactly this envelope, else
+  // pending (another envelope may own the tx id while this one waits for its block).
   TxStatus status = StatusOf(tx_id);
-  if (status.state == TxStatus::State::kUnknown || status.code != ValidationCode::kValid) {
+  bool mine = false;
+  if (status.state == TxStatus::State::kCommitted && status.code == ValidationCode::kValid) {
+    auto block = s.ledger->GetBlock(status.channel, status.block);
+    mine = block.ok() && status.index < block->envelopes.size() &&
+           crypto::Sha256Hex(block->envelopes[status.index]) == envelope_hash;
+  }
+  if (!mine) {
     status = TxStatus{};
     status.state = TxStatus::State::kPending;
   }
