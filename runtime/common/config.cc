@@ -180,4 +180,15 @@ Status ConfigNode::CheckKeys(std::initializer_list<std::string_view> allowed) co
   return Status::Ok();
 }
 
+Status ConfigNode::GetListen(std::string& address, std::uint16_t& port) const {
+  if (!Has("listen")) return Status::Ok();
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode listen, Child("listen"));
+  ENTENTE_RETURN_IF_ERROR(listen.CheckKeys({"address", "port"}));
+  ENTENTE_ASSIGN_OR_RETURN(address, listen.GetString("address", address));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t number, listen.GetInt("port", port));
+  if (number < 0 || number > 65535) return listen.Error("port must be 0-65535");
+  port = static_cast<std::uint16_t>(number);
+  return Status::Ok();
+}
+
 }  // namespace entente

@@ -52,6 +52,10 @@ class ConfigNode {
   Result<double> GetDouble(std::string_view key, double fallback) const;
   Result<bool> GetBool(std::string_view key, bool fallback) const;
 
+  // Reads the optional `listen: {address, port}` child of this map into `address` and `port`, which
+  // keep their values when it is absent. InvalidArgument for another key or a port outside 0-65535.
+  Status GetListen(std::string& address, std::uint16_t& port) const;
+
   // Returns InvalidArgument naming the first key of this map that is not in `allowed` (typos in an
   // operator's file should not be silently ignored).
   Status CheckKeys(std::initializer_list<std::string_view> allowed) const;

@@ -22,17 +22,6 @@ namespace {
 using adapters::EntenteAdapter;
 using adapters::EntenteAdapterOptions;
 
-RelayAlliance& Fixture() {
-  static RelayAlliance alliance;
-  return alliance;
-}
-
-
-Json Body(const http::Response& response) {
-  auto j = ParseJson(response.body);
-  REQUIRE_MESSAGE(j.ok(), response.body);
-  return *j;
-}
 
 // Options for an adapter of `chain` at `port` on loopback, authenticating as `who`.
 EntenteAdapterOptions OptionsFor(const Member& who, std::uint16_t port, std::string chain = "chainA") {

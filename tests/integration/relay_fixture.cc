@@ -101,6 +101,17 @@ RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait
   return r;
 }
 
+RelayAlliance& Fixture() {
+  static RelayAlliance alliance;
+  return alliance;
+}
+
+Json Body(const http::Response& response) {
+  auto j = ParseJson(response.body);
+  REQUIRE_MESSAGE(j.ok(), response.body);
+  return *j;
+}
+
 std::unique_ptr<http::Client> RelayAlliance::ClientFor(const Member& who, std::uint16_t port) const {
   http::ClientOptions options;
   options.port = port;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "certs/ca.h"
+#include "runtime/common/json.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/http/http.h"
 #include "runtime/ledger/ledger.h"
@@ -78,5 +79,11 @@ class RelayAlliance {
   TempDir dir_;
   std::string ca_bundle_;
 };
+
+// The one RelayAlliance of a test binary, made on first use.
+RelayAlliance& Fixture();
+
+// The JSON body of `response`; REQUIREs that it parses.
+Json Body(const http::Response& response);
 
 }  // namespace entente::testing

@@ -16,17 +16,6 @@
 namespace entente::testing {
 namespace {
 
-RelayAlliance& Fixture() {
-  static RelayAlliance alliance;
-  return alliance;
-}
-
-
-Json Body(const http::Response& response) {
-  auto j = ParseJson(response.body);
-  REQUIRE_MESSAGE(j.ok(), response.body);
-  return *j;
-}
 
 http::Response Send(http::Client& client, std::string_view method, std::string_view target, std::string_view body = {}) {
   auto r = client.Send(method, target, body, {{"Content-Type", "application/json"}});
