@@ -6,6 +6,10 @@
 #                                    each one listens
 #   deploy/alliance.sh status SPEC   which of its processes run
 #   deploy/alliance.sh down   SPEC   stop the processes it started (and only those)
+#   deploy/alliance.sh deploy-contract SPEC PACKAGE CHANNEL [POLICY]
+#                                    install PACKAGE on every node of CHANNEL, then commit its definition
+#                                    (name, version, sha256, policy) through a config transaction that every
+#                                    admin of the alliance endorses
 #
 # Everything lives beside SPEC: crypto/, data/, logs/, run/ (pid files), packages/ (contract packages
 # every node installs at start), genesis.json and the configs. ENTENTE_BIN names the entente binary
@@ -16,10 +20,20 @@ entente=${ENTENTE_BIN:-$root/build/runtime/cli/entente}
 
 usage() {
   echo "usage: $0 up|status|down SPEC" >&2
+  echo "       $0 deploy-contract SPEC PACKAGE CHANNEL [POLICY]" >&2
   exit 2
 }
-[ $# -eq 2 ] || usage
+[ $# -ge 2 ] || usage
 command=$1
+if [ "$command" = deploy-contract ]; then
+  [ $# -eq 4 ] || [ $# -eq 5 ] || usage
+  package=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+  [ -f "$package" ] || { echo "alliance.sh: no package at $3" >&2; exit 1; }
+  channel=$4
+  policy=${5:-}
+else
+  [ $# -eq 2 ] || usage
+fi
 spec=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 [ -f "$spec" ] || { echo "alliance.sh: no spec at $2" >&2; exit 1; }
 state=$(dirname "$spec")
@@ -112,6 +126,43 @@ EOF
   done <<<"$plan"
 }
 
+# Every member's CA certificates, for clients of the nodes.
+ca_bundle() {
+  awk '$1 == "chain" {print $3}' <<<"$plan" | xargs cat >"$state/crypto/alliance-cas.pem"
+  echo "$state/crypto/alliance-cas.pem"
+}
+
+deploy_contract() {
+  local cas nodes=() admins=() kind id chain host port ecert
+  cas=$(ca_bundle)
+  while read -r kind id chain host port ecert; do
+    [ "$kind" = node ] && [ "$chain" = "$channel" ] && nodes+=("$id $host:$port")
+  done <<<"$plan"
+  while read -r kind chain id; do
+    [ "$kind" = admin ] && admins+=(--admin "$state/crypto/$chain/admins/$id")
+  done <<<"$plan"
+  [ ${#nodes[@]} -gt 0 ] || { echo "alliance.sh: no node of chain $channel in $spec" >&2; exit 1; }
+  [ ${#admins[@]} -gt 0 ] || { echo "alliance.sh: $spec names no admin" >&2; exit 1; }
+  local channel_admin
+  channel_admin=$(awk -v c="$channel" '$1 == "admin" && $2 == c {print $3; exit}' <<<"$plan")
+  [ -n "$channel_admin" ] || { echo "alliance.sh: chain $channel has no admin to install contracts" >&2; exit 1; }
+  local who="$state/crypto/$channel/admins/$channel_admin" node answer
+  for node in "${nodes[@]}"; do
+    read -r id endpoint <<<"$node"
+    if ! answer=$(curl --silent --show-error --fail-with-body --cacert "$cas" --cert "$who/cert.pem" \
+      --key "$who/key.pem" -H 'Content-Type: application/gzip' --data-binary "@$package" \
+      "https://$endpoint/v1/contracts"); then
+      echo "alliance.sh: $id did not install $package: $answer" >&2
+      exit 1
+    fi
+    echo "  installed on $id: $answer"
+  done
+  read -r _ endpoint <<<"${nodes[0]}"
+  echo "  defining it on $channel, endorsed by $((${#admins[@]} / 2)) admin(s) by way of the alliance channel:"
+  "$entente" alliance define-contract --node "$endpoint" --cacert "$cas" "${admins[@]}" --package "$package" \
+    --channel "$channel" ${policy:+--policy "$policy"}
+}
+
 start() {
   local name=$1 kind=$2
   if running_pid "$name" >/dev/null; then
@@ -142,6 +193,7 @@ case "$command" in
   up)
     generate
     write_configs
+    ca_bundle >/dev/null
     echo "Starting the alliance of $spec:"
     start relay relay
     for id in $(awk '$1 == "node" {print $2}' <<<"$plan"); do start "$id" node; done
@@ -168,6 +220,13 @@ case "$command" in
       fi
       rm -f "$state/run/$name.pid"
     done
+    ;;
+  deploy-contract)
+    if ! running_pid relay >/dev/null; then
+      echo "alliance.sh: the alliance of $spec does not run; start it with: $0 up $spec" >&2
+      exit 1
+    fi
+    deploy_contract
     ;;
   *) usage ;;
 esac

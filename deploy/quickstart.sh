@@ -14,7 +14,7 @@ cmake --build "$build" --target entente data_exchange asset_transfer
 export ENTENTE_BIN="$build/runtime/cli/entente"
 entente=$ENTENTE_BIN
 spec="$state/alliance.yaml"
-mkdir -p "$state/packages"
+mkdir -p "$state/contracts"
 
 if [ -f "$spec" ] && "$root/deploy/alliance.sh" status "$spec" >/dev/null 2>&1; then
   echo "The demo alliance already runs; running the exchange again."
@@ -24,13 +24,13 @@ else
   rm -rf "$state/data" "$state/genesis.json"
   for contract in data_exchange asset_transfer; do
     "$entente" contract package --so "$build/chaincode/lib$contract.so" --name "$contract" --version 1.0 \
-      --policy "Weighted(0.5)" --out "$state/packages/$contract.tar.gz" >/dev/null
+      --policy "Weighted(0.5)" --out "$state/contracts/$contract.tar.gz" >/dev/null
   done
-  sha() { "$entente" contract inspect "$state/packages/$1.tar.gz" | sed -n 's/.*"sha256": *"\([0-9a-f]*\)".*/\1/p'; }
   cat >"$spec" <<EOF
 # The demo alliance: two member chains, two nodes each (weights 2 and 1 on chainA, as in the paper's
-# weighted endorsement example), a route that lets chainB's data_exchange read chainA's, and the two
-# contracts. deploy/alliance.sh makes every certificate named here that does not exist yet.
+# weighted endorsement example) and a route that lets chainB's data_exchange read chainA's. The
+# contracts are deployed once it runs (deploy/alliance.sh deploy-contract). deploy/alliance.sh makes
+# every certificate named here that does not exist yet.
 chains:
   - name: chainA
     ca: [crypto/chainA/ca/ca.pem]
@@ -46,16 +46,17 @@ nodes:
 relay: "https://127.0.0.1:7050"
 routes:
   - {id: chainB-reads-chainA, from: chainB, contract: data_exchange, to: chainA, namespace: data_exchange, access: read}
-contracts:
-  - {channel: chainA, name: data_exchange, version: "1.0", sha256: $(sha data_exchange), policy: "Weighted(0.5)"}
-  - {channel: chainB, name: data_exchange, version: "1.0", sha256: $(sha data_exchange), policy: "Weighted(0.5)"}
-  - {channel: chainA, name: asset_transfer, version: "1.0", sha256: $(sha asset_transfer), policy: "Weighted(0.5)"}
 EOF
   "$root/deploy/alliance.sh" up "$spec"
+  echo "Deploying the contracts:"
+  for target in "data_exchange chainA" "data_exchange chainB" "asset_transfer chainA"; do
+    read -r contract chain <<<"$target"
+    "$root/deploy/alliance.sh" deploy-contract "$spec" "$state/contracts/$contract.tar.gz" "$chain" >/dev/null
+    echo "  $contract 1.0 runs on $chain"
+  done
 fi
 
 crypto="$state/crypto"
-cat "$crypto/chainA/ca/ca.pem" "$crypto/chainB/ca/ca.pem" >"$crypto/alliance-cas.pem"
 as() {  # as CHAIN: curl options of that chain's client
   echo "--silent --show-error --cacert $crypto/alliance-cas.pem --cert $crypto/$1/clients/client1/cert.pem --key $crypto/$1/clients/client1/key.pem"
 }

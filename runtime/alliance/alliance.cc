@@ -23,10 +23,14 @@ class AllianceRegistry final : public endorser::ChaincodeRegistry {
   mutable shim::Chaincode chaincode_;
 };
 
-const AllianceRegistry& Registry() {
+}  // namespace
+
+const endorser::ChaincodeRegistry& BuiltinContracts() {
   static const AllianceRegistry registry;
   return registry;
 }
+
+namespace {
 
 // Runs `function` of the alliance contract on `snapshot` as the relay itself.
 Result<endorser::SimulationResult> RunAlliance(const ledger::Snapshot& snapshot, std::string tx_id,
@@ -42,7 +46,7 @@ Result<endorser::SimulationResult> RunAlliance(const ledger::Snapshot& snapshot,
   ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(proposal.ToJson()));
   SignedBytes signed_proposal{ToBytes(payload), {}};
   shim::Identity relay{kAllianceChannel, "relay", "genesis", ""};
-  return endorser::Simulate(proposal, signed_proposal, {}, relay, snapshot, Registry(), nullptr);
+  return endorser::Simulate(proposal, signed_proposal, {}, relay, snapshot, BuiltinContracts(), nullptr);
 }
 
 // The PEM of the certificate file a node of `spec_path` names.

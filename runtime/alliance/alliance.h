@@ -12,6 +12,7 @@
 #include "runtime/common/json.h"
 #include "runtime/common/status.h"
 #include "runtime/crypto/crypto.h"
+#include "runtime/endorser/endorser.h"
 #include "runtime/ledger/ledger.h"
 #include "runtime/validation/validation.h"
 
@@ -20,6 +21,9 @@ namespace entente::alliance {
 using chaincode::kAllianceChannel;
 // The alliance contract's name on the alliance channel.
 inline constexpr char kAllianceContract[] = "alliance";
+
+// The contracts every relay and node hosts in-process: the alliance contract on the alliance channel.
+const endorser::ChaincodeRegistry& BuiltinContracts();
 
 // Loads an alliance.yaml spec:
 //   chains:   [{name, ca: [PEM file, ...], admins: [{id, weight}]}]

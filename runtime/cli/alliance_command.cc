@@ -124,6 +124,7 @@ void AddAllianceCommands(CLI::App& app, int& exit_code) {
       exit_code = 1;
     }
   });
+  AddAlliancePropose(alliance, exit_code);
 }
 
 }  // namespace entente::cli

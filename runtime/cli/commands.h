@@ -13,8 +13,10 @@ void AddCaCommands(CLI::App& app, int& exit_code);
 void AddLedgerCommands(CLI::App& app, int& exit_code);
 // `entente contract package|inspect|check`.
 void AddContractCommands(CLI::App& app, int& exit_code);
-// `entente alliance genesis`.
+// `entente alliance genesis|plan`.
 void AddAllianceCommands(CLI::App& app, int& exit_code);
+// `entente alliance propose|define-contract`, under the `alliance` command.
+void AddAlliancePropose(CLI::App* alliance, int& exit_code);
 // `entente relay --config FILE` and `entente node --config FILE`.
 void AddServiceCommands(CLI::App& app, int& exit_code);
 // `entente tx submit|query|status`.

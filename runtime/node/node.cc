@@ -525,10 +525,15 @@ struct Node::State {
     shim::Response response;
   };
 
-  // Steps 1-3 of DESIGN.md §7 for a signed proposal: the suggestion result, then the endorsements.
-  Result<std::variant<Prepared, Rejection>> Prepare(const SignedBytes& signed_proposal,
-                                                    const std::map<std::string, Bytes>& transient,
-                                                    const std::vector<std::string>& requested_endorsers) {
+  // Steps 1-2 of DESIGN.md §7 for a signed proposal: this node's suggestion result, with the
+  // definition of the contract it runs.
+  struct Suggested {
+    Simulated simulated;
+    validation::ContractDef definition;
+    std::shared_ptr<const alliance::Membership> members;
+  };
+  Result<std::variant<Suggested, Rejection>> Suggest(const SignedBytes& signed_proposal,
+                                                     const std::map<std::string, Bytes>& transient) {
     auto members = Members();
     auto proposal_json = ParseJson(ToString(signed_proposal.payload));
     if (!proposal_json.ok()) return {Rejection{400, "BAD_PROPOSAL", "the proposal is not JSON", std::nullopt}};
@@ -563,8 +568,20 @@ struct Node::State {
                             suggestion->response.message,
                         std::nullopt}};
     }
-    Bytes result = suggestion->Serialize();
-    auto policy = validation::ParsePolicy(def->policy, channel, members->view);
+    return {Suggested{Simulated{suggestion->tx_id, channel, suggestion->Serialize(), suggestion->response}, *def,
+                      std::move(members)}};
+  }
+
+  // Steps 1-3 of DESIGN.md §7 for a signed proposal: the suggestion result, then the endorsements.
+  Result<std::variant<Prepared, Rejection>> Prepare(const SignedBytes& signed_proposal,
+                                                    const std::map<std::string, Bytes>& transient,
+                                                    const std::vector<std::string>& requested_endorsers) {
+    ENTENTE_ASSIGN_OR_RETURN(auto suggested, Suggest(signed_proposal, transient));
+    if (auto* rejection = std::get_if<Rejection>(&suggested)) return {*rejection};
+    const auto& [simulated, definition, members] = std::get<Suggested>(suggested);
+    const std::string& channel = simulated.channel;
+    const Bytes& result = simulated.result;
+    auto policy = validation::ParsePolicy(definition.policy, channel, members->view);
     if (!policy.ok()) return {Rejection{500, "BAD_POLICY", policy.status().message(), std::nullopt}};
     std::vector<std::string> endorsers =
         requested_endorsers.empty() ? EndorsersFor(channel) : requested_endorsers;
@@ -578,7 +595,7 @@ struct Node::State {
                         static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
     }
     return {Prepared{endorser::Envelope{signed_proposal, result, std::move(collected.endorsements)},
-                     suggestion->tx_id, channel, suggestion->response}};
+                     simulated.tx_id, channel, simulated.response}};
   }
 
   // Step 4's hand-off and step 6: submits `sealed` to the relay and waits for this node's commit of
@@ -790,6 +807,13 @@ Result<std::variant<Endorsed, Rejection>> Node::EndorseSigned(const SignedBytes&
   State::Prepared& p = std::get<State::Prepared>(prepared);
   ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(p.envelope.ToJson()));
   return {Endorsed{p.tx_id, p.channel, ToBytes(payload), p.response}};
+}
+
+Result<std::variant<Simulated, Rejection>> Node::Simulate(const SignedBytes& signed_proposal,
+                                                          const std::map<std::string, Bytes>& transient) {
+  ENTENTE_ASSIGN_OR_RETURN(auto suggested, state_->Suggest(signed_proposal, transient));
+  if (auto* rejection = std::get_if<Rejection>(&suggested)) return {*rejection};
+  return {std::move(std::get<State::Suggested>(suggested).simulated)};
 }
 
 Result<std::variant<TxOutcome, Rejection>> Node::SubmitSigned(ByteView sealed, bool wait,

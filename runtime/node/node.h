@@ -100,6 +100,15 @@ struct Endorsed {
   shim::Response response;  // the contract's answer in this node's simulation
 };
 
+// A proposal simulated on this node alone: the result bytes for endorsers the node does not ask (the
+// alliance's admins endorse config transactions with their own keys).
+struct Simulated {
+  std::string tx_id;
+  std::string channel;
+  Bytes result;             // the canonical SimulationResult bytes endorsers sign
+  shim::Response response;  // the contract's answer
+};
+
 // A contract installed on this node and whether the alliance's definition lets it run.
 struct ContractInfo {
   std::string name;
@@ -141,6 +150,9 @@ class Node {
   Result<std::variant<Endorsed, Rejection>> EndorseSigned(const SignedBytes& signed_proposal,
                                                           const std::map<std::string, Bytes>& transient,
                                                           const std::vector<std::string>& endorsers);
+  // Simulates a proposal the client signed on this node only and returns the result to endorse.
+  Result<std::variant<Simulated, Rejection>> Simulate(const SignedBytes& signed_proposal,
+                                                      const std::map<std::string, Bytes>& transient);
   // Submits an envelope the client sealed (SignedBytes JSON of an Endorsed payload) and waits, when
   // `wait`, for this node's commit of exactly that envelope.
   Result<std::variant<TxOutcome, Rejection>> SubmitSigned(ByteView sealed_envelope, bool wait,

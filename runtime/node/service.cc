@@ -145,6 +145,27 @@ http::Response EndorseSignedProposal(Node& node, const Json& body) {
                                       {"submit", "POST /v1/envelopes with {payload, signature} signed by the creator"}});
 }
 
+// POST /v1/simulations: {signed_proposal, transient?} simulated on this node only; answers the result
+// bytes for endorsers the client gathers itself (the admins of a config transaction).
+http::Response PostSimulation(Node& node, const http::Request& request) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return *error;
+  const Json& j = std::get<Json>(body);
+  if (!j.contains("signed_proposal")) return BadRequest("expected {signed_proposal, transient}");
+  auto proposal = SignedBytes::FromJson(j["signed_proposal"]);
+  if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
+  auto transient = TransientFrom(j);
+  if (!transient.ok()) return BadRequest(transient.status().message());
+  auto result = node.Simulate(*proposal, *transient);
+  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
+  const Simulated& s = std::get<Simulated>(*result);
+  return http::JsonResponse(200, Json{{"tx_id", s.tx_id},
+                                      {"channel", s.channel},
+                                      {"result", Base64Encode(s.result)},
+                                      {"response", ResponseJson(s.response)}});
+}
+
 // POST /v1/envelopes: an envelope the client sealed, submitted through this node.
 http::Response PostEnvelope(Node& node, const http::Request& request) {
   auto body = JsonBody(request);
@@ -396,6 +417,7 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   router.Add("POST", "/v1/transactions", users, [n](const http::Request& q) { return PostTransaction(*n, q); });
   router.Add("POST", "/v1/envelopes", users, [n](const http::Request& q) { return PostEnvelope(*n, q); });
   router.Add("POST", "/v1/queries", users, [n](const http::Request& q) { return PostQuery(*n, q); });
+  router.Add("POST", "/v1/simulations", users, [n](const http::Request& q) { return PostSimulation(*n, q); });
   router.Add("POST", "/v1/proposals", {Role::kNode}, [n](const http::Request& q) { return PostProposal(*n, q); });
   router.Add("GET", "/v1/transactions/{id}", {}, [n](const http::Request& q) { return GetTransaction(*n, q); });
   router.Add("GET", "/v1/channels/{ch}", {}, [n](const http::Request& q) { return GetChannel(*n, q); });

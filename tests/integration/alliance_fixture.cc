@@ -134,6 +134,11 @@ RunningAlliance::RunningAlliance() {
   }
 }
 
+RunningAlliance& SharedAlliance() {
+  static RunningAlliance alliance;
+  return alliance;
+}
+
 RunningAlliance::~RunningAlliance() {
   for (auto& [name, p] : processes_) {
     if (p->running()) p->Signal(SIGTERM);

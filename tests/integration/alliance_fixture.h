@@ -52,4 +52,7 @@ class RunningAlliance {
   std::map<std::string, std::unique_ptr<Process>> processes_;
 };
 
+// The alliance the scenario tests of one test binary share, started on first use.
+RunningAlliance& SharedAlliance();
+
 }  // namespace entente::testing

@@ -15,11 +15,6 @@
 namespace entente::testing {
 namespace {
 
-RunningAlliance& Alliance() {
-  static RunningAlliance alliance;
-  return alliance;
-}
-
 // Every answer names the same height and last block hash.
 void CheckSameLedger(const std::vector<Json>& answers) {
   REQUIRE(!answers.empty());
@@ -38,7 +33,7 @@ Json CreateAsset(const std::string& id, const std::vector<std::string>& endorser
 }
 
 TEST_CASE("Paper Fig. 2: with weights 2, 1, 1 the weight-2 node alone is rejected; adding either other node passes") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto [status, alone] = a.Submit("a1", "alice", CreateAsset("fig2-alone", {"a1"}));
   REQUIRE_MESSAGE(status == 200, alone.dump());
   CHECK(alone["code_name"] == "ENDORSEMENT_POLICY_FAILURE");
@@ -58,7 +53,7 @@ TEST_CASE("Paper Fig. 2: with weights 2, 1, 1 the weight-2 node alone is rejecte
 }
 
 TEST_CASE("Paper §3.1: a data exchange from chainA to chainB commits on every node of both chains") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto [published_status, published] =
       a.Submit("a2", "alice", Json{{"contract", "data_exchange"},
                                    {"function", "PublishRecord"},
@@ -97,7 +92,7 @@ TEST_CASE("Paper §3.1: a data exchange from chainA to chainB commits on every n
 }
 
 TEST_CASE("entente tx submits, queries and reports transactions for scripts, with exit codes") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   std::vector<std::string> connection{"--node", "127.0.0.1:" + std::to_string(a.port("a2")),
                                       "--cert", a.IdentityDir("alice") + "/cert.pem",
                                       "--key", a.IdentityDir("alice") + "/key.pem",
@@ -130,7 +125,7 @@ TEST_CASE("entente tx submits, queries and reports transactions for scripts, wit
 }
 
 TEST_CASE("Nodes describe every endpoint of node and relay in /v1/openapi.json") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto response = a.Client("b2", "bob")->Get("/v1/openapi.json");
   REQUIRE(response.ok());
   CHECK(response->status == 200);
@@ -146,7 +141,7 @@ TEST_CASE("Nodes describe every endpoint of node and relay in /v1/openapi.json")
 }
 
 TEST_CASE("A request the endorsers cannot satisfy is refused before anything reaches the relay") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto [status, body] = a.Submit("a1", "alice", Json{{"contract", "no_such_contract"}, {"function", "Nothing"}});
   CHECK(status == 404);
   CHECK(body["reason"] == "INVALID_CHAINCODE");
@@ -177,7 +172,7 @@ std::pair<int, Json> SealAndSubmit(RunningAlliance& a, const endorser::Envelope&
 }
 
 TEST_CASE("Paper §3.2: a tampered endorsement is rejected and the initiator gets the code and the reason") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto proposal = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
                                                {"tampered-1", "blue", "1", "alice", "5"});
   REQUIRE(proposal.ok());
@@ -192,7 +187,7 @@ TEST_CASE("Paper §3.2: a tampered endorsement is rejected and the initiator get
 }
 
 TEST_CASE("Paper §3.2: the same proposal submitted twice commits once; the second is DUPLICATE_TXID") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto proposal = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
                                                {"twice-1", "green", "2", "alice", "7"});
   REQUIRE(proposal.ok());
@@ -209,7 +204,7 @@ TEST_CASE("Paper §3.2: the same proposal submitted twice commits once; the seco
 }
 
 TEST_CASE("A read along no route of the alliance is refused with ROUTE_NOT_ALLOWED") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   // Only chainB's data_exchange may read chainA's; chainA's may not read chainB's.
   auto [status, body] = a.Submit("a1", "alice", Json{{"contract", "data_exchange"},
                                                      {"function", "RequestRecord"},
@@ -221,7 +216,7 @@ TEST_CASE("A read along no route of the alliance is refused with ROUTE_NOT_ALLOW
 }
 
 TEST_CASE("An endorsement by a node whose certificate is revoked commits as CERTIFICATE_REVOKED") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto [status, body] = a.Submit("b1", "bob", Json{{"contract", "data_exchange"},
                                                    {"function", "PublishRecord"},
                                                    {"args", {"revoked-endorser", "x", "y"}},
@@ -234,7 +229,7 @@ TEST_CASE("An endorsement by a node whose certificate is revoked commits as CERT
 }
 
 TEST_CASE("Paper §3.2: two transactions on the same dependency: the second is an MVCC_READ_CONFLICT; with retry it commits") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   auto [created_status, created] = a.Submit("a1", "alice", CreateAsset("mvcc-1", {}));
   REQUIRE_MESSAGE(created_status == 200, created.dump());
   REQUIRE(created["code_name"] == "VALID");
@@ -274,7 +269,7 @@ TEST_CASE("Paper §3.2: two transactions on the same dependency: the second is a
 }
 
 TEST_CASE("A node killed with SIGKILL during load catches up after a restart, with the same blocks as the others") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   std::atomic<int> committed{0};
   std::atomic<bool> done{false};
   std::thread load([&] {
@@ -297,7 +292,7 @@ TEST_CASE("A node killed with SIGKILL during load catches up after a restart, wi
 }
 
 TEST_CASE("A node warns when fewer than 10% of its TCerts remain valid and takes a new batch on SIGHUP") {
-  RunningAlliance& a = Alliance();
+  RunningAlliance& a = SharedAlliance();
   // A new batch for a3: one valid TCert and ten that expired an hour ago, bound to a3's ECert.
   std::string dir = a.IdentityDir("a3");
   auto ecert = crypto::Certificate::LoadFile(dir + "/cert.pem");

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "runtime/alliance/alliance.h"
 #include "runtime/common/file.h"
 
 namespace entente::node::internal {
@@ -72,6 +73,7 @@ std::vector<ContractInfo> Contracts::List() const {
 }
 
 shim::Chaincode* Contracts::Find(std::string_view channel, std::string_view contract) const {
+  if (shim::Chaincode* builtin = alliance::BuiltinContracts().Find(channel, contract)) return builtin;
   std::shared_lock lock(mu_);
   if (!view_) return nullptr;
   const validation::ContractDef* def = view_->FindContract(channel, contract);

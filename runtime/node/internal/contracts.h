@@ -1,6 +1,7 @@
 // The contracts installed on a node, and which of them may run: a contract runs on a channel only
 // when its package's name, version, sha256 and policy equal the definition committed on the alliance
-// channel. Thread-safe.
+// channel. Find also answers the alliance contract on the alliance channel, which every node hosts
+// in-process (alliance::BuiltinContracts), so that a node can simulate config transactions. Thread-safe.
 #pragma once
 
 #include <map>
