@@ -14,6 +14,8 @@ packages=(
   libspdlog-dev
   libyaml-cpp-dev
   libarchive-dev
+  libsecp256k1-dev
+  etcd-server
   curl
 )
 
@@ -24,20 +26,44 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# apt_install PKG...: installs Debian packages as root (through sudo when not root);
+# runs `apt-get update` once per script run, before the first install.
+sudo_cmd=()
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" -ne 0 ] && [ ${#sudo_cmd[@]} -eq 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "install-deps: missing $*; run this script as root (no sudo here)" >&2
+      exit 1
+    fi
+    sudo_cmd=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$apt_updated" -eq 0 ]; then
+    "${sudo_cmd[@]}" apt-get update -q
+    apt_updated=1
+  fi
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "$@"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  apt_install "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then
-  if ! command -v sudo >/dev/null; then
-    echo "install-deps: missing ${missing[*]}; run this script as root (no sudo here)" >&2
-    exit 1
-  fi
-  sudo_cmd=(sudo)
+# Ethereum adapter: node and npm, then the bridge's pinned npm packages (ganache, solc)
+# from adapters/ethereum/bridge/package-lock.json. `npm ci` runs only when node_modules
+# is missing or the lock file is newer than the stamp written after the last success.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "install-deps: installing nodejs npm"
+  apt_install nodejs npm
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+bridge_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/adapters/ethereum/bridge"
+bridge_stamp="$bridge_dir/node_modules/.entente-stamp"
+if [ ! -d "$bridge_dir/node_modules" ] || [ "$bridge_dir/package-lock.json" -nt "$bridge_stamp" ]; then
+  echo "install-deps: npm ci in adapters/ethereum/bridge"
+  (cd "$bridge_dir" && npm ci --no-audit --no-fund)
+  touch "$bridge_stamp"
+fi
