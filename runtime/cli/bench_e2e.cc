@@ -1,7 +1,8 @@
 // `entente bench e2e`: transactions through the nodes' REST API to their commit, on a temporary
 // alliance this command brings up on loopback with deploy/alliance.sh (chainA with two nodes of weight
-// 1, so every transaction carries both endorsements, and one relay), next to the crypto bound of that
-// topology measured in the same run.
+// 1, so every transaction carries both endorsements, and one relay), or on a running alliance that
+// alliance.sh brought up (--spec, --chain), next to the crypto bound of that topology measured in the
+// same run.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/alliance/alliance.h"
 #include "runtime/cli/bench_util.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/file.h"
@@ -28,13 +30,23 @@
 namespace entente::cli {
 namespace {
 
-// Signatures each transaction costs in this topology (custodial client, two endorsing nodes, the
-// relay, two nodes re-validating):
-//   signs:    the proposal, two endorsements, the envelope;
-//   verifies: the proposal by the initiating node's simulation and by each endorser (3), the relay's
-//             four (proposal, envelope, two endorsements), and the same four on each node (8).
-constexpr int kSignsPerTx = 4;
-constexpr int kVerifiesPerTx = 15;
+// Signatures each transaction costs with E endorsing nodes and N nodes in the alliance (every node
+// re-validates every channel), for a custodial client:
+//   signs:    the proposal, E endorsements, the envelope;
+//   verifies: the proposal by the initiating node's simulation and by each endorser (1 + E), the
+//             relay's 2 + E (proposal, envelope, endorsements), and the same 2 + E on each node.
+// The temporary alliance has E = N = 2: 4 signs and 15 verifies.
+int SignsPerTx(int endorsers) { return 2 + endorsers; }
+int VerifiesPerTx(int endorsers, int nodes) { return 1 + endorsers + (2 + endorsers) * (1 + nodes); }
+
+// The nodes the clients call, and the topology the bound is computed for.
+struct Target {
+  std::vector<std::pair<std::string, std::uint16_t>> nodes;  // host, port of the chain's nodes
+  std::string client_dir;  // cert.pem and key.pem of the chain's client identity the nodes hold
+  std::string ca_file;     // CAs the nodes' certificates chain to
+  int endorsers = 2;
+  int alliance_nodes = 2;
+};
 
 struct E2eOptions {
   bool json = false;
@@ -42,6 +54,8 @@ struct E2eOptions {
   int concurrency = 8;
   double seconds = 1.0;
   bool keep = false;
+  std::string spec;  // a running alliance's alliance.yaml
+  std::string chain = "chainA";
 };
 
 std::string EnvOr(const char* name, const std::string& fallback) {
@@ -76,39 +90,20 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::min(i, values.size() - 1)];
 }
 
-int BenchE2e(const E2eOptions& o) {
-  const std::string source = EnvOr("ENTENTE_SOURCE_DIR", ENTENTE_DEFAULT_SOURCE_DIR);
-  const std::string contracts = EnvOr("ENTENTE_CONTRACT_DIR", ENTENTE_DEFAULT_CONTRACT_DIR);
-  const std::string state =
-      (std::filesystem::temp_directory_path() / ("entente-bench-e2e-" + std::to_string(::getpid()))).string();
-  const std::string spec = state + "/alliance.yaml";
-  const std::string script = "ENTENTE_BIN='" + SelfPath() + "' bash '" + source + "/deploy/alliance.sh' ";
-  auto down = [&] {
-    if (std::system((script + "down '" + spec + "' >/dev/null 2>&1").c_str()) != 0) {
-      std::cerr << "entente bench e2e: alliance.sh down failed; see " << state << "\n";
-    }
-    if (!o.keep) std::filesystem::remove_all(state);
-  };
-  auto fail = [&](const std::string& why) {
-    std::cerr << "entente bench e2e: " << why << "\n";
-    down();
-    return 1;
-  };
-  if (!std::filesystem::exists(source + "/deploy/alliance.sh")) {
-    std::cerr << "entente bench e2e: no deploy/alliance.sh under " << source << " (set ENTENTE_SOURCE_DIR)\n";
-    return 1;
-  }
-
+// Brings up the temporary alliance under `state`: asset_transfer on chainA, two nodes of weight 1, the
+// relay, on free loopback ports; fills `target`.
+Status BringUp(const std::string& state, const std::string& spec, const std::string& script,
+               const std::string& contracts, Target& target) {
   // The alliance: asset_transfer on chainA, two nodes of weight 1, free loopback ports.
   Status made = MakeDirectories(state + "/packages", 0700);
-  if (!made.ok()) return fail(made.message());
+  ENTENTE_RETURN_IF_ERROR(made);
   package::PackageMetadata metadata;
   metadata.name = "asset_transfer";
   metadata.version = "1";
   metadata.policy = "Weighted(0.5)";
   auto packaged = package::CreatePackage(contracts + "/libasset_transfer.so", metadata,
                                          state + "/packages/asset_transfer.tar.gz");
-  if (!packaged.ok()) return fail("cannot package asset_transfer: " + packaged.status().message());
+  if (!packaged.ok()) return packaged.status().WithContext("cannot package asset_transfer");
   std::uint16_t ports[3] = {FreePort(), FreePort(), FreePort()};
   Status written = WriteFileAtomic(
       spec,
@@ -122,9 +117,71 @@ int BenchE2e(const E2eOptions& o) {
           "contracts:\n  - {channel: chainA, name: asset_transfer, version: \"1\", sha256: " + packaged->sha256 +
           ", policy: \"Weighted(0.5)\"}\n",
       0600);
-  if (!written.ok()) return fail(written.message());
+  ENTENTE_RETURN_IF_ERROR(written);
   if (std::system((script + "up '" + spec + "' >'" + state + "/up.log' 2>&1").c_str()) != 0) {
-    return fail("alliance.sh up failed:\n" + ReadFile(state + "/up.log").value_or(""));
+    return Status::Unavailable("alliance.sh up failed:\n" + ReadFile(state + "/up.log").value_or(""));
+  }
+  target.nodes = {{"127.0.0.1", ports[1]}, {"127.0.0.1", ports[2]}};
+  target.client_dir = state + "/crypto/chainA/clients/client1";
+  target.ca_file = state + "/crypto/chainA/ca/ca.pem";
+  return Status::Ok();
+
+}
+
+// The chain `o.chain` of a running alliance that deploy/alliance.sh brought up from `o.spec`: its
+// nodes, its client identity, and E = the chain's nodes (each endorses, at worst).
+Result<Target> RunningTarget(const E2eOptions& o) {
+  ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig config, alliance::LoadSpec(o.spec));
+  const std::string dir = std::filesystem::path(o.spec).parent_path().string();
+  Target t;
+  t.client_dir = dir + "/crypto/" + o.chain + "/clients/client1";
+  t.ca_file = dir + "/crypto/alliance-cas.pem";
+  t.alliance_nodes = static_cast<int>(config.nodes.size());
+  for (const chaincode::Node& n : config.nodes) {
+    if (n.chain != o.chain) continue;
+    std::string endpoint = n.endpoint.starts_with("https://") ? n.endpoint.substr(8) : n.endpoint;
+    auto colon = endpoint.rfind(':');
+    if (colon == std::string::npos) return Status::InvalidArgument("node " + n.id + ": endpoint " + n.endpoint);
+    t.nodes.emplace_back(endpoint.substr(0, colon), static_cast<std::uint16_t>(std::atoi(endpoint.c_str() + colon + 1)));
+  }
+  if (t.nodes.empty()) return Status::InvalidArgument(o.spec + " has no node of chain " + o.chain);
+  t.endorsers = static_cast<int>(t.nodes.size());
+  return t;
+}
+
+int BenchE2e(const E2eOptions& o) {
+  const std::string source = EnvOr("ENTENTE_SOURCE_DIR", ENTENTE_DEFAULT_SOURCE_DIR);
+  const std::string contracts = EnvOr("ENTENTE_CONTRACT_DIR", ENTENTE_DEFAULT_CONTRACT_DIR);
+  const std::string state =
+      (std::filesystem::temp_directory_path() / ("entente-bench-e2e-" + std::to_string(::getpid()))).string();
+  const std::string spec = state + "/alliance.yaml";
+  const std::string script = "ENTENTE_BIN='" + SelfPath() + "' bash '" + source + "/deploy/alliance.sh' ";
+  auto down = [&] {
+    if (!o.spec.empty()) return;  // a running alliance stays up
+    if (std::system((script + "down '" + spec + "' >/dev/null 2>&1").c_str()) != 0) {
+      std::cerr << "entente bench e2e: alliance.sh down failed; see " << state << "\n";
+    }
+    if (!o.keep) std::filesystem::remove_all(state);
+  };
+  auto fail = [&](const std::string& why) {
+    std::cerr << "entente bench e2e: " << why << "\n";
+    down();
+    return 1;
+  };
+  Target target;
+  if (!o.spec.empty()) {
+    auto running = RunningTarget(o);
+    if (!running.ok()) {
+      std::cerr << "entente bench e2e: " << running.status().message() << "\n";
+      return 1;
+    }
+    target = std::move(*running);
+  } else if (!std::filesystem::exists(source + "/deploy/alliance.sh")) {
+    std::cerr << "entente bench e2e: no deploy/alliance.sh under " << source << " (set ENTENTE_SOURCE_DIR)\n";
+    return 1;
+  } else {
+    Status up = BringUp(state, spec, script, contracts, target);
+    if (!up.ok()) return fail(up.message());
   }
 
   // The bound: P-256 signs and verifies per second on every core, half before and half after.
@@ -141,11 +198,12 @@ int BenchE2e(const E2eOptions& o) {
   measure(signs, verifies);
 
   // Clients: the chain's client identity (held by both nodes), requests spread over both nodes.
-  const std::string who = state + "/crypto/chainA/clients/client1";
   auto client_for = [&](int i) {
     http::ClientOptions options;
-    options.port = ports[1 + i % 2];
-    options.tls = {who + "/cert.pem", who + "/key.pem", {state + "/crypto/chainA/ca/ca.pem"}};
+    const auto& [host, port] = target.nodes[static_cast<std::size_t>(i) % target.nodes.size()];
+    options.host = host;
+    options.port = port;
+    options.tls = {target.client_dir + "/cert.pem", target.client_dir + "/key.pem", {target.ca_file}};
     options.timeout = std::chrono::seconds(60);
     return std::make_unique<http::Client>(options);
   };
@@ -156,9 +214,12 @@ int BenchE2e(const E2eOptions& o) {
     auto answer = ParseJson(r.body);
     return answer.ok() && (*answer)["code_name"] == "VALID";
   };
+  // Asset ids unique to this run, so that a running alliance can be measured again.
+  const std::string run = "bench-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-";
   {
     auto warm = client_for(0);
-    auto ok = submit(*warm, "warmup");
+    auto ok = submit(*warm, run + "warmup");
     if (!ok.ok()) return fail("the first transaction failed: " + ok.status().message());
   }
   std::vector<double> latencies_ms(o.tx, 0);
@@ -172,7 +233,7 @@ int BenchE2e(const E2eOptions& o) {
       auto client = client_for(t);
       for (std::size_t i = next++; i < o.tx; i = next++) {
         auto call = std::chrono::steady_clock::now();
-        auto ok = submit(*client, "bench-" + std::to_string(i));
+        auto ok = submit(*client, run + std::to_string(i));
         latencies_ms[i] = SecondsSince(call) * 1000;
         if (ok.ok() && *ok) ++valid;
         if (!ok.ok()) {
@@ -190,24 +251,26 @@ int BenchE2e(const E2eOptions& o) {
 
   double value = static_cast<double>(o.tx) / elapsed;
   double sign_per_s = signs.per_second(), verify_per_s = verifies.per_second();
-  double bound = 1.0 / (kSignsPerTx / sign_per_s + kVerifiesPerTx / verify_per_s);
+  const int signs_per_tx = SignsPerTx(target.endorsers);
+  const int verifies_per_tx = VerifiesPerTx(target.endorsers, target.alliance_nodes);
+  double bound = 1.0 / (signs_per_tx / sign_per_s + verifies_per_tx / verify_per_s);
   double ratio = value / bound;
   double p50 = Percentile(latencies_ms, 0.50), p95 = Percentile(latencies_ms, 0.95), p99 = Percentile(latencies_ms, 0.99);
   if (o.json) {
     Json j{{"metric", "e2e_tx_per_s"}, {"value", value}, {"bound", bound}, {"ratio", ratio},
            {"p50_ms", p50}, {"p95_ms", p95}, {"p99_ms", p99}, {"tx", o.tx}, {"valid", valid.load()},
-           {"concurrency", o.concurrency}, {"nodes", 2}, {"signs_per_tx", kSignsPerTx},
-           {"verifies_per_tx", kVerifiesPerTx}, {"sign_per_s", sign_per_s}, {"verify_per_s", verify_per_s},
+           {"concurrency", o.concurrency}, {"nodes", target.nodes.size()}, {"signs_per_tx", signs_per_tx},
+           {"verifies_per_tx", verifies_per_tx}, {"sign_per_s", sign_per_s}, {"verify_per_s", verify_per_s},
            {"seconds", elapsed}, {"threads", Threads()}};
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("e2e: %zu transactions (%zu VALID) from %d concurrent clients through 2 nodes and the relay\n", o.tx,
-                valid.load(), o.concurrency);
+    std::printf("e2e: %zu transactions (%zu VALID) from %d concurrent clients through %zu nodes and the relay\n", o.tx,
+                valid.load(), o.concurrency, target.nodes.size());
     std::printf("  tx/s                      %12.1f\n", value);
     std::printf("  commit latency ms         p50 %.1f  p95 %.1f  p99 %.1f\n", p50, p95, p99);
     std::printf("  P-256 signs/s, verifies/s %12.0f %12.0f  (%d threads)\n", sign_per_s, verify_per_s, Threads());
-    std::printf("  bound tx/s                %12.1f  (%d signs + %d verifies per tx)\n", bound, kSignsPerTx,
-                kVerifiesPerTx);
+    std::printf("  bound tx/s                %12.1f  (%d signs + %d verifies per tx)\n", bound, signs_per_tx,
+                verifies_per_tx);
     std::printf("  ratio                     %12.2f\n", ratio);
   }
   return valid == o.tx ? 0 : 1;
@@ -223,6 +286,10 @@ void AddBenchE2e(CLI::App* bench, int& exit_code) {
   e2e->add_option("--concurrency", o->concurrency, "Concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
   e2e->add_option("--seconds", o->seconds, "Measuring time of the crypto bound")->capture_default_str();
   e2e->add_flag("--keep", o->keep, "Keep the temporary alliance's files (logs) afterwards");
+  e2e->add_option("--spec", o->spec, "Measure a running alliance that deploy/alliance.sh brought up from this spec "
+                                     "(asset_transfer deployed on --chain) instead of a temporary one")
+      ->check(CLI::ExistingFile);
+  e2e->add_option("--chain", o->chain, "With --spec: the chain whose nodes take the transactions")->capture_default_str();
   e2e->callback([o, &exit_code] { exit_code = BenchE2e(*o); });
 }
 
