@@ -49,4 +49,20 @@ Result<std::optional<endorser::RemoteValue>> RoutedRemoteState::Read(std::string
   return adapter->Read(contract, key);
 }
 
+Status RoutedRemoteState::CheckWrite(std::string_view from_channel, std::string_view from_contract,
+                                     std::string_view channel, std::string_view contract) {
+  std::shared_ptr<const validation::AllianceView> view = alliance_();
+  if (view == nullptr) return Status::FailedPrecondition("the alliance is not loaded yet: no route can be checked");
+  const std::string what = std::string(from_contract) + " on " + std::string(from_channel) + " may not write " +
+                           std::string(contract) + " on " + std::string(channel);
+  if (view->external_channels.count(std::string(channel)) == 0) {
+    return Status::PermissionDenied(what + ": " + std::string(channel) +
+                                    " is an Entente chain, which only its own transactions write");
+  }
+  if (!view->RouteAllows(from_channel, from_contract, channel, contract, /*write=*/true)) {
+    return Status::PermissionDenied(what + ": no write route of the alliance allows it");
+  }
+  return Status::Ok();
+}
+
 }  // namespace entente::adapters

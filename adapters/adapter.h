@@ -30,7 +30,16 @@ struct CrossChainWrite {
   std::string key;
   Bytes value;  // empty when is_delete
   bool is_delete = false;
+  // The data-consistency check of the write: when set, the write applies only while the key's version
+  // on the target chain is still `expected_version` (what the transaction read there during
+  // simulation; nullopt: it read the key as absent). When not set, the write is blind.
+  bool check_version = false;
+  std::optional<ledger::Version> expected_version;
 };
+
+// The prefix of the message of a delivery refused because the key's version on the target chain is no
+// longer the one the transaction read (returned as FailedPrecondition): "consistency failure: ...".
+inline constexpr char kConsistencyFailure[] = "consistency failure";
 
 // What a chain answered to a delivery.
 struct Receipt {
@@ -64,11 +73,14 @@ class ChainAdapter {
   virtual Result<bool> StillCurrent(std::string_view contract, std::string_view key,
                                     const ledger::Version& version) = 0;
 
-  // Applies `write` of a committed cross-chain transaction on this chain, idempotently by its tx id:
-  // a second delivery of the same tx id changes nothing and returns a receipt with applied = false.
-  // Returns FailedPrecondition when the chain cannot accept the write (e.g. the transaction is not
-  // committed valid where the implementation expects it), InvalidArgument for a write addressed to
-  // another chain.
+  // Applies `write` of a committed cross-chain transaction on this chain, idempotently by its tx id
+  // (a transaction writes a key once, so tx id, contract and key name one write): a second delivery of
+  // the same write changes nothing and returns a receipt with applied = false. Returns
+  // FailedPrecondition when the chain cannot accept the write: the message starts with
+  // kConsistencyFailure when write.check_version is set and the key's version there differs (nothing
+  // is applied), else says why (e.g. the transaction is not committed valid where the implementation
+  // expects it); InvalidArgument for a write addressed to another chain. Unavailable means the outcome
+  // is unknown and the delivery may be retried (idempotency makes that safe).
   virtual Result<Receipt> Deliver(const CrossChainWrite& write) = 0;
 
   // Returns the chain's height: the number of blocks it has committed.
@@ -97,6 +109,12 @@ class RoutedRemoteState : public endorser::RemoteState {
   Result<std::optional<endorser::RemoteValue>> Read(std::string_view from_channel, std::string_view from_contract,
                                                     std::string_view channel, std::string_view contract,
                                                     std::string_view key) override;
+
+  // Ok when a write route of the current alliance lets `from_contract` on `from_channel` write
+  // `contract` on `channel` and `channel` is reached through adapters (it has no Entente nodes: its
+  // writes are delivered after commit); PermissionDenied naming both ends otherwise.
+  Status CheckWrite(std::string_view from_channel, std::string_view from_contract, std::string_view channel,
+                    std::string_view contract) override;
 
   // The adapter of `chain`, or nullptr.
   ChainAdapter* AdapterFor(std::string_view chain) const;

@@ -1,5 +1,6 @@
 #include "runtime/alliance/alliance.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -250,6 +251,12 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     if (!ecert.ok()) return Status::InvalidArgument("node " + node.id + ": ECert: " + ecert.status().message());
     m.trust->AddEcert(*ecert);
     m.view.nodes.push_back({node.id, node.chain, node.weight});
+  }
+  // A member chain without nodes in the alliance is reached only through adapters.
+  for (const chaincode::Member& member : config.members) {
+    bool has_nodes = std::any_of(config.nodes.begin(), config.nodes.end(),
+                                 [&](const chaincode::Node& n) { return n.chain == member.name; });
+    if (!has_nodes) m.view.external_channels.insert(member.name);
   }
   for (const chaincode::Route& r : config.routes) {
     m.view.routes.push_back({r.from_chain, r.contract, r.to_chain, r.namespace_name, r.access == chaincode::Access::kWrite});

@@ -28,6 +28,12 @@ std::map<std::string, std::string> KeyActivity(const ledger::RwSet& rwset) {
 
 }  // namespace
 
+Status RemoteState::CheckWrite(std::string_view from_channel, std::string_view from_contract, std::string_view channel,
+                               std::string_view contract) {
+  return Status::PermissionDenied(std::string(from_contract) + " on " + std::string(from_channel) + " may not write " +
+                                  std::string(contract) + " on " + std::string(channel) + ": this node writes no other chain");
+}
+
 std::string_view RefusalName(Refusal refusal) {
   switch (refusal) {
     case Refusal::kNone: return "NONE";

@@ -136,6 +136,11 @@ class RemoteState {
   virtual Result<std::optional<RemoteValue>> Read(std::string_view from_channel, std::string_view from_contract,
                                                   std::string_view channel, std::string_view contract,
                                                   std::string_view key) = 0;
+  // Returns Ok if `from_contract` on `from_channel` may write namespace `contract` on `channel` (a
+  // write route to a chain reached through an adapter); PermissionDenied saying why not. The default
+  // allows no write.
+  virtual Status CheckWrite(std::string_view from_channel, std::string_view from_contract, std::string_view channel,
+                            std::string_view contract);
 };
 
 struct SimulationOptions {

@@ -150,13 +150,25 @@ class SimulationStub final : public shim::Stub {
     return response;
   }
 
+  void PutRemoteState(std::string_view channel, std::string_view contract, std::string_view key,
+                      const Bytes& value) override {
+    CheckKey(key);
+    CheckRemoteNames(channel, contract);
+    shim::Check(channel != proposal_.channel, "PutRemoteState writes another chain; use PutState on this one");
+    if (remote_ == nullptr) throw ContractError("this node writes no other chain", 403);
+    Status allowed = remote_->CheckWrite(proposal_.channel, ContractName(), channel, contract);
+    if (!allowed.ok()) {
+      throw ContractError("remote write of " + std::string(channel) + "/" + std::string(contract) + "/" +
+                              std::string(key) + ": " + allowed.message(),
+                          allowed.code() == StatusCode::kPermissionDenied ? 403 : 503);
+    }
+    activity_[{std::string(channel), std::string(contract)}].writes[std::string(key)] = value;
+  }
+
   std::optional<Bytes> GetRemoteState(std::string_view channel, std::string_view contract,
                                       std::string_view key) override {
     CheckKey(key);
-    shim::Check(!channel.empty() && IsValidUtf8(channel) && channel.find('/') == std::string_view::npos,
-                "remote channel name must be non-empty UTF-8 without '/'");
-    shim::Check(!contract.empty() && IsValidUtf8(contract) && contract.find('/') == std::string_view::npos,
-                "remote contract name must be non-empty UTF-8 without '/'");
+    CheckRemoteNames(channel, contract);
     if (remote_ == nullptr) throw ContractError("this node reads no other chain", 403);
     auto value = remote_->Read(proposal_.channel, ContractName(), channel, contract, key);
     if (!value.ok()) {
@@ -180,6 +192,13 @@ class SimulationStub final : public shim::Stub {
   };
 
   NamespaceActivity& Current() { return activity_[{proposal_.channel, frames_.back().contract}]; }
+
+  static void CheckRemoteNames(std::string_view channel, std::string_view contract) {
+    shim::Check(!channel.empty() && IsValidUtf8(channel) && channel.find('/') == std::string_view::npos,
+                "remote channel name must be non-empty UTF-8 without '/'");
+    shim::Check(!contract.empty() && IsValidUtf8(contract) && contract.find('/') == std::string_view::npos,
+                "remote contract name must be non-empty UTF-8 without '/'");
+  }
 
   static void CheckKey(std::string_view key) {
     shim::Check(!key.empty(), "key must not be empty");

@@ -1,6 +1,6 @@
-// The HTTPS client on Beast and Asio SSL: one connection at a time, driven on the calling thread by a
-// private io_context, every step bounded by the call's deadline. The only client translation unit that
-// includes Beast.
+// The HTTPS client on Beast and Asio SSL (or plain HTTP over a Beast tcp_stream): one connection at a
+// time, driven on the calling thread by a private io_context, every step bounded by the call's
+// deadline. The only client translation unit that includes Beast.
 #include <poll.h>
 
 #include <algorithm>
@@ -61,6 +61,7 @@ struct Client::Impl {
     host = options.host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
+    if (options.plain_http) return;
     try {
       ssl_ctx.emplace(ssl::context::tls_client);
       tls_status = internal::ConfigureTls(ssl_ctx->native_handle(), options.tls, internal::TlsSide::kClient, true);
@@ -68,6 +69,11 @@ struct Client::Impl {
       tls_status = Status::Internal(std::string("cannot create a TLS context: ") + e.what());
     }
   }
+
+  bool Connected() const { return stream.has_value() || plain.has_value(); }
+
+  // The TCP layer of the open connection. REQUIRES: Connected().
+  beast::tcp_stream& Tcp() { return plain ? *plain : beast::get_lowest_layer(*stream); }
 
   ~Impl() { Disconnect(); }
 
@@ -84,15 +90,16 @@ struct Client::Impl {
   }
 
   void CloseSocket() {
-    if (!stream) return;
+    if (!Connected()) return;
     error_code ec;
-    beast::get_lowest_layer(*stream).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(*stream).socket().close(ec);
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp().socket().close(ec);
   }
 
   void Disconnect() {
     CloseSocket();
     stream.reset();
+    plain.reset();
     buffer.clear();
   }
 
@@ -100,7 +107,7 @@ struct Client::Impl {
   bool IsStale() {
     if (buffer.size() > 0) return true;
     pollfd fd{};
-    fd.fd = beast::get_lowest_layer(*stream).socket().native_handle();
+    fd.fd = Tcp().socket().native_handle();
     fd.events = POLLIN | POLLRDHUP;
     return ::poll(&fd, 1, 0) != 0;
   }
@@ -120,12 +127,16 @@ struct Client::Impl {
     }
     if (ec) return Status::Unavailable("cannot resolve " + host + ": " + ec.message());
 
-    stream.emplace(ioc, *ssl_ctx);
-    if (Status named = internal::ExpectServerName(stream->native_handle(), host); !named.ok()) {
-      Disconnect();
-      return named;
+    if (options.plain_http) {
+      plain.emplace(ioc);
+    } else {
+      stream.emplace(ioc, *ssl_ctx);
+      if (Status named = internal::ExpectServerName(stream->native_handle(), host); !named.ok()) {
+        Disconnect();
+        return named;
+      }
     }
-    beast::get_lowest_layer(*stream).async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
+    Tcp().async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
     if (RunUntil(deadline, [&] { CloseSocket(); })) {
       Disconnect();
       return Status::Unavailable("cannot connect to " + where + ": " + TimeoutText());
@@ -134,7 +145,11 @@ struct Client::Impl {
       Disconnect();
       return Status::Unavailable("cannot connect to " + where + ": " + ec.message());
     }
-    beast::get_lowest_layer(*stream).socket().set_option(tcp::no_delay(true), ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (plain) {
+      buffer.clear();
+      return Status::Ok();
+    }
     stream->async_handshake(ssl::stream_base::client, [&](error_code e) { ec = e; });
     if (RunUntil(deadline, [&] { CloseSocket(); })) {
       Disconnect();
@@ -155,12 +170,13 @@ struct Client::Impl {
     bool keep_alive = false;
   };
 
-  // Sends `request` on the open connection and reads the response. Sets `response_started` when any
-  // byte of a response arrived.
-  Result<Exchanged> Exchange(bhttp::request<bhttp::string_body>& request, bool head, SteadyClock::time_point deadline,
-                             bool& response_started) {
+  // Sends `request` on the open connection `connection` (the TLS or the plain stream) and reads the
+  // response. Sets `response_started` when any byte of a response arrived.
+  template <typename Stream>
+  Result<Exchanged> Exchange(Stream& connection, bhttp::request<bhttp::string_body>& request, bool head,
+                             SteadyClock::time_point deadline, bool& response_started) {
     error_code ec;
-    bhttp::async_write(*stream, request, [&](error_code e, std::size_t) { ec = e; });
+    bhttp::async_write(connection, request, [&](error_code e, std::size_t) { ec = e; });
     if (RunUntil(deadline, [&] { CloseSocket(); })) {
       return Status::Unavailable("sending the request to " + where + " " + TimeoutText());
     }
@@ -171,7 +187,7 @@ struct Client::Impl {
       parser.body_limit(options.body_limit);
       parser.header_limit(kHeaderLimit);
       parser.skip(head);
-      bhttp::async_read(*stream, buffer, parser, [&](error_code e, std::size_t) { ec = e; });
+      bhttp::async_read(connection, buffer, parser, [&](error_code e, std::size_t) { ec = e; });
       bool timed_out = RunUntil(deadline, [&] { CloseSocket(); });
       response_started = response_started || parser.got_some();
       if (timed_out) return Status::Unavailable("waiting for the response from " + where + " " + TimeoutText());
@@ -228,14 +244,15 @@ struct Client::Impl {
 
     const SteadyClock::time_point deadline = SteadyClock::now() + options.timeout;
     for (int attempt = 0;; ++attempt) {
-      bool reused = stream.has_value();
+      bool reused = Connected();
       if (reused && IsStale()) {
         Disconnect();
         reused = false;
       }
-      if (!stream) ENTENTE_RETURN_IF_ERROR(Connect(deadline));
+      if (!Connected()) ENTENTE_RETURN_IF_ERROR(Connect(deadline));
       bool response_started = false;
-      Result<Exchanged> exchanged = Exchange(request, head, deadline, response_started);
+      Result<Exchanged> exchanged = plain ? Exchange(*plain, request, head, deadline, response_started)
+                                          : Exchange(*stream, request, head, deadline, response_started);
       if (exchanged.ok()) {
         if (!exchanged->keep_alive) Disconnect();
         return std::move(exchanged->response);
@@ -257,7 +274,8 @@ struct Client::Impl {
   net::io_context ioc{1};
   std::optional<ssl::context> ssl_ctx;
   Status tls_status;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> stream;  // the open connection, if any
+  std::optional<beast::ssl_stream<beast::tcp_stream>> stream;  // the open TLS connection, if any
+  std::optional<beast::tcp_stream> plain;                      // the open plain connection (plain_http)
   beast::flat_buffer buffer;
 };
 

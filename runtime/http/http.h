@@ -176,13 +176,15 @@ struct ClientOptions {
   std::string host = "127.0.0.1";  // also the name checked against the server certificate (IP SAN or DNS SAN)
   std::uint16_t port = 0;
   TlsFiles tls;  // client cert+key (both empty for no client certificate); ca_files = CAs trusted for the server
+  bool plain_http = false;  // HTTP/1.1 without TLS (e.g. a local Ethereum node); tls is ignored
   std::chrono::milliseconds timeout{30000};  // for a whole Send, connecting included
   std::size_t body_limit = 64 << 20;         // larger response bodies fail the call
 };
 
-// A keep-alive HTTPS client of one server, TLS 1.3 only; reconnects when the connection dropped. A
-// GET (or other idempotent method) that fails on a reused connection before any response arrived is
-// retried once on a new connection. Thread-safe: calls are serialized.
+// A keep-alive HTTPS client of one server, TLS 1.3 only (plain HTTP with options.plain_http);
+// reconnects when the connection dropped. A GET (or other idempotent method) that fails on a reused
+// connection before any response arrived is retried once on a new connection. Thread-safe: calls are
+// serialized.
 class Client {
  public:
   explicit Client(ClientOptions options);

@@ -77,7 +77,14 @@ class RouteWatch : public endorser::RemoteState {
     }
     return value;
   }
-  // Why a read was refused for want of a route; "" when none was.
+  Status CheckWrite(std::string_view from_channel, std::string_view from_contract, std::string_view channel,
+                    std::string_view contract) override {
+    if (reads_ == nullptr) return Status::Unavailable("this node writes no other chain");
+    Status allowed = reads_->CheckWrite(from_channel, from_contract, channel, contract);
+    if (allowed.code() == StatusCode::kPermissionDenied && denied_.empty()) denied_ = allowed.message();
+    return allowed;
+  }
+  // Why a read or write was refused for want of a route; "" when none was.
   const std::string& denied() const { return denied_; }
 
  private:
@@ -352,7 +359,8 @@ struct Node::State {
     for (const auto& c : checked) pointers.push_back(&c);
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
-                             validation::ValidateBlock(*snapshot, channel, block.header.number, pointers, hashes));
+                             validation::ValidateBlock(*snapshot, channel, block.header.number,
+                                                       members->view.external_channels, pointers, hashes));
     for (std::size_t i = 0; i < verdict.codes.size(); ++i) {
       if (verdict.codes[i] != block.metadata.validation_codes[i]) {
         Halt(channel, "block " + std::to_string(block.header.number) + " transaction " + std::to_string(i) + " (" +

@@ -18,6 +18,7 @@
 #include "runtime/common/log.h"
 #include "runtime/common/signed_bytes.h"
 #include "runtime/endorser/endorser.h"
+#include "runtime/relay/internal/delivery.h"
 #include "runtime/relay/internal/envelope_log.h"
 #include "runtime/validation/validation.h"
 
@@ -86,6 +87,7 @@ struct Relay::State {
   RelayOptions options;
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<internal::EnvelopeLog> log;
+  std::unique_ptr<internal::Deliveries> deliveries;
   std::shared_ptr<spdlog::logger> logger;
 
   mutable std::shared_mutex alliance_mu;
@@ -239,7 +241,8 @@ struct Relay::State {
       hashes.push_back(item.hash);
     }
     ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
-                             validation::ValidateBlock(*snapshot, channel, savepoint.height, checked, hashes));
+                             validation::ValidateBlock(*snapshot, channel, savepoint.height,
+                                                       Members()->view.external_channels, checked, hashes));
     const std::vector<ValidationCode>& codes = verdict.codes;
 
     ledger::Block block;
@@ -248,8 +251,20 @@ struct Relay::State {
     block.header.prev_hash = savepoint.last_hash;
     ledger::MetaEntries meta;
     std::uint64_t last_seq = 0;
+    std::vector<internal::DeliveryRecord> deliveries_of_block;
+    const std::shared_ptr<const alliance::Membership> members_now = Members();
+    const std::set<std::string>& external = members_now->view.external_channels;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
       Item& item = queue.items[i];
+      if (codes[i] == ValidationCode::kValid && item.checked.result && !external.empty()) {
+        auto writes = internal::ExternalWrites(verdict.txs[i].tx_id, item.checked.result->rwset, external);
+        if (!writes.empty()) {
+          internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, block.header.number, {}, 0};
+          for (auto& w : writes) record.writes.push_back({std::move(w), internal::WriteDelivery::State::kPending, false, ""});
+          meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(record.ToJson().dump()));
+          deliveries_of_block.push_back(std::move(record));
+        }
+      }
       block.envelopes.push_back(std::move(item.bytes));
       block.metadata.validation_codes.push_back(codes[i]);
       last_seq = item.seq;
@@ -268,6 +283,7 @@ struct Relay::State {
     meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs, meta));
     logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, codes.size());
+    deliveries->Enqueue(std::move(deliveries_of_block));
 
     bool config_changed = false;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
@@ -353,6 +369,9 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
   state->options = std::move(options);
   ENTENTE_RETURN_IF_ERROR(state->LoadAlliance());
+  state->deliveries = std::make_unique<internal::Deliveries>(
+      *state->ledger, state->options.adapters, internal::Deliveries::Options{state->options.delivery_backoff});
+  ENTENTE_RETURN_IF_ERROR(state->deliveries->Start());
 
   // What the blocks already hold, per channel.
   std::map<std::string, std::uint64_t> ordered_upto;
@@ -587,6 +606,13 @@ void Relay::Stop() {
     if (w.joinable()) w.join();
   }
   if (s.sequencer.joinable()) s.sequencer.join();
+  if (s.deliveries) s.deliveries->Stop();
+}
+
+Result<std::optional<Json>> Relay::Delivery(std::string_view tx_id) const {
+  ENTENTE_ASSIGN_OR_RETURN(auto record, state_->deliveries->Find(tx_id));
+  if (!record) return std::optional<Json>();
+  return std::optional<Json>(record->ToJson());
 }
 
 }  // namespace entente::relay

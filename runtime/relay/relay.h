@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter.h"
 #include "chaincode/alliance/alliance.h"
+#include "runtime/common/config.h"
+#include "runtime/common/json.h"
 #include "runtime/common/bytes.h"
 #include "runtime/common/status.h"
 #include "runtime/common/validation_code.h"
@@ -40,6 +43,9 @@ struct RelayOptions {
   BlockCutting cutting;
   int verify_workers = 0;  // 0: one per core
   std::chrono::milliseconds proposal_window{5 * 60 * 1000};
+  // Adapters of the member chains without Entente nodes: the relay delivers committed writes to them.
+  std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
+  std::chrono::milliseconds delivery_backoff{200};  // before the first retry of an unreachable chain
 };
 
 // The answer to a submission: where it stands in the log.
@@ -93,6 +99,11 @@ class Relay {
   Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max,
                                             std::chrono::milliseconds wait) const;
 
+  // The delivery state of `tx_id`'s writes to chains reached through adapters (DESIGN.md §8):
+  // {"state": "pending"|"delivered"|"failed", "attempts", "writes": [{"chain", "contract", "key",
+  // "state", "applied", "detail"}]}; nullopt when it wrote no such chain (or is not committed).
+  Result<std::optional<Json>> Delivery(std::string_view tx_id) const;
+
   chaincode::AllianceConfig Alliance() const;
   // The members' CA certificates (PEM), which TLS clients must chain to.
   std::vector<std::string> CaPems() const;
@@ -133,8 +144,18 @@ struct RelayConfig {
 //   tls: {cert: FILE, key: FILE}
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
+//   adapters: [...]   (LoadAdapters)   delivery_backoff_ms: 200
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
+
+// The adapters of relay.yaml's `adapters:` list, one per member chain without Entente nodes:
+//   - {chain: NAME, type: ethereum, endpoint: "http://host:port", bridge: "0x<contract>",
+//      from: "0x<unlocked account>" | key_file: FILE (64 hex digits: raw signed transactions), gas: N}
+//   - {chain: NAME, type: rest, endpoint: "https://host:port", mapping: FILE, cert: FILE, key: FILE,
+//      ca: [FILE, ...]}
+// `path` is the config file (relative paths resolve against its folder). Errors name the entry.
+Result<std::vector<std::shared_ptr<adapters::ChainAdapter>>> LoadAdapters(const ConfigNode& list,
+                                                                          const std::string& path);
 
 // Serves the relay's REST API over HTTPS with mutual TLS until SIGINT or SIGTERM, then stops
 // gracefully. `on_ready(port)` is called once it listens. Returns the error that stopped it.

@@ -66,7 +66,11 @@ http::Response GetTransaction(const Relay& relay, const http::Request& request) 
   if (status.state == TxStatus::State::kUnknown) {
     return http::Problem(404, "Not Found", "the relay has never accepted a transaction " + tx_id);
   }
-  return http::JsonResponse(200, StatusJson(tx_id, status));
+  Json answer = StatusJson(tx_id, status);
+  auto delivery = relay.Delivery(tx_id);
+  if (!delivery.ok()) return http::Problem(500, "Internal Server Error", delivery.status().message());
+  if (*delivery) answer["delivery"] = std::move(**delivery);
+  return http::JsonResponse(200, answer);
 }
 
 http::Response GetEnvelope(const Relay& relay, const http::Request& request) {
@@ -128,7 +132,8 @@ http::Response GetBlocks(const Relay& relay, const http::Request& request) {
 Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
-      {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks"}));
+      {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
+       "delivery_backoff_ms"}));
   RelayConfig c;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
   c.relay.data_dir = ResolvePath(path, data);
@@ -177,6 +182,13 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
     c.relay.cutting = {static_cast<std::size_t>(max_tx), static_cast<std::size_t>(max_bytes),
                        std::chrono::milliseconds(max_wait)};
   }
+  if (root.Has("adapters")) {
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode list, root.Child("adapters"));
+    ENTENTE_ASSIGN_OR_RETURN(c.relay.adapters, LoadAdapters(list, path));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t backoff, root.GetInt("delivery_backoff_ms", 200));
+  if (backoff < 1) return root.Error("delivery_backoff_ms must be positive");
+  c.relay.delivery_backoff = std::chrono::milliseconds(backoff);
   return c;
 }
 

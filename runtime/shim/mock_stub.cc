@@ -205,6 +205,11 @@ Response MockStub::InvokeChaincode(std::string_view contract, const std::vector<
   return response;
 }
 
+void MockStub::PutRemoteState(std::string_view channel, std::string_view contract, std::string_view key,
+                              const Bytes& value) {
+  state_->remote[{std::string(channel), std::string(contract), std::string(key)}] = value;
+}
+
 std::optional<Bytes> MockStub::GetRemoteState(std::string_view channel, std::string_view contract,
                                               std::string_view key) {
   auto it = state_->remote.find({std::string(channel), std::string(contract), std::string(key)});

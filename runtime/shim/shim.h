@@ -150,6 +150,12 @@ class Stub {
   // version is recorded so that the relay checks it at commit. Throws ContractError without a route.
   virtual std::optional<Bytes> GetRemoteState(std::string_view channel, std::string_view contract,
                                               std::string_view key) = 0;
+  // Writes `key` of `contract` on another member chain that is reached through an adapter (a chain
+  // without Entente nodes: an Ethereum chain, an enterprise REST service), along a write route. The
+  // relay delivers the write once the transaction commits, checked against the version this
+  // transaction read there (if it read the key). Throws ContractError without a write route.
+  virtual void PutRemoteState(std::string_view channel, std::string_view contract, std::string_view key,
+                              const Bytes& value) = 0;
 };
 
 // ---- The contract API ----
@@ -390,6 +396,8 @@ class MockStub final : public Stub {
   std::optional<Bytes> GetStateValidationParameter(std::string_view key) override;
   void SetEvent(std::string_view name, const Bytes& payload) override;
   Response InvokeChaincode(std::string_view contract, const std::vector<std::string>& args) override;
+  void PutRemoteState(std::string_view channel, std::string_view contract, std::string_view key,
+                      const Bytes& value) override;
   std::optional<Bytes> GetRemoteState(std::string_view channel, std::string_view contract,
                                       std::string_view key) override;
 

@@ -1,4 +1,6 @@
 // ValidateBlock: the block-level steps shared by the relay and the nodes.
+#include <algorithm>
+
 #include "runtime/validation/validation.h"
 
 namespace entente::validation {
@@ -23,6 +25,7 @@ std::string MvccMessage(ValidationCode code) {
 }  // namespace
 
 Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
+                                   const std::set<std::string>& external_channels,
                                    const std::vector<const CheckedEnvelope*>& checked,
                                    const std::vector<std::string>& envelope_hashes) {
   if (checked.size() != envelope_hashes.size()) {
@@ -30,6 +33,21 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
                                    std::to_string(envelope_hashes.size()) + " envelopes");
   }
   static const ledger::RwSet kNoReadsOrWrites;
+  // Each rwset without the namespaces of external chains (a copy only where it has some).
+  std::vector<ledger::RwSet> local(checked.size());
+  auto local_rwset = [&](std::size_t i) -> const ledger::RwSet* {
+    const CheckedEnvelope& c = *checked[i];
+    if (!c.result) return &kNoReadsOrWrites;
+    const auto& namespaces = c.result->rwset.namespaces;
+    if (std::none_of(namespaces.begin(), namespaces.end(),
+                     [&](const ledger::NamespaceRwSet& ns) { return external_channels.count(ns.channel) > 0; })) {
+      return &c.result->rwset;
+    }
+    for (const ledger::NamespaceRwSet& ns : namespaces) {
+      if (external_channels.count(ns.channel) == 0) local[i].namespaces.push_back(ns);
+    }
+    return &local[i];
+  };
   std::vector<ledger::PendingTx> pending;
   pending.reserve(checked.size());
   for (std::size_t i = 0; i < checked.size(); ++i) {
@@ -38,7 +56,7 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     ValidationCode code = c.code;
     // Only an authenticated creator claims its id; ValidateMvcc reads that from the code.
     if (!c.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
-    pending.push_back({std::move(tx_id), c.result ? &c.result->rwset : &kNoReadsOrWrites, code});
+    pending.push_back({std::move(tx_id), local_rwset(i), code});
   }
   ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
                            ledger::ValidateMvcc(snapshot, channel, number, pending));
@@ -47,7 +65,7 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
   for (std::size_t i = 0; i < checked.size(); ++i) {
     const CheckedEnvelope& c = *checked[i];
     ledger::CommittedTx tx{pending[i].tx_id, codes[i], {}};
-    if (codes[i] == ValidationCode::kValid && c.result) tx.rwset = c.result->rwset;
+    if (codes[i] == ValidationCode::kValid && c.result) tx.rwset = *pending[i].rwset;
     verdict.txs.push_back(std::move(tx));
     if (codes[i] == ValidationCode::kValid) {
       verdict.messages.emplace_back();

@@ -213,11 +213,18 @@ class EnvelopeChecker {
         }
         continue;
       }
-      if (writes) {
+      const bool external = alliance_.external_channels.count(ns.channel) > 0;
+      if (writes && !external) {
         return Reject(ValidationCode::kIllegalWriteset, "the transaction writes namespace " + name +
-                                                            " of another channel: a transaction writes only "
+                                                            " of another Entente chain: a transaction writes only "
                                                             "the channel it is submitted on (" +
-                                                            proposal.channel + ")");
+                                                            proposal.channel + ") and chains reached through adapters");
+      }
+      if (writes && !alliance_.RouteAllows(proposal.channel, proposal.contract, ns.channel, ns.contract, true)) {
+        return Reject(ValidationCode::kRouteNotAllowed,
+                      "the transaction writes namespace " + name + ", but no write route lets contract '" +
+                          proposal.contract + "' on " + proposal.channel + " write '" + ns.contract + "' on " +
+                          ns.channel);
       }
       if (alliance_.channels.count(ns.channel) == 0) {
         return Reject(ValidationCode::kTargetChainNotFound, "the transaction reads namespace " + name + ", but '" +

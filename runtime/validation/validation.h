@@ -59,6 +59,9 @@ struct RouteDef {
 // changes (from the `alliance` contract's state), and checks read it concurrently.
 struct AllianceView {
   std::set<std::string> channels;  // member chains, plus "alliance"
+  // Member chains without Entente nodes, reached only through adapters (an Ethereum chain, a REST
+  // service): transactions may write them along write routes, and the relay delivers those writes.
+  std::set<std::string> external_channels;
   std::vector<NodeMember> nodes;
   std::vector<AdminMember> admins;
   std::vector<ContractDef> contracts;
@@ -193,7 +196,10 @@ struct BlockVerdict {
 // duplicate ids, MVCC and phantom reads against `snapshot` plus the block's earlier valid writes. The
 // relay (which orders) and every node (which re-validates) call this, so equal inputs give equal codes.
 // `checked` and `envelope_hashes` (hex SHA-256 of each envelope) have one entry per envelope.
+// Namespaces of `external_channels` (AllianceView::external_channels) take no part: their reads are
+// checked, and their writes applied, by the relay's delivery through adapters, not by this ledger.
 Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
+                                   const std::set<std::string>& external_channels,
                                    const std::vector<const CheckedEnvelope*>& checked,
                                    const std::vector<std::string>& envelope_hashes);
 

@@ -1,0 +1,200 @@
+// JsonRpcClient: JSON-RPC requests over http::Client in plain-HTTP mode, with retries, and strict
+// parsing of the hex encodings.
+#include "adapters/ethereum/internal/json_rpc.h"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "runtime/http/http.h"
+
+namespace entente::adapters::ethereum {
+namespace {
+
+bool IsHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// The revert bytes in an error's "data": ganache sends a hex string; other nodes an object holding it
+// under "result" or "data".
+std::optional<Bytes> RevertData(const Json& error) {
+  if (!error.contains("data")) return std::nullopt;
+  const Json* data = &error["data"];
+  if (data->is_object()) {
+    if (data->contains("result")) {
+      data = &(*data)["result"];
+    } else if (data->contains("data")) {
+      data = &(*data)["data"];
+    }
+  }
+  auto bytes = ParseData(*data);
+  if (!bytes.ok()) return std::nullopt;
+  return std::move(bytes).value();
+}
+
+}  // namespace
+
+Result<RpcEndpoint> ParseRpcEndpoint(std::string_view endpoint) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("endpoint '" + std::string(endpoint) + "': " + why);
+  };
+  std::string_view rest = endpoint;
+  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
+    if (rest.substr(0, scheme) != "http") return bad("expected http://host:port (only plain HTTP is supported)");
+    rest.remove_prefix(scheme + 3);
+  }
+  RpcEndpoint out;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    out.path = std::string(rest.substr(slash));
+    rest = rest.substr(0, slash);
+  }
+  std::string_view port;
+  if (!rest.empty() && rest.front() == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+      return bad("expected [address]:port");
+    }
+    out.host = std::string(rest.substr(1, close - 1));
+    port = rest.substr(close + 2);
+  } else {
+    std::size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected host:port");
+    out.host = std::string(rest.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets: [address]:port");
+    port = rest.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("expected a host before the port");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoul(std::string(port)) < 1 || std::stoul(std::string(port)) > 65535) {
+    return bad("the port must be a number 1-65535");
+  }
+  out.port = static_cast<std::uint16_t>(std::stoul(std::string(port)));
+  out.url = "http://" + (out.host.find(':') != std::string::npos ? "[" + out.host + "]" : out.host) + ":" +
+            std::to_string(out.port) + (out.path == "/" ? "" : out.path);
+  return out;
+}
+
+std::string QuantityHex(std::uint64_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), kHex[value & 0xf]);
+    value >>= 4;
+  } while (value != 0);
+  return "0x" + digits;
+}
+
+Result<std::uint64_t> ParseQuantity(const Json& quantity) {
+  if (!quantity.is_string()) return Status::InvalidArgument("expected a hex quantity string, got " + quantity.dump());
+  const std::string& text = quantity.get_ref<const std::string&>();
+  if (text.size() < 3 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    return Status::InvalidArgument("'" + text + "' is not a hex quantity (0x...)");
+  }
+  std::string_view digits = std::string_view(text).substr(2);
+  while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
+  if (digits.size() > 16 || !std::all_of(digits.begin(), digits.end(), IsHexDigit)) {
+    return Status::InvalidArgument("'" + text + "' is not a 64-bit hex quantity");
+  }
+  return static_cast<std::uint64_t>(std::stoull(std::string(digits), nullptr, 16));
+}
+
+std::string DataHex(ByteView data) { return "0x" + HexEncode(data); }
+
+Result<Bytes> ParseData(const Json& data) {
+  if (!data.is_string()) return Status::InvalidArgument("expected hex data, got " + data.dump());
+  const std::string& text = data.get_ref<const std::string&>();
+  if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    return Status::InvalidArgument("'" + text.substr(0, 40) + "' is not hex data (0x...)");
+  }
+  return HexDecode(std::string_view(text).substr(2));
+}
+
+Result<TxReceipt> ParseReceipt(const std::string& hash, const Json& receipt) {
+  if (!receipt.is_object()) return Status::InvalidArgument("the receipt is not an object: " + receipt.dump());
+  TxReceipt out;
+  out.hash = hash;
+  for (const char* field : {"status", "blockNumber"}) {
+    if (!receipt.contains(field)) {
+      return Status::InvalidArgument(std::string("the receipt has no field '") + field + "'");
+    }
+  }
+  auto status = ParseQuantity(receipt["status"]);
+  if (!status.ok()) return status.status().WithContext("field 'status'");
+  auto block = ParseQuantity(receipt["blockNumber"]);
+  if (!block.ok()) return block.status().WithContext("field 'blockNumber'");
+  out.success = *status == 1;
+  out.block = *block;
+  if (receipt.contains("contractAddress") && receipt["contractAddress"].is_string()) {
+    out.contract_address = receipt["contractAddress"].get<std::string>();
+  }
+  if (receipt.contains("logs") && receipt["logs"].is_array()) {
+    for (const Json& log : receipt["logs"]) {
+      if (!log.is_object() || !log.contains("topics") || !log["topics"].is_array() || log["topics"].empty()) continue;
+      auto topic = ParseData(log["topics"][0]);
+      if (topic.ok()) out.events.push_back(DataHex(*topic));
+    }
+  }
+  return out;
+}
+
+JsonRpcClient::JsonRpcClient(RpcOptions options) : options_(std::move(options)) {
+  http::ClientOptions client;
+  client.host = options_.endpoint.host;
+  client.port = options_.endpoint.port;
+  client.plain_http = true;
+  client.timeout = options_.timeout;
+  client_ = std::make_unique<http::Client>(std::move(client));
+}
+
+JsonRpcClient::~JsonRpcClient() = default;
+
+Result<RpcAnswer> JsonRpcClient::Call(std::string_view method, const Json& params, bool retry) {
+  const std::string where = options_.label + ": " + std::string(method) + ": ";
+  const std::uint64_t id = next_id_++;
+  const std::string request =
+      Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", std::string(method)}, {"params", params}}.dump();
+  std::chrono::milliseconds wait = options_.backoff;
+  const int attempts = retry ? options_.retries + 1 : 1;
+  Status last;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(wait);
+      wait = std::min(wait * 2, options_.max_backoff);
+    }
+    auto response = client_->Post(options_.endpoint.path, request);
+    if (!response.ok()) {
+      if (response.status().code() != StatusCode::kUnavailable) return response.status().WithContext(where);
+      last = response.status();
+      continue;
+    }
+    const http::Response& r = *response;
+    std::string start = r.body.size() > 200 ? r.body.substr(0, 200) + "..." : r.body;
+    if (r.status == 401 || r.status == 403) {
+      return Status::PermissionDenied(where + "refused, HTTP " + std::to_string(r.status) + ": " + start);
+    }
+    if (r.status > 500) {
+      return Status::Unavailable(where + "the node failed, HTTP " + std::to_string(r.status) + ": " + start);
+    }
+    // Some nodes answer a JSON-RPC error with HTTP 500 (or 400): read the body either way.
+    auto parsed = ParseJson(r.body);
+    if (!parsed.ok() || !parsed->is_object() || (!parsed->contains("result") && !parsed->contains("error"))) {
+      if (r.status >= 500) return Status::Unavailable(where + "the node failed, HTTP 500: " + start);
+      return Status::Internal(where + "not a JSON-RPC response (HTTP " + std::to_string(r.status) + "): " + start);
+    }
+    RpcAnswer answer;
+    if (parsed->contains("error") && !(*parsed)["error"].is_null()) {
+      const Json& error = (*parsed)["error"];
+      if (!error.is_object()) return Status::Internal(where + "malformed error: " + error.dump());
+      RpcError e;
+      if (error.contains("code") && error["code"].is_number_integer()) e.code = error["code"].get<std::int64_t>();
+      if (error.contains("message") && error["message"].is_string()) e.message = error["message"].get<std::string>();
+      e.revert_data = RevertData(error);
+      answer.error = std::move(e);
+      return answer;
+    }
+    answer.result = std::move((*parsed)["result"]);
+    return answer;
+  }
+  return Status::Unavailable(where + "unreachable after " + std::to_string(attempts) +
+                             (attempts == 1 ? " attempt: " : " attempts: ") + last.message());
+}
+
+}  // namespace entente::adapters::ethereum
