@@ -1,5 +1,6 @@
 #include "chaincode/data_exchange/data_exchange.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace entente::chaincode {
@@ -73,6 +74,7 @@ DataExchange::DataExchange() : Contract("DataExchange") {
   Transaction("PublishRecord", &DataExchange::PublishRecord);
   Transaction("GetRecord", &DataExchange::GetRecord, kEvaluate);
   Transaction("RequestRecord", &DataExchange::RequestRecord);
+  Transaction("ExportRecord", &DataExchange::ExportRecord);
   Transaction("GetExchange", &DataExchange::GetExchange, kEvaluate);
   Transaction("ListExchanges", &DataExchange::ListExchanges, kEvaluate);
 }
@@ -102,6 +104,30 @@ Record DataExchange::GetRecord(shim::Context& ctx, std::string record_id) {
   auto value = ctx.stub().GetState(RecordKey(record_id));
   Check(value.has_value(), "record " + record_id + " has not been published on this chain");
   return ParseStored<Record>(*value, "record " + record_id);
+}
+
+Record DataExchange::ExportRecord(shim::Context& ctx, std::string record_id, std::string target_chains) {
+  shim::Stub& stub = ctx.stub();
+  const shim::Identity& creator = ctx.creator();
+  Record record = GetRecord(ctx, record_id);
+  Check(record.owner_chain == creator.chain && record.owner_id == creator.id,
+        "record " + record_id + " belongs to " + record.owner_id + " of " + record.owner_chain +
+            "; only its owner may export it");
+  std::vector<std::string> targets;
+  for (std::size_t start = 0; start <= target_chains.size();) {
+    std::size_t comma = std::min(target_chains.find(',', start), target_chains.size());
+    if (comma > start) targets.push_back(target_chains.substr(start, comma - start));
+    start = comma + 1;
+  }
+  Check(!targets.empty(), "name at least one chain to export record " + record_id + " to");
+  shim::Bytes value = shim::ToBytes(Json(record).dump());
+  for (const std::string& chain : targets) {
+    Check(chain != stub.ChannelId(), "record " + record_id + " is on this chain already");
+    stub.GetRemoteState(chain, kDeployedName, RecordKey(record_id));  // its version there guards the write
+    stub.PutRemoteState(chain, kDeployedName, RecordKey(record_id), value);
+  }
+  stub.SetEvent(kExportEvent, value);
+  return record;
 }
 
 Exchange DataExchange::RequestRecord(shim::Context& ctx, std::string source_channel, std::string record_id,

@@ -51,6 +51,7 @@ class DataExchange : public shim::Contract {
   static constexpr char kDeployedName[] = "data_exchange";
   static constexpr char kRecordEvent[] = "RecordPublished";
   static constexpr char kExchangeEvent[] = "RecordExchanged";
+  static constexpr char kExportEvent[] = "RecordExported";
 
   DataExchange();
 
@@ -65,6 +66,13 @@ class DataExchange : public shim::Contract {
   // client or admin, a source that is this chain, an empty purpose, a record the source chain does
   // not hold, or no route to it.
   Exchange RequestRecord(shim::Context& ctx, std::string source_channel, std::string record_id, std::string purpose);
+  // Writes record `record_id` of this chain, as it is here, to each chain of `target_chains` (comma-
+  // separated) that the alliance reaches through adapters (an Ethereum chain, a REST service), under
+  // the same key in this contract's namespace there, emits "RecordExported" with the record and returns
+  // it. Each target's current version is read first, so the relay delivers each write only while that
+  // version is still current there. Fails for a creator who does not own the record, an unknown
+  // record, no target, or no write route to a target.
+  Record ExportRecord(shim::Context& ctx, std::string record_id, std::string target_chains);
   // Returns the exchange; fails if there is none with that id.
   Exchange GetExchange(shim::Context& ctx, std::string exchange_id);
   // Every exchange recorded on this chain, in exchange-id order.

@@ -147,13 +147,19 @@ struct Node::State {
     return remote;
   }
 
-  // Reads of other chains during simulation: an Entente adapter per other member chain, reaching the
-  // first of its nodes in the alliance, behind the alliance's routes.
+  // Reads of other chains during simulation, behind the alliance's routes: the configured adapters
+  // (chains without Entente nodes), and an Entente adapter per other member chain with nodes, reaching
+  // the first of its nodes in the alliance.
   Result<std::shared_ptr<endorser::RemoteState>> MakeRemote(const chaincode::AllianceConfig& alliance,
                                                             std::shared_ptr<const alliance::Membership> members) {
     std::vector<std::shared_ptr<adapters::ChainAdapter>> chains;
+    for (const auto& configured : options.adapters) {
+      if (configured->chain() != options.chain) chains.push_back(configured);
+    }
     for (const chaincode::Member& member : alliance.members) {
       if (member.name == options.chain) continue;
+      bool configured = std::any_of(chains.begin(), chains.end(), [&](const auto& a) { return a->chain() == member.name; });
+      if (configured) continue;
       for (const chaincode::Node& n : alliance.nodes) {
         if (n.chain != member.name) continue;
         adapters::EntenteAdapterOptions o;
@@ -189,7 +195,9 @@ struct Node::State {
       remote = std::move(reads);
     }
     contracts.SetAlliance(std::shared_ptr<const validation::AllianceView>(shared, &shared->view));
-    for (const std::string& channel : shared->view.channels) StartPuller(channel);
+    for (const std::string& channel : shared->view.channels) {
+      if (shared->view.external_channels.count(channel) == 0) StartPuller(channel);
+    }
     return Status::Ok();
   }
 
@@ -840,6 +848,15 @@ Result<std::variant<TxOutcome, Rejection>> Node::SubmitSigned(ByteView sealed, b
 }
 
 std::optional<TxOutcome> Node::Committed(std::string_view tx_id) const { return state_->Committed(tx_id); }
+
+Result<std::optional<Json>> Node::Delivery(std::string_view tx_id) const {
+  ENTENTE_ASSIGN_OR_RETURN(http::Response r, state_->Relay().Get("/v1/transactions/" + std::string(tx_id)));
+  if (r.status == 404) return std::optional<Json>();
+  if (r.status != 200) return Status::Unavailable("the relay answered " + std::to_string(r.status) + ": " + r.body);
+  ENTENTE_ASSIGN_OR_RETURN(Json answer, ParseJson(r.body));
+  if (!answer.is_object() || !answer.contains("delivery")) return std::optional<Json>();
+  return std::optional<Json>(answer["delivery"]);
+}
 
 Result<ledger::Block> Node::GetBlock(std::string_view channel, std::uint64_t number) const {
   return state_->ledger->GetBlock(channel, number);

@@ -27,6 +27,7 @@
 #include "runtime/common/status.h"
 #include "runtime/common/validation_code.h"
 #include "runtime/crypto/crypto.h"
+#include "adapters/adapter.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/http/http.h"
 #include "runtime/ledger/ledger.h"
@@ -56,6 +57,9 @@ struct NodeOptions {
   std::vector<std::string> crl_pems;
   std::chrono::milliseconds proposal_window{5 * 60 * 1000};
   std::chrono::milliseconds pull_wait{2000};  // long-poll of the block pull
+  // Adapters of member chains without Entente nodes (an Ethereum chain, a REST service), which
+  // contracts read during simulation along the alliance's routes.
+  std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
 };
 
 // What a client asks the node to run (POST /v1/transactions and /v1/queries).
@@ -162,6 +166,9 @@ class Node {
 
   // The status of `tx_id` on this node: committed with its code, or nullopt when not committed here.
   std::optional<TxOutcome> Committed(std::string_view tx_id) const;
+  // The relay's delivery state of `tx_id`'s writes to chains reached through adapters (Relay::Delivery);
+  // nullopt when it wrote none. Unavailable when the relay cannot be asked.
+  Result<std::optional<Json>> Delivery(std::string_view tx_id) const;
   // Blocks and state of the replica.
   Result<ledger::Block> GetBlock(std::string_view channel, std::uint64_t number) const;
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,

@@ -1,6 +1,7 @@
 // The node's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and node.yaml.
 #include <filesystem>
 
+#include "adapters/config/adapter_config.h"
 #include "runtime/alliance/alliance.h"
 #include "runtime/api/openapi.h"
 #include "runtime/common/config.h"
@@ -242,7 +243,14 @@ http::Response GetTransaction(const Node& node, const http::Request& request) {
   const std::string& tx_id = request.path_params.at("id");
   auto found = node.Committed(tx_id);
   if (!found) return http::Problem(404, "Not Found", "transaction " + tx_id + " is not committed on this node");
-  return http::JsonResponse(200, OutcomeJson(*found));
+  Json answer = OutcomeJson(*found);
+  // Writes to chains reached through adapters: where their delivery stands, as the relay records it.
+  if (auto delivery = node.Delivery(tx_id); !delivery.ok()) {
+    answer["delivery_error"] = delivery.status().message();
+  } else if (*delivery) {
+    answer["delivery"] = std::move(**delivery);
+  }
+  return http::JsonResponse(200, answer);
 }
 
 Result<std::uint64_t> BlockNumber(const std::string& text) {
@@ -296,7 +304,8 @@ Json ContractJson(const ContractInfo& c) {
 Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
-                                          "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms"}));
+                                          "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms",
+                                          "adapters"}));
   NodeConfig c;
   c.path = path;
   NodeOptions& o = c.node;
@@ -381,6 +390,10 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
       ENTENTE_ASSIGN_OR_RETURN(std::string dir, entry.GetString("tcerts"));
       ENTENTE_ASSIGN_OR_RETURN(o.wallet[id], load_tcerts(entry, ResolvePath(path, dir), *ecert));
     }
+  }
+  if (root.Has("adapters")) {
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode list, root.Child("adapters"));
+    ENTENTE_ASSIGN_OR_RETURN(c.node.adapters, adapters::LoadAdapters(list, path));
   }
   if (root.Has("packages")) {
     ENTENTE_ASSIGN_OR_RETURN(auto packages, root.GetStringList("packages"));

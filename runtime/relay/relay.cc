@@ -2,6 +2,7 @@
 // sign → commit.
 #include "runtime/relay/relay.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -259,7 +260,7 @@ struct Relay::State {
       if (codes[i] == ValidationCode::kValid && item.checked.result && !external.empty()) {
         auto writes = internal::ExternalWrites(verdict.txs[i].tx_id, item.checked.result->rwset, external);
         if (!writes.empty()) {
-          internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, block.header.number, {}, 0};
+          internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, block.header.number, item.seq, {}, 0};
           for (auto& w : writes) record.writes.push_back({std::move(w), internal::WriteDelivery::State::kPending, false, ""});
           meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(record.ToJson().dump()));
           deliveries_of_block.push_back(std::move(record));
@@ -372,6 +373,13 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   state->deliveries = std::make_unique<internal::Deliveries>(
       *state->ledger, state->options.adapters, internal::Deliveries::Options{state->options.delivery_backoff});
   ENTENTE_RETURN_IF_ERROR(state->deliveries->Start());
+  for (const std::string& chain : state->Members()->view.external_channels) {
+    bool configured = std::any_of(state->options.adapters.begin(), state->options.adapters.end(),
+                                  [&](const auto& a) { return a && a->chain() == chain; });
+    if (!configured) {
+      state->logger->warn("chain {} has no Entente nodes and no adapter here: writes to it stay pending", chain);
+    }
+  }
 
   // What the blocks already hold, per channel.
   std::map<std::string, std::uint64_t> ordered_upto;

@@ -18,7 +18,6 @@
 
 #include "adapters/adapter.h"
 #include "chaincode/alliance/alliance.h"
-#include "runtime/common/config.h"
 #include "runtime/common/json.h"
 #include "runtime/common/bytes.h"
 #include "runtime/common/status.h"
@@ -144,18 +143,10 @@ struct RelayConfig {
 //   tls: {cert: FILE, key: FILE}
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
-//   adapters: [...]   (LoadAdapters)   delivery_backoff_ms: 200
+//   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 
-// The adapters of relay.yaml's `adapters:` list, one per member chain without Entente nodes:
-//   - {chain: NAME, type: ethereum, endpoint: "http://host:port", bridge: "0x<contract>",
-//      from: "0x<unlocked account>" | key_file: FILE (64 hex digits: raw signed transactions), gas: N}
-//   - {chain: NAME, type: rest, endpoint: "https://host:port", mapping: FILE, cert: FILE, key: FILE,
-//      ca: [FILE, ...]}
-// `path` is the config file (relative paths resolve against its folder). Errors name the entry.
-Result<std::vector<std::shared_ptr<adapters::ChainAdapter>>> LoadAdapters(const ConfigNode& list,
-                                                                          const std::string& path);
 
 // Serves the relay's REST API over HTTPS with mutual TLS until SIGINT or SIGTERM, then stops
 // gracefully. `on_ready(port)` is called once it listens. Returns the error that stopped it.

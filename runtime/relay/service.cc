@@ -1,4 +1,5 @@
 // The relay's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and relay.yaml.
+#include "adapters/config/adapter_config.h"
 #include "runtime/alliance/alliance.h"
 #include "runtime/api/openapi.h"
 #include "runtime/common/config.h"
@@ -184,7 +185,7 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   }
   if (root.Has("adapters")) {
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode list, root.Child("adapters"));
-    ENTENTE_ASSIGN_OR_RETURN(c.relay.adapters, LoadAdapters(list, path));
+    ENTENTE_ASSIGN_OR_RETURN(c.relay.adapters, adapters::LoadAdapters(list, path));
   }
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t backoff, root.GetInt("delivery_backoff_ms", 200));
   if (backoff < 1) return root.Error("delivery_backoff_ms must be positive");

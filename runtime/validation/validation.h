@@ -172,9 +172,11 @@ ParsedEnvelope ParseEnvelope(ByteView envelope_bytes);
 //     BAD_RESPONSE_PAYLOAD; no endorsement at all → ENDORSEMENT_POLICY_FAILURE;
 //  8. the contract's policy holds over the endorsers → ENDORSEMENT_POLICY_FAILURE (a policy that does
 //     not parse → INVALID_OTHER_REASON);
-//  9. the rwset: writes only to contracts defined on the proposal's channel, never to another channel
-//     → ILLEGAL_WRITESET; reads of another channel only of a known chain → TARGET_CHAIN_NOT_FOUND, and
-//     along a route from the proposal's contract → ROUTE_NOT_ALLOWED.
+//  9. the rwset: writes only to contracts defined on the proposal's channel, or to a chain reached
+//     through adapters (external_channels), never to another Entente chain → ILLEGAL_WRITESET; a write
+//     to an external chain only along a write route → ROUTE_NOT_ALLOWED; reads of another channel only
+//     of a known chain → TARGET_CHAIN_NOT_FOUND, and along a route from the proposal's contract →
+//     ROUTE_NOT_ALLOWED.
 // REQUIRES: ctx.trust and ctx.alliance are set.
 CheckedEnvelope CheckEnvelope(ByteView envelope_bytes, const ValidationContext& ctx);
 // The same for an envelope that ParseEnvelope parsed.
@@ -196,8 +198,9 @@ struct BlockVerdict {
 // duplicate ids, MVCC and phantom reads against `snapshot` plus the block's earlier valid writes. The
 // relay (which orders) and every node (which re-validates) call this, so equal inputs give equal codes.
 // `checked` and `envelope_hashes` (hex SHA-256 of each envelope) have one entry per envelope.
-// Namespaces of `external_channels` (AllianceView::external_channels) take no part: their reads are
-// checked, and their writes applied, by the relay's delivery through adapters, not by this ledger.
+// Namespaces of `external_channels` (AllianceView::external_channels) take no part: their writes are
+// applied by the relay's delivery through adapters, which checks the version a transaction read of
+// each key it writes there; reads of keys it does not write there are not checked again at commit.
 Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
                                    const std::set<std::string>& external_channels,
                                    const std::vector<const CheckedEnvelope*>& checked,

@@ -53,7 +53,7 @@ std::string LibraryOf(const std::string& contract) {
 
 }  // namespace
 
-RunningAlliance::RunningAlliance() {
+RunningAlliance::RunningAlliance(AllianceExtras extras) {
   std::map<std::string, certs::CertificateAuthority> cas;
   chaincode::AllianceConfig config;
   // Identities: an ECert per node, client, admin and the relay; TCerts for nodes and clients.
@@ -108,6 +108,8 @@ RunningAlliance::RunningAlliance() {
     }
   }
   config.routes.push_back({"b-reads-a", "chainB", "data_exchange", "chainA", "data_exchange", chaincode::Access::kRead});
+  for (auto& member : extras.members) config.members.push_back(std::move(member));
+  for (auto& route : extras.routes) config.routes.push_back(std::move(route));
   std::int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto genesis = Must(alliance::MakeGenesisBlock(config, now_ms));
@@ -116,7 +118,7 @@ RunningAlliance::RunningAlliance() {
   // The relay, then the nodes that pull from it.
   WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
                                      "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: {max_wait_ms: 20}\n") +
-                                     "crls: [" + crls + "]\n");
+                                     "crls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
   Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
   for (const Chain& chain : Chains()) {
     for (const auto& [id, weight] : chain.nodes) {
@@ -127,7 +129,7 @@ RunningAlliance::RunningAlliance() {
                          "tls: {cert: " + id + "/cert.pem, key: " + id + "/key.pem}\ntcerts: " + id + "/tcerts\n" +
                          "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_["relay"]) + ", cert: relay/cert.pem}\n" +
                          "clients: [{id: " + chain.client + ", ecert: " + chain.client + "/cert.pem, tcerts: " +
-                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n";
+                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n" + extras.adapters_yaml;
       WriteText(dir_.Join(id + ".yaml"), yaml);
       Start(id, {EntenteBinary(), "node", "--config", dir_.Join(id + ".yaml")});
     }

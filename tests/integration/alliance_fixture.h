@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "chaincode/alliance/alliance.h"
 #include "runtime/common/json.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/http/http.h"
@@ -16,9 +17,17 @@
 
 namespace entente::testing {
 
+// Additions to the standard alliance: member chains without Entente nodes (reached through adapters),
+// routes, and an `adapters:` block appended to relay.yaml and every node.yaml.
+struct AllianceExtras {
+  std::vector<chaincode::Member> members;
+  std::vector<chaincode::Route> routes;
+  std::string adapters_yaml;  // "adapters:\n  - {...}\n", paths absolute
+};
+
 class RunningAlliance {
  public:
-  RunningAlliance();
+  explicit RunningAlliance(AllianceExtras extras = {});
   ~RunningAlliance();
 
   // A client of node `node_id` ("a1", ...) or of the relay ("relay") with `who`'s ECert

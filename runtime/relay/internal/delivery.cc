@@ -89,7 +89,7 @@ WriteDelivery::State DeliveryRecord::State() const {
 Json DeliveryRecord::ToJson() const {
   Json list = Json::array();
   for (const WriteDelivery& w : writes) list.push_back(WriteJson(w));
-  return Json{{"tx_id", tx_id}, {"channel", channel}, {"block", block},
+  return Json{{"tx_id", tx_id}, {"channel", channel}, {"block", block}, {"sequence", sequence},
               {"state", DeliveryStateName(State())}, {"attempts", attempts}, {"writes", list}};
 }
 
@@ -99,6 +99,7 @@ Result<DeliveryRecord> DeliveryRecord::FromJson(const Json& json) {
     record.tx_id = json.at("tx_id").get<std::string>();
     record.channel = json.at("channel").get<std::string>();
     record.block = json.at("block").get<std::uint64_t>();
+    record.sequence = json.value("sequence", std::uint64_t{0});
     record.attempts = json.value("attempts", 0);
     for (const Json& w : json.at("writes")) {
       ENTENTE_ASSIGN_OR_RETURN(WriteDelivery write, WriteFromJson(w, record.tx_id));
@@ -148,7 +149,8 @@ Status Deliveries::Start() {
     ENTENTE_ASSIGN_OR_RETURN(DeliveryRecord record, DeliveryRecord::FromJson(json));
     if (record.State() == WriteDelivery::State::kPending) pending.push_back(std::move(record));
   }
-  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.block < b.block; });
+  // In log order, as they were first queued.
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
   if (!pending.empty()) logger_->info("resuming {} pending deliveries", pending.size());
   Enqueue(std::move(pending));
   worker_ = std::thread([this] { Run(); });

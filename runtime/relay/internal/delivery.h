@@ -45,12 +45,13 @@ struct DeliveryRecord {
   std::string tx_id;
   std::string channel;  // where the transaction committed
   std::uint64_t block = 0;
+  std::uint64_t sequence = 0;  // the envelope's place in the relay's log: the order of delivery
   std::vector<WriteDelivery> writes;
   int attempts = 0;
 
   // Pending while any write is pending, else failed if any failed, else delivered.
   WriteDelivery::State State() const;
-  // {"tx_id","channel","block","state","attempts","writes":[{"chain","contract","key","state","applied","detail",...}]}
+  // {"tx_id","channel","block","sequence","state","attempts","writes":[{"chain","contract","key","state","applied","detail",...}]}
   Json ToJson() const;
   static Result<DeliveryRecord> FromJson(const Json& json);
 };

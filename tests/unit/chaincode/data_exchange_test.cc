@@ -197,6 +197,26 @@ TEST_CASE("RequestRecord rejects a request to this chain, an empty source, recor
   CHECK(ToText(chain.stub.Invoke("ListExchanges").payload) == "[]");
 }
 
+TEST_CASE("ExportRecord writes the record to each target chain, and only its owner may export it") {
+  SourceChain chain;
+  Response exported = chain.stub.Invoke("ExportRecord", {"r1", "ledgerE,erp"});
+  REQUIRE_MESSAGE(exported.ok(), exported.message);
+  CHECK(Payload(exported)["id"] == "r1");
+  for (const std::string& target : {std::string("ledgerE"), std::string("erp")}) {
+    auto written = chain.stub.GetRemoteState(target, "data_exchange", "record~r1");
+    REQUIRE(written.has_value());
+    CHECK(*written == chain.RecordBytes("r1"));
+  }
+  chain.stub.set_creator(kNodeB);
+  Response foreign = chain.stub.Invoke("ExportRecord", {"r1", "ledgerE"});
+  CHECK_FALSE(foreign.ok());
+  CHECK(foreign.message.find("only its owner may export it") != std::string::npos);
+  chain.stub.set_creator(kOwnerA);
+  CHECK(chain.stub.Invoke("ExportRecord", {"r1", ""}).message.find("at least one chain") != std::string::npos);
+  CHECK(chain.stub.Invoke("ExportRecord", {"r1", "chainA"}).message.find("on this chain already") != std::string::npos);
+  CHECK_FALSE(chain.stub.Invoke("ExportRecord", {"r9", "ledgerE"}).ok());
+}
+
 TEST_CASE("GetExchange returns a recorded exchange and fails for an unknown id") {
   RequestingChain chain;
   REQUIRE(chain.stub.Invoke("RequestRecord", {"chainA", "r1", "audit"}).ok());  // mock-tx-1
@@ -230,7 +250,8 @@ TEST_CASE("The metadata query tags DataExchange's functions as submit or evaluat
   Json metadata = Payload(stub.Invoke("org.hyperledger.fabric:GetMetadata"));
   std::map<std::string, std::string> tags;
   for (const Json& t : metadata["contracts"]["DataExchange"]["transactions"]) tags[t["name"]] = t["tag"][0];
-  CHECK(tags == std::map<std::string, std::string>{{"GetExchange", "evaluate"},
+  CHECK(tags == std::map<std::string, std::string>{{"ExportRecord", "submit"},
+                                                   {"GetExchange", "evaluate"},
                                                    {"GetRecord", "evaluate"},
                                                    {"ListExchanges", "evaluate"},
                                                    {"PublishRecord", "submit"},

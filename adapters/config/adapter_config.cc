@@ -1,19 +1,18 @@
-// The `adapters:` list of relay.yaml: one adapter per member chain without Entente nodes, to which the
-// relay delivers committed cross-chain writes (DESIGN.md §8, docs/adapters.md).
+#include "adapters/config/adapter_config.h"
+
 #include <map>
 
 #include "adapters/ethereum/ethereum_adapter.h"
 #include "adapters/rest/rest_adapter.h"
 #include "runtime/common/file.h"
-#include "runtime/relay/relay.h"
 
-namespace entente::relay {
+namespace entente::adapters {
 namespace {
 
-Result<std::shared_ptr<adapters::ChainAdapter>> EthereumFrom(const ConfigNode& n, const std::string& path,
+Result<std::shared_ptr<ChainAdapter>> EthereumFrom(const ConfigNode& n, const std::string& path,
                                                              std::string chain) {
   ENTENTE_RETURN_IF_ERROR(n.CheckKeys({"chain", "type", "endpoint", "bridge", "from", "key_file", "gas"}));
-  adapters::EthereumAdapterOptions o;
+  EthereumAdapterOptions o;
   o.chain = std::move(chain);
   ENTENTE_ASSIGN_OR_RETURN(o.endpoint, n.GetString("endpoint"));
   ENTENTE_ASSIGN_OR_RETURN(o.bridge_address, n.GetString("bridge"));
@@ -23,15 +22,15 @@ Result<std::shared_ptr<adapters::ChainAdapter>> EthereumFrom(const ConfigNode& n
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t gas, n.GetInt("gas", static_cast<std::int64_t>(o.gas)));
   if (gas <= 0) return n.Error("gas must be positive");
   o.gas = static_cast<std::uint64_t>(gas);
-  auto adapter = adapters::EthereumAdapter::Create(std::move(o));
+  auto adapter = EthereumAdapter::Create(std::move(o));
   if (!adapter.ok()) return n.Error(adapter.status().message());
-  return std::shared_ptr<adapters::ChainAdapter>(std::move(adapter).value());
+  return std::shared_ptr<ChainAdapter>(std::move(adapter).value());
 }
 
-Result<std::shared_ptr<adapters::ChainAdapter>> RestFrom(const ConfigNode& n, const std::string& path,
+Result<std::shared_ptr<ChainAdapter>> RestFrom(const ConfigNode& n, const std::string& path,
                                                          std::string chain) {
   ENTENTE_RETURN_IF_ERROR(n.CheckKeys({"chain", "type", "endpoint", "mapping", "cert", "key", "ca"}));
-  adapters::RestAdapterOptions o;
+  RestAdapterOptions o;
   o.chain = std::move(chain);
   ENTENTE_ASSIGN_OR_RETURN(o.endpoint, n.GetString("endpoint"));
   ENTENTE_ASSIGN_OR_RETURN(std::string mapping, n.GetString("mapping"));
@@ -42,16 +41,16 @@ Result<std::shared_ptr<adapters::ChainAdapter>> RestFrom(const ConfigNode& n, co
   if (!key.empty()) o.key_file = ResolvePath(path, key);
   ENTENTE_ASSIGN_OR_RETURN(auto cas, n.GetStringList("ca"));
   for (const std::string& ca : cas) o.ca_files.push_back(ResolvePath(path, ca));
-  auto adapter = adapters::RestAdapter::Create(std::move(o));
+  auto adapter = RestAdapter::Create(std::move(o));
   if (!adapter.ok()) return n.Error(adapter.status().message());
-  return std::shared_ptr<adapters::ChainAdapter>(std::move(adapter).value());
+  return std::shared_ptr<ChainAdapter>(std::move(adapter).value());
 }
 
 }  // namespace
 
-Result<std::vector<std::shared_ptr<adapters::ChainAdapter>>> LoadAdapters(const ConfigNode& list,
+Result<std::vector<std::shared_ptr<ChainAdapter>>> LoadAdapters(const ConfigNode& list,
                                                                           const std::string& path) {
-  std::vector<std::shared_ptr<adapters::ChainAdapter>> out;
+  std::vector<std::shared_ptr<ChainAdapter>> out;
   std::map<std::string, bool> seen;
   ENTENTE_ASSIGN_OR_RETURN(auto entries, list.Elements());
   for (const ConfigNode& n : entries) {
@@ -59,10 +58,10 @@ Result<std::vector<std::shared_ptr<adapters::ChainAdapter>>> LoadAdapters(const 
     ENTENTE_ASSIGN_OR_RETURN(std::string type, n.GetString("type"));
     if (seen[chain]) return n.Error("a second adapter for chain " + chain);
     seen[chain] = true;
-    Result<std::shared_ptr<adapters::ChainAdapter>> adapter =
+    Result<std::shared_ptr<ChainAdapter>> adapter =
         type == "ethereum" ? EthereumFrom(n, path, chain)
         : type == "rest"   ? RestFrom(n, path, chain)
-                           : Result<std::shared_ptr<adapters::ChainAdapter>>(
+                           : Result<std::shared_ptr<ChainAdapter>>(
                                n.Error("type must be \"ethereum\" or \"rest\", not \"" + type + "\""));
     if (!adapter.ok()) return adapter.status();
     out.push_back(std::move(adapter).value());
@@ -70,4 +69,4 @@ Result<std::vector<std::shared_ptr<adapters::ChainAdapter>>> LoadAdapters(const 
   return out;
 }
 
-}  // namespace entente::relay
+}  // namespace entente::adapters
