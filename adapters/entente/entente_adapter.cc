@@ -1,41 +1,18 @@
 // EntenteAdapter: REST calls with retries, and strict parsing of the answers.
 #include "adapters/entente/entente_adapter.h"
 
-#include <algorithm>
-#include <thread>
+#include <optional>
 #include <utility>
 
+#include "adapters/internal/endpoint.h"
+#include "adapters/internal/options.h"
+#include "adapters/internal/retry.h"
 #include "runtime/common/bytes.h"
-#include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"
 
 namespace entente::adapters {
 namespace {
-
-// Percent-encodes one path segment: every byte but RFC 3986's unreserved characters.
-std::string EncodeSegment(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0f];
-    }
-  }
-  return out;
-}
-
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
 
 // Parses "host:port", "[v6]:port" or "https://host:port[/]".
 Result<HostPort> ParseEndpoint(std::string_view endpoint) {
@@ -43,44 +20,11 @@ Result<HostPort> ParseEndpoint(std::string_view endpoint) {
     return Status::InvalidArgument("endpoint '" + std::string(endpoint) + "': " + why);
   };
   std::string_view rest = endpoint;
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
-    if (rest.substr(0, scheme) != "https") return bad("only https is served by Entente chains");
-    rest.remove_prefix(scheme + 3);
-  }
+  if (!StripScheme(rest, "https")) return bad("only https is served by Entente chains");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  HostPort out;
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    std::size_t close = rest.find(']');
-    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-      return bad("expected [address]:port");
-    }
-    out.host = std::string(rest.substr(1, close - 1));
-    port = rest.substr(close + 2);
-  } else {
-    std::size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return bad("expected host:port");
-    out.host = std::string(rest.substr(0, colon));
-    if (out.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets: [address]:port");
-    port = rest.substr(colon + 1);
-  }
-  if (out.host.empty() || out.host.find('/') != std::string::npos) return bad("expected a host before the port");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
-    return bad("the port must be a number 1-65535");
-  }
-  unsigned long number = std::stoul(std::string(port));
-  if (number < 1 || number > 65535) return bad("the port must be a number 1-65535");
-  out.port = static_cast<std::uint16_t>(number);
-  return out;
-}
-
-Status CheckReadable(const std::string& option, const std::string& path) {
-  if (path.empty()) return Status::InvalidArgument("option " + option + " is empty");
-  auto read = ReadFile(path);
-  if (!read.ok()) {
-    return Status::InvalidArgument("option " + option + ": cannot read " + path + ": " + read.status().message());
-  }
-  return Status::Ok();
+  auto where = ParseHostPort(rest, "expected host:port");
+  if (!where.ok()) return bad(where.status().message());
+  return where;
 }
 
 // The problem's detail, or the start of the body when it is not problem+json.
@@ -120,22 +64,14 @@ Result<std::unique_ptr<EntenteAdapter>> EntenteAdapter::Create(EntenteAdapterOpt
   if (options.ca_files.empty()) return Status::InvalidArgument("option ca_files is empty: no server could be trusted");
   for (const std::string& ca : options.ca_files) ENTENTE_RETURN_IF_ERROR(CheckReadable("ca_files", ca));
   if (options.timeout.count() <= 0) return Status::InvalidArgument("option timeout must be positive");
-  if (options.retries < 0) return Status::InvalidArgument("option retries must not be negative");
-  if (options.backoff.count() < 0 || options.max_backoff.count() < 0) {
-    return Status::InvalidArgument("options backoff and max_backoff must not be negative");
-  }
+  ENTENTE_RETURN_IF_ERROR(CheckRetryOptions(options.retries, options.backoff, options.max_backoff));
   return std::unique_ptr<EntenteAdapter>(new EntenteAdapter(std::move(options), where.host, where.port));
 }
 
 EntenteAdapter::EntenteAdapter(EntenteAdapterOptions options, std::string host, std::uint16_t port)
-    : options_(std::move(options)),
-      endpoint_((host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port)) {
-  http::ClientOptions client;
-  client.host = std::move(host);
-  client.port = port;
-  client.tls = {options_.cert_file, options_.key_file, options_.ca_files};
-  client.timeout = options_.timeout;
-  client_ = std::make_unique<http::Client>(std::move(client));
+    : options_(std::move(options)), endpoint_(HostPortText(host, port)) {
+  client_ =
+      HttpsClient(std::move(host), port, {options_.cert_file, options_.key_file, options_.ca_files}, options_.timeout);
 }
 
 EntenteAdapter::~EntenteAdapter() = default;
@@ -145,15 +81,8 @@ std::string EntenteAdapter::Where(const std::string& target) const {
 }
 
 Result<EntenteAdapter::Answer> EntenteAdapter::Get(const std::string& target) {
-  std::chrono::milliseconds wait = options_.backoff;
-  Status last;
-  int attempts = 0;
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
-    if (attempt > 0) {
-      std::this_thread::sleep_for(wait);
-      wait = std::min(wait * 2, options_.max_backoff);
-    }
-    ++attempts;
+  const RetryPolicy policy{options_.retries + 1, options_.backoff, options_.max_backoff};
+  return WithRetries<Answer>(policy, Where(target), [&](std::string& last) -> std::optional<Result<Answer>> {
     auto response = client_->Get(target);
     if (response.ok()) {
       const http::Response& r = *response;
@@ -167,10 +96,9 @@ Result<EntenteAdapter::Answer> EntenteAdapter::Get(const std::string& target) {
     if (response.status().code() != StatusCode::kUnavailable) {
       return response.status().WithContext(Where(target) + "cannot send");
     }
-    last = response.status();
-  }
-  return Status::Unavailable(Where(target) + "unreachable after " + std::to_string(attempts) +
-                             (attempts == 1 ? " attempt: " : " attempts: ") + last.message());
+    last = response.status().message();
+    return std::nullopt;
+  });
 }
 
 namespace {
@@ -188,8 +116,8 @@ Result<Json> ObjectOf(const std::string& body, const std::string& where) {
 Result<std::optional<endorser::RemoteValue>> EntenteAdapter::Read(std::string_view contract, std::string_view key) {
   if (contract.empty()) return Status::InvalidArgument("read of " + options_.chain + ": the contract is empty");
   if (key.empty()) return Status::InvalidArgument("read of " + options_.chain + ": the key is empty");
-  const std::string target =
-      "/v1/channels/" + EncodeSegment(options_.chain) + "/state/" + EncodeSegment(contract) + "/" + EncodeSegment(key);
+  const std::string target = "/v1/channels/" + EncodePathSegment(options_.chain) + "/state/" +
+                             EncodePathSegment(contract) + "/" + EncodePathSegment(key);
   ENTENTE_ASSIGN_OR_RETURN(Answer answer, Get(target));
   if (answer.status == 404) return std::optional<endorser::RemoteValue>();
   const std::string where = Where(target);
@@ -217,7 +145,7 @@ Result<bool> EntenteAdapter::StillCurrent(std::string_view contract, std::string
 }
 
 Result<std::uint64_t> EntenteAdapter::Height() {
-  const std::string target = "/v1/channels/" + EncodeSegment(options_.chain);
+  const std::string target = "/v1/channels/" + EncodePathSegment(options_.chain);
   ENTENTE_ASSIGN_OR_RETURN(Answer answer, Get(target));
   const std::string where = Where(target);
   if (answer.status == 404) return Status::NotFound(where + "the chain is unknown there: " + DetailOf(answer.body));
@@ -236,7 +164,7 @@ Result<Receipt> EntenteAdapter::Deliver(const CrossChainWrite& write) {
                                    ": the write is for chain " + write.channel);
   }
   if (write.tx_id.empty()) return Status::InvalidArgument("delivery to " + options_.chain + ": the tx id is empty");
-  const std::string target = "/v1/transactions/" + EncodeSegment(write.tx_id);
+  const std::string target = "/v1/transactions/" + EncodePathSegment(write.tx_id);
   ENTENTE_ASSIGN_OR_RETURN(Answer answer, Get(target));
   const std::string where = Where(target);
   if (answer.status == 404) {

@@ -13,6 +13,7 @@
 #include "adapters/ethereum/internal/json_rpc.h"
 #include "adapters/ethereum/internal/keccak.h"
 #include "adapters/ethereum/internal/signer.h"
+#include "adapters/internal/options.h"
 #include "runtime/common/file.h"
 
 namespace entente::adapters {
@@ -77,10 +78,7 @@ Result<std::unique_ptr<EthereumAdapter>> EthereumAdapter::Make(EthereumAdapterOp
   if (options.gas == 0) return Status::InvalidArgument("option gas must be positive");
   if (options.timeout.count() <= 0) return Status::InvalidArgument("option timeout must be positive");
   if (options.receipt_timeout.count() <= 0) return Status::InvalidArgument("option receipt_timeout must be positive");
-  if (options.retries < 0) return Status::InvalidArgument("option retries must not be negative");
-  if (options.backoff.count() < 0 || options.max_backoff.count() < 0) {
-    return Status::InvalidArgument("options backoff and max_backoff must not be negative");
-  }
+  ENTENTE_RETURN_IF_ERROR(CheckRetryOptions(options.retries, options.backoff, options.max_backoff));
   ethereum::RpcOptions rpc;
   rpc.endpoint = *endpoint;
   rpc.label = options.chain + " at " + endpoint->url;

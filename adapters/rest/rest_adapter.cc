@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <thread>
+#include <optional>
 #include <utility>
 
+#include "adapters/internal/endpoint.h"
+#include "adapters/internal/options.h"
+#include "adapters/internal/retry.h"
 #include "adapters/rest/internal/mapping.h"
 #include "runtime/common/bytes.h"
-#include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"
 
@@ -31,10 +33,7 @@ Result<Endpoint> ParseEndpoint(std::string_view endpoint) {
     return Status::InvalidArgument("option endpoint '" + std::string(endpoint) + "': " + why);
   };
   std::string_view rest = endpoint;
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
-    if (rest.substr(0, scheme) != "https") return bad("only https is supported (TLS 1.3)");
-    rest.remove_prefix(scheme + 3);
-  }
+  if (!StripScheme(rest, "https")) return bad("only https is supported (TLS 1.3)");
   Endpoint out;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     out.base_path = std::string(rest.substr(slash));
@@ -42,37 +41,11 @@ Result<Endpoint> ParseEndpoint(std::string_view endpoint) {
     while (!out.base_path.empty() && out.base_path.back() == '/') out.base_path.pop_back();
     if (out.base_path.find_first_of("?# ") != std::string::npos) return bad("the base path holds '?', '#' or ' '");
   }
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    std::size_t close = rest.find(']');
-    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-      return bad("expected [address]:port");
-    }
-    out.host = std::string(rest.substr(1, close - 1));
-    port = rest.substr(close + 2);
-  } else {
-    std::size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return bad("expected https://host:port");
-    out.host = std::string(rest.substr(0, colon));
-    if (out.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets: [address]:port");
-    port = rest.substr(colon + 1);
-  }
-  if (out.host.empty()) return bad("expected a host before the port");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
-      std::stoul(std::string(port)) < 1 || std::stoul(std::string(port)) > 65535) {
-    return bad("the port must be a number 1-65535");
-  }
-  out.port = static_cast<std::uint16_t>(std::stoul(std::string(port)));
+  auto authority = ParseHostPort(rest, "expected https://host:port");
+  if (!authority.ok()) return bad(authority.status().message());
+  out.host = std::move(authority->host);
+  out.port = authority->port;
   return out;
-}
-
-Status CheckReadable(const std::string& option, const std::string& path) {
-  if (path.empty()) return Status::InvalidArgument("option " + option + " is empty");
-  auto read = ReadFile(path);
-  if (!read.ok()) {
-    return Status::InvalidArgument("option " + option + ": cannot read " + path + ": " + read.status().message());
-  }
-  return Status::Ok();
 }
 
 // The message of an error answer: the string at the mapping's `error` pointer, else the body's start.
@@ -133,10 +106,7 @@ Result<std::unique_ptr<RestAdapter>> RestAdapter::Create(RestAdapterOptions opti
   if (options.ca_files.empty()) return Status::InvalidArgument("option ca_files is empty: no service could be trusted");
   for (const std::string& ca : options.ca_files) ENTENTE_RETURN_IF_ERROR(CheckReadable("ca_files", ca));
   if (options.timeout.count() <= 0) return Status::InvalidArgument("option timeout must be positive");
-  if (options.retries < 0) return Status::InvalidArgument("option retries must not be negative");
-  if (options.backoff.count() < 0 || options.max_backoff.count() < 0) {
-    return Status::InvalidArgument("options backoff and max_backoff must not be negative");
-  }
+  ENTENTE_RETURN_IF_ERROR(CheckRetryOptions(options.retries, options.backoff, options.max_backoff));
   if (options.mapping_file.empty()) return Status::InvalidArgument("option mapping_file is empty");
   auto mapping = rest::LoadMapping(options.mapping_file);
   if (!mapping.ok()) {
@@ -150,15 +120,11 @@ Result<std::unique_ptr<RestAdapter>> RestAdapter::Create(RestAdapterOptions opti
 RestAdapter::RestAdapter(RestAdapterOptions options, std::string host, std::uint16_t port, std::string base_path,
                          std::unique_ptr<const rest::RestMapping> mapping)
     : options_(std::move(options)),
-      endpoint_((host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port)),
+      endpoint_(HostPortText(host, port)),
       base_path_(std::move(base_path)),
       mapping_(std::move(mapping)) {
-  http::ClientOptions client;
-  client.host = std::move(host);
-  client.port = port;
-  client.tls = {options_.cert_file, options_.key_file, options_.ca_files};
-  client.timeout = options_.timeout;
-  client_ = std::make_unique<http::Client>(std::move(client));
+  client_ =
+      HttpsClient(std::move(host), port, {options_.cert_file, options_.key_file, options_.ca_files}, options_.timeout);
 }
 
 RestAdapter::~RestAdapter() = default;
@@ -182,22 +148,15 @@ Result<RestAdapter::Answer> RestAdapter::Send(const rest::RequestMapping& mappin
   }
   if (!body->empty() && !has_content_type) headers.emplace_back("Content-Type", "application/json");
 
-  std::chrono::milliseconds wait = options_.backoff;
-  std::string last;
-  int attempts = 0;
-  for (int attempt = 0; attempt <= options_.retries; ++attempt) {
-    if (attempt > 0) {
-      std::this_thread::sleep_for(wait);
-      wait = std::min(wait * 2, options_.max_backoff);
-    }
-    ++attempts;
+  const RetryPolicy policy{options_.retries + 1, options_.backoff, options_.max_backoff};
+  return WithRetries<Answer>(policy, where, [&](std::string& last) -> std::optional<Result<Answer>> {
     auto response = client_->Send(mapping.method, target, *body, headers);
     if (!response.ok()) {
       if (response.status().code() != StatusCode::kUnavailable) {
         return response.status().WithContext(where + "cannot send");
       }
       last = response.status().message();
-      continue;
+      return std::nullopt;
     }
     const http::Response& r = *response;
     if ((r.status >= 200 && r.status < 300) || std::count(accepted.begin(), accepted.end(), r.status) > 0) {
@@ -206,15 +165,13 @@ Result<RestAdapter::Answer> RestAdapter::Send(const rest::RequestMapping& mappin
     std::string detail = "HTTP " + std::to_string(r.status) + ": " + MessageOf(r.body, mapping.error);
     if (r.status == 503) {
       last = "the service cannot serve now, " + detail;
-      continue;
+      return std::nullopt;
     }
     if (r.status == 401 || r.status == 403) return Status::PermissionDenied(where + "refused, " + detail);
     if (r.status >= 500) return Status::Unavailable(where + "the service failed, " + detail);
     if (r.status == 400) return Status::InvalidArgument(where + "the request was refused, " + detail);
     return Status::Internal(where + "unexpected answer, " + detail);
-  }
-  return Status::Unavailable(where + "unreachable after " + std::to_string(attempts) +
-                             (attempts == 1 ? " attempt: " : " attempts: ") + last);
+  });
 }
 
 Result<std::optional<endorser::RemoteValue>> RestAdapter::Read(std::string_view contract, std::string_view key) {

@@ -2,6 +2,7 @@
 // command and capturing its output, and locating the `entente` binary under test. Thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -66,5 +67,8 @@ std::string ReadText(const std::string& path);
 
 // Overwrites the file with `text`.
 void WriteText(const std::string& path, const std::string& text);
+
+// Returns a loopback port nothing listens on right now (bound, then released at once).
+std::uint16_t FreePort();
 
 }  // namespace entente::testing

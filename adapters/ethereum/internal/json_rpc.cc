@@ -3,9 +3,11 @@
 #include "adapters/ethereum/internal/json_rpc.h"
 
 #include <algorithm>
-#include <thread>
+#include <optional>
 #include <utility>
 
+#include "adapters/internal/endpoint.h"
+#include "adapters/internal/retry.h"
 #include "runtime/http/http.h"
 
 namespace entente::adapters::ethereum {
@@ -37,38 +39,17 @@ Result<RpcEndpoint> ParseRpcEndpoint(std::string_view endpoint) {
     return Status::InvalidArgument("endpoint '" + std::string(endpoint) + "': " + why);
   };
   std::string_view rest = endpoint;
-  if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
-    if (rest.substr(0, scheme) != "http") return bad("expected http://host:port (only plain HTTP is supported)");
-    rest.remove_prefix(scheme + 3);
-  }
+  if (!StripScheme(rest, "http")) return bad("expected http://host:port (only plain HTTP is supported)");
   RpcEndpoint out;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     out.path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
   }
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    std::size_t close = rest.find(']');
-    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-      return bad("expected [address]:port");
-    }
-    out.host = std::string(rest.substr(1, close - 1));
-    port = rest.substr(close + 2);
-  } else {
-    std::size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return bad("expected host:port");
-    out.host = std::string(rest.substr(0, colon));
-    if (out.host.find(':') != std::string::npos) return bad("an IPv6 address must be in brackets: [address]:port");
-    port = rest.substr(colon + 1);
-  }
-  if (out.host.empty()) return bad("expected a host before the port");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
-      std::stoul(std::string(port)) < 1 || std::stoul(std::string(port)) > 65535) {
-    return bad("the port must be a number 1-65535");
-  }
-  out.port = static_cast<std::uint16_t>(std::stoul(std::string(port)));
-  out.url = "http://" + (out.host.find(':') != std::string::npos ? "[" + out.host + "]" : out.host) + ":" +
-            std::to_string(out.port) + (out.path == "/" ? "" : out.path);
+  auto authority = ParseHostPort(rest, "expected host:port");
+  if (!authority.ok()) return bad(authority.status().message());
+  out.host = std::move(authority->host);
+  out.port = authority->port;
+  out.url = "http://" + HostPortText(out.host, out.port) + (out.path == "/" ? "" : out.path);
   return out;
 }
 
@@ -151,19 +132,13 @@ Result<RpcAnswer> JsonRpcClient::Call(std::string_view method, const Json& param
   const std::uint64_t id = next_id_++;
   const std::string request =
       Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", std::string(method)}, {"params", params}}.dump();
-  std::chrono::milliseconds wait = options_.backoff;
-  const int attempts = retry ? options_.retries + 1 : 1;
-  Status last;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    if (attempt > 0) {
-      std::this_thread::sleep_for(wait);
-      wait = std::min(wait * 2, options_.max_backoff);
-    }
+  const RetryPolicy policy{retry ? options_.retries + 1 : 1, options_.backoff, options_.max_backoff};
+  return WithRetries<RpcAnswer>(policy, where, [&](std::string& last) -> std::optional<Result<RpcAnswer>> {
     auto response = client_->Post(options_.endpoint.path, request);
     if (!response.ok()) {
       if (response.status().code() != StatusCode::kUnavailable) return response.status().WithContext(where);
-      last = response.status();
-      continue;
+      last = response.status().message();
+      return std::nullopt;
     }
     const http::Response& r = *response;
     std::string start = r.body.size() > 200 ? r.body.substr(0, 200) + "..." : r.body;
@@ -192,9 +167,7 @@ Result<RpcAnswer> JsonRpcClient::Call(std::string_view method, const Json& param
     }
     answer.result = std::move((*parsed)["result"]);
     return answer;
-  }
-  return Status::Unavailable(where + "unreachable after " + std::to_string(attempts) +
-                             (attempts == 1 ? " attempt: " : " attempts: ") + last.message());
+  });
 }
 
 }  // namespace entente::adapters::ethereum

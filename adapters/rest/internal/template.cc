@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "adapters/internal/endpoint.h"
 #include "runtime/common/json.h"
 
 namespace entente::adapters::rest {
@@ -84,23 +85,7 @@ std::string MarkerKey(std::string_view tx_id, std::string_view contract, std::st
   return "entente/applied/" + std::string(tx_id) + "/" + ContractKey(contract, key);
 }
 
-std::string PercentEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0x0f];
-    }
-  }
-  return out;
-}
+std::string PercentEncode(std::string_view text) { return EncodePathSegment(text); }
 
 Result<std::string> JsonEscape(std::string_view text) {
   if (!IsValidUtf8(text)) return Status::InvalidArgument("not UTF-8 text, so it cannot go into a JSON string");
