@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "runtime/alliance/alliance.h"
+#include "runtime/cli/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
@@ -57,14 +58,9 @@ int Genesis(const AllianceOptions& o) {
 }
 
 // "https://host:port" or "host:port" -> "host port"; "" when it is neither.
-std::string HostPort(std::string endpoint) {
-  if (endpoint.starts_with("https://")) endpoint = endpoint.substr(8);
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size() ||
-      endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-    return "";
-  }
-  return endpoint.substr(0, colon) + " " + endpoint.substr(colon + 1);
+std::string HostPort(const std::string& endpoint) {
+  std::optional<Address> address = ParseAddress(endpoint);
+  return address ? address->host + " " + std::to_string(address->port) : "";
 }
 
 // Prints what a deploy tool needs from a spec, one item per line, before any certificate exists:

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "runtime/alliance/alliance.h"
+#include "runtime/cli/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
@@ -42,16 +43,12 @@ Result<endorser::Signer> LoadAdmin(const std::string& dir) {
 }
 
 // A client of the node at `endpoint` ("host:port", or "https://host:port") as the first admin.
-Result<http::ClientOptions> NodeClientOptions(const ProposeOptions& o, std::string endpoint) {
-  if (endpoint.starts_with("https://")) endpoint = endpoint.substr(8);
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == endpoint.size() || colon + 6 < endpoint.size() ||
-      endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-    return Status::InvalidArgument("a node's address must be host:port, got '" + endpoint + "'");
-  }
+Result<http::ClientOptions> NodeClientOptions(const ProposeOptions& o, const std::string& endpoint) {
+  std::optional<Address> address = ParseAddress(endpoint);
+  if (!address) return Status::InvalidArgument("a node's address must be host:port, got '" + endpoint + "'");
   http::ClientOptions options;
-  options.host = endpoint.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  options.host = address->host;
+  options.port = address->port;
   options.tls = {o.admins.front() + "/cert.pem", o.admins.front() + "/key.pem", o.cas};
   options.timeout = std::chrono::seconds(o.timeout_s + 5);
   return options;

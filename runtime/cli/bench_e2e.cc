@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/alliance/alliance.h"
+#include "runtime/cli/address.h"
 #include "runtime/cli/bench_util.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/file.h"
@@ -139,10 +140,9 @@ Result<Target> RunningTarget(const E2eOptions& o) {
   t.alliance_nodes = static_cast<int>(config.nodes.size());
   for (const chaincode::Node& n : config.nodes) {
     if (n.chain != o.chain) continue;
-    std::string endpoint = n.endpoint.starts_with("https://") ? n.endpoint.substr(8) : n.endpoint;
-    auto colon = endpoint.rfind(':');
-    if (colon == std::string::npos) return Status::InvalidArgument("node " + n.id + ": endpoint " + n.endpoint);
-    t.nodes.emplace_back(endpoint.substr(0, colon), static_cast<std::uint16_t>(std::atoi(endpoint.c_str() + colon + 1)));
+    std::optional<Address> address = ParseAddress(n.endpoint);
+    if (!address) return Status::InvalidArgument("node " + n.id + ": endpoint " + n.endpoint + " is not https://host:port");
+    t.nodes.emplace_back(address->host, address->port);
   }
   if (t.nodes.empty()) return Status::InvalidArgument(o.spec + " has no node of chain " + o.chain);
   t.endorsers = static_cast<int>(t.nodes.size());

@@ -3,6 +3,7 @@
 // transaction committed invalid, 1 for anything refused or unreachable.
 #include <iostream>
 
+#include "runtime/cli/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"
@@ -29,14 +30,11 @@ int Fail(const std::string& what, const std::string& why) {
 // Sends one request to the node and prints its answer; returns the exit code.
 int Call(const TxOptions& o, const std::string& what, const std::string& method, const std::string& target,
          const std::string& body) {
-  auto colon = o.node.rfind(':');
-  if (colon == std::string::npos || o.node.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      colon + 1 == o.node.size()) {
-    return Fail(what, "--node must be host:port, got '" + o.node + "'");
-  }
+  std::optional<Address> address = ParseAddress(o.node);
+  if (!address) return Fail(what, "--node must be host:port, got '" + o.node + "'");
   http::ClientOptions options;
-  options.host = o.node.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(std::stoi(o.node.substr(colon + 1)));
+  options.host = address->host;
+  options.port = address->port;
   options.tls = {o.cert, o.key, o.cas};
   options.timeout = std::chrono::seconds(o.timeout_s + 5);
   http::Client client(options);
