@@ -235,6 +235,8 @@ struct Relay::State {
     if (queue.items.empty()) return Status::Ok();
     auto snapshot = ledger->GetSnapshot();
     ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
+    const std::shared_ptr<const alliance::Membership> members_now = Members();
+    const std::set<std::string>& external = members_now->view.external_channels;
     std::vector<const validation::CheckedEnvelope*> checked;
     std::vector<std::string> hashes;
     for (const Item& item : queue.items) {
@@ -242,8 +244,8 @@ struct Relay::State {
       hashes.push_back(item.hash);
     }
     ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
-                             validation::ValidateBlock(*snapshot, channel, savepoint.height,
-                                                       Members()->view.external_channels, checked, hashes));
+                             validation::ValidateBlock(*snapshot, channel, savepoint.height, external, checked,
+                                                       hashes));
     const std::vector<ValidationCode>& codes = verdict.codes;
 
     ledger::Block block;
@@ -253,8 +255,6 @@ struct Relay::State {
     ledger::MetaEntries meta;
     std::uint64_t last_seq = 0;
     std::vector<internal::DeliveryRecord> deliveries_of_block;
-    const std::shared_ptr<const alliance::Membership> members_now = Members();
-    const std::set<std::string>& external = members_now->view.external_channels;
     for (std::size_t i = 0; i < queue.items.size(); ++i) {
       Item& item = queue.items[i];
       if (codes[i] == ValidationCode::kValid && item.checked.result && !external.empty()) {
