@@ -236,6 +236,7 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
   Membership m;
   m.trust = std::make_shared<crypto::TrustStore>();
   m.view.channels.insert(kAllianceChannel);
+  m.view.config_channel = kAllianceChannel;
   for (const chaincode::Member& member : config.members) {
     m.view.channels.insert(member.name);
     for (const std::string& pem : member.ca_certs) {
@@ -270,6 +271,24 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     if (!s.ok()) return Status::InvalidArgument("CRL: " + s.message());
   }
   return m;
+}
+
+Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
+                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at) {
+  crypto::CertificateCheck check = members.trust->Check(leaf, intermediates, at);
+  if (!check.ok()) return Status::PermissionDenied(check.reason);
+  switch (leaf.subject().role) {
+    case crypto::Role::kClient:
+    case crypto::Role::kAdmin:
+    case crypto::Role::kRelay:
+      return Status::Ok();
+    case crypto::Role::kNode:
+      if (members.trust->FindEcert(leaf.Fingerprint())) return Status::Ok();
+      return Status::PermissionDenied(leaf.SubjectText() + " is not the ECert of a node of the alliance");
+    default:
+      return Status::PermissionDenied(leaf.SubjectText() + " is not an identity of a member (role '" +
+                                      leaf.subject().role_name + "')");
+  }
 }
 
 Result<ledger::Block> LoadGenesisFile(const std::string& path) {

@@ -65,6 +65,14 @@ struct Membership {
 // InvalidArgument naming the member, node or CRL that does not load.
 Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
 
+// Decides whether the certificate a connection presents (`leaf`, then the `intermediates` it sent)
+// identifies a member at `at`: it chains to a member's CA, is within its validity and on no CRL of
+// `members`; its role is client, admin or relay, or node for an ECert the alliance registers as a
+// node's. A TCert or a CA certificate never authenticates a connection. OK, or PermissionDenied with
+// the reason.
+Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
+                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at);
+
 // Reads a genesis.json (Block::ToJson) file; InvalidArgument naming what is wrong.
 Result<ledger::Block> LoadGenesisFile(const std::string& path);
 

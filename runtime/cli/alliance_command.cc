@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "runtime/alliance/alliance.h"
-#include "runtime/cli/address.h"
+#include "runtime/common/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "runtime/alliance/alliance.h"
-#include "runtime/cli/address.h"
+#include "runtime/common/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
@@ -105,7 +105,9 @@ Result<int> Propose(const ProposeOptions& o, const std::string& function, const 
 
 // The definition of a package's contract on `channel`: name, version and sha256 from its metadata.
 Result<std::string> DefinitionOf(const ProposeOptions& o) {
-  ENTENTE_ASSIGN_OR_RETURN(package::PackageMetadata metadata, package::ReadPackageMetadata(o.package));
+  auto read = package::ReadPackageMetadata(o.package);
+  if (!read.ok()) return read.status().WithContext(o.package);
+  const package::PackageMetadata& metadata = *read;
   Json definition{{"channel", o.channel},
                   {"name", metadata.name},
                   {"version", metadata.version},

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "runtime/alliance/alliance.h"
-#include "runtime/cli/address.h"
+#include "runtime/common/address.h"
 #include "runtime/cli/bench_util.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/file.h"
@@ -120,7 +120,8 @@ Status BringUp(const std::string& state, const std::string& spec, const std::str
       0600);
   ENTENTE_RETURN_IF_ERROR(written);
   if (std::system((script + "up '" + spec + "' >'" + state + "/up.log' 2>&1").c_str()) != 0) {
-    return Status::Unavailable("alliance.sh up failed:\n" + ReadFile(state + "/up.log").value_or(""));
+    std::cerr << ReadFile(state + "/up.log").value_or("");
+    return Status::Unavailable("alliance.sh up failed; its output is above and in " + state + "/up.log");
   }
   target.nodes = {{"127.0.0.1", ports[1]}, {"127.0.0.1", ports[2]}};
   target.client_dir = state + "/crypto/chainA/clients/client1";

@@ -34,7 +34,7 @@ int Package(const ContractOptions& o) {
 int Inspect(const ContractOptions& o) {
   auto metadata = package::ReadPackageMetadata(o.package);
   if (!metadata.ok()) {
-    std::cerr << "entente contract inspect: " << metadata.status().message() << "\n";
+    std::cerr << "entente contract inspect: " << o.package << ": " << metadata.status().message() << "\n";
     return 1;
   }
   std::cout << metadata->ToJson().dump(2) << "\n";
@@ -45,7 +45,7 @@ int Inspect(const ContractOptions& o) {
 int Check(const ContractOptions& o) {
   auto installed = package::InstallPackage(o.package, o.install_dir);
   if (!installed.ok()) {
-    std::cerr << "entente contract check: " << installed.status().message() << "\n";
+    std::cerr << "entente contract check: " << o.package << ": " << installed.status().message() << "\n";
     return 1;
   }
   auto loaded = package::LoadedChaincode::Load(*installed);

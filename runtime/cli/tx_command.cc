@@ -3,7 +3,7 @@
 // transaction committed invalid, 1 for anything refused or unreachable.
 #include <iostream>
 
-#include "runtime/cli/address.h"
+#include "runtime/common/address.h"
 #include "runtime/cli/commands.h"
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"

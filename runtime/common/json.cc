@@ -100,33 +100,78 @@ std::optional<Json> ParseFast(std::string_view text) {
   return out;
 }
 
-}  // namespace
+// True if `text` nests arrays and objects deeper than `limit`, counting brackets outside strings.
+// Malformed text may pass; the parsers judge it.
+bool NestedDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
 
-Result<Json> ParseJson(std::string_view text) {
-  if (std::optional<Json> fast = ParseFast(text)) return std::move(*fast);
-  // Deeply nested input would exhaust the stack of every recursive walk over the value.
-  bool too_deep = false;
-  Json::parser_callback_t limit_depth = [&too_deep](int depth, Json::parse_event_t, Json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
-    return true;
-  };
-  Json value = Json::parse(text, limit_depth, /*allow_exceptions=*/false);
-  if (too_deep) return Status::InvalidArgument("malformed JSON: nested deeper than " + std::to_string(kMaxJsonDepth));
-  if (!value.is_discarded()) return value;
-  // Parse again with exceptions to learn where and why; only on the error path.
-  try {
-    Json reparsed = Json::parse(text);
-    (void)reparsed;
-  } catch (const Json::parse_error& e) {
+// A SAX handler that builds nothing and keeps the first syntax error, worded with its byte offset.
+struct SyntaxCheck : nlohmann::json_sax<Json> {
+  std::string error;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
     std::string what = e.what();
     // nlohmann's message starts with "[json.exception.parse_error.101] "; keep the human part.
     auto pos = what.find("] ");
-    return Status::InvalidArgument("malformed JSON at byte offset " + std::to_string(e.byte) + ": " +
-                                   (pos == std::string::npos ? what : what.substr(pos + 2)));
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
+    error = "malformed JSON at byte offset " + std::to_string(position) + ": " +
+            (pos == std::string::npos ? what : what.substr(pos + 2));
+    return false;
   }
-  return Status::InvalidArgument("malformed JSON");
+};
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text) {
+  // Refused before any parser allocates: a deep tree would exhaust the stack of every recursive walk
+  // over the value, and megabytes of "[" would cost the parsers hundreds of megabytes.
+  if (NestedDeeperThan(text, kMaxJsonDepth)) {
+    return Status::InvalidArgument("malformed JSON: nested deeper than " + std::to_string(kMaxJsonDepth));
+  }
+  if (std::optional<Json> fast = ParseFast(text)) return std::move(*fast);
+  // simdjson refused it: learn where and why without building anything, then let nlohmann build
+  // what it accepts (e.g. integers past 64 bits, which become floating-point numbers).
+  SyntaxCheck check;
+  if (!Json::sax_parse(text, &check, Json::input_format_t::json, /*strict=*/true) || !check.error.empty()) {
+    return Status::InvalidArgument(check.error.empty() ? "malformed JSON" : check.error);
+  }
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Status::InvalidArgument("malformed JSON");
+  return value;
+}
+
+std::string DumpJson(const Json& value) {
+  return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
 Result<std::string> CanonicalJson(const Json& value) {
@@ -136,40 +181,6 @@ Result<std::string> CanonicalJson(const Json& value) {
   } catch (const Json::type_error& e) {
     return Status::InvalidArgument(std::string("canonical JSON: ") + e.what());
   }
-}
-
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    size_t len;
-    std::uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > text.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
 }
 
 Result<std::string> JsonString(const Json& object, std::string_view field) {

@@ -18,15 +18,17 @@ using Json = nlohmann::json;
 inline constexpr int kMaxJsonDepth = 64;
 
 // Returns InvalidArgument naming the byte offset and the parser's reason for malformed JSON, or for
-// nesting deeper than kMaxJsonDepth.
+// nesting deeper than kMaxJsonDepth (refused before anything is built, so hostile input costs no
+// more memory than its own bytes).
 Result<Json> ParseJson(std::string_view text);
+
+// Returns the compact serialization of `value` for a response, a record or a log; never throws:
+// invalid UTF-8 in a string becomes U+FFFD. (Signed structures use CanonicalJson.)
+std::string DumpJson(const Json& value);
 
 // Returns the canonical serialization: compact, object keys in byte order, UTF-8 kept as is.
 // Returns InvalidArgument for a floating-point number or invalid UTF-8 anywhere in the value.
 Result<std::string> CanonicalJson(const Json& value);
-
-// True if `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
-bool IsValidUtf8(std::string_view text);
 
 // Typed field access for parsed input, each returning InvalidArgument naming the missing or mistyped
 // field ("field 'tx_id': expected a string").

@@ -24,12 +24,23 @@ enum class StatusCode {
   kIOError,            // the operating system or a peer failed
   kUnavailable,        // a peer cannot be reached now; retrying may help
   kDeadlineExceeded,   // a timeout expired
+  kResourceExhausted,  // a bound was reached (a quota, a queue); retrying later may succeed
   kInternal,           // a bug
 };
 
 // Returns the name of a code, e.g. "InvalidArgument".
 std::string_view StatusCodeName(StatusCode code);
 
+// True if `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
+// Returns `text` fit for a message, a log line or a JSON string, whatever bytes it holds: each byte of
+// an invalid UTF-8 sequence and each control character (U+0000-U+001F, U+007F) becomes "\xNN"; the
+// rest is kept. Every Status message passes through it, so text quoted from the network cannot forge
+// a log line or break a JSON document.
+std::string Printable(std::string_view text);
+
+// The message of an error Status is always Printable text.
 class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
@@ -46,6 +57,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status DeadlineExceeded(std::string msg) { return {StatusCode::kDeadlineExceeded, std::move(msg)}; }
+  static Status ResourceExhausted(std::string msg) { return {StatusCode::kResourceExhausted, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
@@ -67,7 +79,7 @@ class [[nodiscard]] Status {
   }
 
  private:
-  Status(StatusCode code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  Status(StatusCode code, std::string msg);  // makes `msg` Printable
 
   StatusCode code_ = StatusCode::kOk;
   std::string message_;

@@ -82,7 +82,8 @@ using Handler = std::function<Response(const Request&)>;
 class Router {
  public:
   // Routes `method` on `pattern` to `handler` for clients whose certificate role (crypto::Role of
-  // the ECert's OU) is in `roles`; empty `roles` admits any client that presented a certificate.
+  // the ECert's OU) is in `roles`; empty `roles` admits any member identity: a client certificate of
+  // the role node, client, admin or relay (never a TCert or a CA certificate).
   // Adding the same method and pattern again replaces the earlier route.
   void Add(std::string method, std::string pattern, std::set<crypto::Role> roles, Handler handler);
   // Routes `method` on `pattern` to `handler` for every client, with or without a certificate
@@ -122,6 +123,11 @@ struct TlsFiles {
   std::vector<std::string> ca_files;  // CA certificates trusted for the other side's certificate
 };
 
+// Decides whether a client certificate (the leaf and the intermediates the client sent) identifies a
+// member now: OK, or the reason it does not. Must be thread-safe and quick (no I/O).
+using PeerVerifier =
+    std::function<Status(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates)>;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: ephemeral, see Server::port()
@@ -129,6 +135,11 @@ struct ServerOptions {
   // Mutual TLS: a client without a certificate (or with an untrusted one) fails the handshake. When
   // false, a certificate is still verified against ca_files if the client sends one.
   bool require_client_certificate = true;
+  // When set, decides client certificates instead of ca_files: at the TLS handshake (a refused
+  // certificate fails it), and again before every request on the connection, since a keep-alive
+  // connection outlives a CRL update (a refused one gets 403 and the connection is closed). Its trust
+  // anchors and CRLs may change while the server runs.
+  PeerVerifier verify_peer;
   std::size_t body_limit = 1 << 20;  // larger bodies: 413 problem, connection closed
   // The TLS handshake, and each request (headers+body) from its first byte, must arrive within this;
   // else the connection is closed.

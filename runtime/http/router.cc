@@ -242,8 +242,16 @@ Response Router::Handle(Request request) const {
     if (!request.peer) {
       return Problem(401, "Unauthorized", what + " needs a client certificate");
     }
-    if (!best->roles.empty()) {
-      crypto::Subject subject = request.peer->subject();
+    const crypto::Subject& subject = request.peer->subject();
+    if (best->roles.empty()) {
+      static const std::set<crypto::Role> kMembers{crypto::Role::kNode, crypto::Role::kClient, crypto::Role::kAdmin,
+                                                   crypto::Role::kRelay};
+      if (!kMembers.contains(subject.role)) {
+        return Problem(403, "Forbidden",
+                       what + " is for member identities (node, client, admin, relay); the client certificate's "
+                              "role is '" + subject.role_name + "'");
+      }
+    } else {
       if (!best->roles.contains(subject.role)) {
         return Problem(403, "Forbidden",
                        what + " is for the roles " + RoleNames(best->roles) + "; the client certificate's role is '" +

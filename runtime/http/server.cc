@@ -336,7 +336,15 @@ class Session : public std::enable_shared_from_this<Session> {
       keep_alive_ = false;
       return WriteResponse(Problem(503, "Service Unavailable", "the server is stopping"));
     }
-    core_->log().debug("{} {} {}", remote_, request.method, request.target);
+    if (request.peer && core_->options().verify_peer) {
+      // The certificate passed the handshake; it may have been revoked or expired since.
+      Status still = core_->options().verify_peer(*request.peer, request.peer_chain);
+      if (!still.ok()) {
+        keep_alive_ = false;
+        return WriteResponse(Problem(403, "Forbidden", "the client certificate is no longer valid: " + still.message()));
+      }
+    }
+    core_->log().debug("{} {} {}", remote_, Printable(request.method), Printable(request.target));
     core_->RunHandler(shared_from_this(), std::move(request));
   }
 
@@ -433,6 +441,12 @@ class Session : public std::enable_shared_from_this<Session> {
 Status ServerCore::Listen() {
   ENTENTE_RETURN_IF_ERROR(internal::ConfigureTls(ssl_ctx_.native_handle(), options_.tls, internal::TlsSide::kServer,
                                                  options_.require_client_certificate));
+  if (options_.verify_peer) {
+    internal::SetPeerVerifier(ssl_ctx_.native_handle(), &options_.verify_peer);
+    SSL_CTX_set_verify(ssl_ctx_.native_handle(),
+                       SSL_VERIFY_PEER | (options_.require_client_certificate ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       nullptr);
+  }
   error_code ec;
   net::ip::address address = net::ip::make_address(options_.address, ec);
   if (ec) return Status::InvalidArgument("'" + options_.address + "' is not an IP address to listen on");

@@ -107,6 +107,46 @@ Status ConfigureTls(SSL_CTX* ctx, const TlsFiles& files, TlsSide side, bool requ
   return Status::Ok();
 }
 
+namespace {
+
+// OpenSSL's certificate verification callback for SetPeerVerifier: converts the presented chain and
+// asks the verifier. Returns 1 to accept, 0 to fail the handshake.
+int VerifyWithPeerVerifier(X509_STORE_CTX* store, void* arg) {
+  const auto* verifier = static_cast<const PeerVerifier*>(arg);
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  std::optional<crypto::Certificate> converted = leaf ? ToCertificate(leaf) : std::nullopt;
+  if (!converted) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    return 0;
+  }
+  std::vector<crypto::Certificate> intermediates;
+  if (STACK_OF(X509)* untrusted = X509_STORE_CTX_get0_untrusted(store)) {
+    for (int i = 0; i < sk_X509_num(untrusted); ++i) {
+      X509* cert = sk_X509_value(untrusted, i);
+      if (X509_cmp(cert, leaf) == 0) continue;
+      if (auto c = ToCertificate(cert)) intermediates.push_back(std::move(*c));
+    }
+  }
+  Status verdict = Status::Internal("no verifier");
+  try {
+    verdict = (*verifier)(*converted, intermediates);
+  } catch (...) {
+    verdict = Status::Internal("the certificate verifier failed");
+  }
+  if (!verdict.ok()) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_OK);
+  return 1;
+}
+
+}  // namespace
+
+void SetPeerVerifier(SSL_CTX* ctx, const PeerVerifier* verifier) {
+  SSL_CTX_set_cert_verify_callback(ctx, &VerifyWithPeerVerifier, const_cast<PeerVerifier*>(verifier));
+}
+
 Status ExpectServerName(SSL* ssl, const std::string& host) {
   ERR_clear_error();
   if (IsIpAddress(host)) {

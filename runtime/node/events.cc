@@ -17,7 +17,7 @@ Result<std::uint64_t> Number(const std::string& text, std::string_view what) {
 }
 
 void AppendEvent(std::string& out, std::uint64_t id, std::string_view name, const Json& data) {
-  out += "id: " + std::to_string(id) + "\nevent: " + std::string(name) + "\ndata: " + data.dump() + "\n\n";
+  out += "id: " + std::to_string(id) + "\nevent: " + std::string(name) + "\ndata: " + DumpJson(data) + "\n\n";
 }
 
 // The events of block `block` of `channel`.

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "adapters/entente/entente_adapter.h"
 #include "runtime/alliance/alliance.h"
+#include "runtime/common/address.h"
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
 #include "runtime/node/internal/contracts.h"
@@ -27,17 +28,12 @@ constexpr std::size_t kPullBatch = 50;
 // each request of a client waits for its endorsements and its commit.
 constexpr std::size_t kConnectionsPerPeer = 8;
 
-// "host:port" (or "https://host:port") -> Peer; nullopt when it is not that.
+// "host:port" (or "https://host:port", with an optional trailing "/") -> Peer; nullopt when it is not that.
 std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
-  if (endpoint.starts_with("https://")) endpoint.remove_prefix(8);
   if (endpoint.ends_with("/")) endpoint.remove_suffix(1);
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string port(endpoint.substr(colon + 1));
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  int number = std::stoi(port);
-  if (number < 1 || number > 65535) return std::nullopt;
-  return Peer{std::string(endpoint.substr(0, colon)), static_cast<std::uint16_t>(number)};
+  std::optional<Address> address = ParseAddress(endpoint);
+  if (!address) return std::nullopt;
+  return Peer{address->host, address->port};
 }
 
 // The node's answer to a refusal of its own simulation of a client's proposal.
@@ -106,6 +102,7 @@ struct Node::State {
   std::unique_ptr<ledger::Ledger> ledger;
   internal::Contracts contracts;
 
+  std::mutex reload_mu;  // serializes LoadAlliance (a config block, a CRL reload) and options.crl_pems
   mutable std::shared_mutex alliance_mu;
   chaincode::AllianceConfig config;                        // GUARDED_BY(alliance_mu)
   std::shared_ptr<const alliance::Membership> membership;  // GUARDED_BY(alliance_mu)
@@ -182,7 +179,9 @@ struct Node::State {
     return std::shared_ptr<endorser::RemoteState>(std::move(routed));
   }
 
+  // Rebuilds the membership from the committed config and options.crl_pems.
   Status LoadAlliance() {
+    std::lock_guard reload(reload_mu);
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
     ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
@@ -527,10 +526,20 @@ struct Node::State {
     return ids;
   }
 
-  const endorser::Signer* ClientSigner(const std::string& client_id) {
-    auto it = options.wallet.find(client_id);
-    if (it == options.wallet.end() || it->second.empty()) return nullptr;
-    return &it->second[next_client_tcert++ % it->second.size()];
+  // The next wallet TCert of the client whose ECert is `client`; nullptr when the wallet holds none.
+  const endorser::Signer* ClientSigner(const crypto::Certificate& client) {
+    for (auto& [id, signers] : options.wallet) {
+      if (signers.empty() || signers.front().intermediates.empty()) continue;
+      if (signers.front().intermediates.front().Fingerprint() != client.Fingerprint()) continue;
+      return &signers[next_client_tcert++ % signers.size()];
+    }
+    return nullptr;
+  }
+
+  // The answer for a client the wallet holds no identity for.
+  static Rejection NoIdentity(const crypto::Certificate& client) {
+    return Rejection{403, "NO_IDENTITY", "this node holds no identity for the client certificate " + client.SubjectText(),
+                     std::nullopt};
   }
 
   // A proposal endorsed as the policy (or the request's endorsers) asks, ready to be sealed.
@@ -719,6 +728,25 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   return std::unique_ptr<Node>(new Node(std::move(state)));
 }
 
+Status Node::ReloadCrls(std::vector<std::string> crl_pems) {
+  State& s = *state_;
+  std::vector<std::string> previous;
+  {
+    std::lock_guard reload(s.reload_mu);
+    previous = std::exchange(s.options.crl_pems, std::move(crl_pems));
+  }
+  Status loaded = s.LoadAlliance();
+  if (!loaded.ok()) {
+    std::lock_guard reload(s.reload_mu);
+    s.options.crl_pems = std::move(previous);
+  }
+  return loaded;
+}
+
+Status Node::VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const {
+  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now());
+}
+
 Status Node::ReloadTcerts(std::vector<endorser::Signer> tcerts) {
   State& s = *state_;
   if (tcerts.empty()) return Status::InvalidArgument("no TCerts to sign with");
@@ -749,7 +777,14 @@ void Node::Stop() {
 const std::string& Node::id() const { return state_->options.id; }
 const std::string& Node::chain() const { return state_->options.chain; }
 
-Result<ContractInfo> Node::Install(ByteView package) {
+Result<ContractInfo> Node::Install(ByteView package, const crypto::Certificate* installer) {
+  if (installer != nullptr) {
+    const crypto::Subject& who = installer->subject();
+    if (who.role != crypto::Role::kAdmin || who.chain != chain()) {
+      return Status::PermissionDenied("contracts are installed on " + chain() + "'s nodes by " + chain() +
+                                      "'s admins only, not by " + installer->SubjectText());
+    }
+  }
   std::string dir = state_->options.data_dir + "/uploads";
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
   std::string path = dir + "/" + crypto::Sha256Hex(package) + ".tar.gz";
@@ -766,12 +801,10 @@ endorser::EndorseOutcome Node::Endorse(const SignedBytes& signed_proposal, const
   return state_->EndorseHere(signed_proposal, transient, suggestion);
 }
 
-Result<std::variant<TxOutcome, Rejection>> Node::Submit(const std::string& client_id, const TxRequest& request) {
+Result<std::variant<TxOutcome, Rejection>> Node::Submit(const crypto::Certificate& client_ecert, const TxRequest& request) {
   State& s = *state_;
-  const endorser::Signer* client = s.ClientSigner(client_id);
-  if (client == nullptr) {
-    return {Rejection{403, "NO_IDENTITY", "this node holds no identity for client '" + client_id + "'", std::nullopt}};
-  }
+  const endorser::Signer* client = s.ClientSigner(client_ecert);
+  if (client == nullptr) return {State::NoIdentity(client_ecert)};
   std::string channel = request.channel.empty() ? s.options.chain : request.channel;
   for (int attempt = 1;; ++attempt) {
     ENTENTE_ASSIGN_OR_RETURN(auto result, s.SubmitOnce(*client, request, channel));
@@ -785,16 +818,14 @@ Result<std::variant<TxOutcome, Rejection>> Node::Submit(const std::string& clien
     s.logger->info("{}; endorsing again (attempt {})", conflict ? "MVCC_READ_CONFLICT" : "endorsement mismatch",
                    attempt + 1);
     if (lagging) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    client = s.ClientSigner(client_id);
+    client = s.ClientSigner(client_ecert);
   }
 }
 
-Result<std::variant<shim::Response, Rejection>> Node::Query(const std::string& client_id, const TxRequest& request) {
+Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certificate& client_ecert, const TxRequest& request) {
   State& s = *state_;
-  const endorser::Signer* client = s.ClientSigner(client_id);
-  if (client == nullptr) {
-    return {Rejection{403, "NO_IDENTITY", "this node holds no identity for client '" + client_id + "'", std::nullopt}};
-  }
+  const endorser::Signer* client = s.ClientSigner(client_ecert);
+  if (client == nullptr) return {State::NoIdentity(client_ecert)};
   std::string channel = request.channel.empty() ? s.options.chain : request.channel;
   ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
                            endorser::MakeSignedProposal(*client, channel, request.contract, request.function,

@@ -48,7 +48,8 @@ struct NodeOptions {
   // This node's TCerts with their keys (the batch its CA issued), used in turn to sign endorsements.
   std::vector<endorser::Signer> tcerts;
   // The client identities this node holds for clients of its REST API (a custodial wallet), by the id
-  // (CN) of the client's ECert: requests of that client are signed with these.
+  // (CN) of the client's ECert; each signer presents that ECert first among its intermediates. A
+  // request is signed with them only when its connection authenticated with exactly that ECert.
   std::map<std::string, std::vector<endorser::Signer>> wallet;
   Peer relay;
   std::optional<crypto::PublicKey> relay_key;  // verifies the relay's block signatures (required)
@@ -134,21 +135,33 @@ class Node {
 
   // Replaces the TCerts this node signs with (SIGHUP after a new batch was issued).
   Status ReloadTcerts(std::vector<endorser::Signer> tcerts);
+  // Replaces the CRLs named in node.yaml (SIGHUP) and rebuilds the membership with them. The current
+  // ones stay when one of them does not load (InvalidArgument naming it).
+  Status ReloadCrls(std::vector<std::string> crl_pems);
+  // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
+  // the current membership and CRLs): OK, or PermissionDenied with the reason.
+  Status VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const;
 
   const std::string& id() const;
   const std::string& chain() const;
 
-  // Installs a contract package (.tar.gz bytes) and loads it; it runs once the alliance defines it.
-  Result<ContractInfo> Install(ByteView package);
+  // Installs a contract package (.tar.gz bytes); its library is loaded, and runs, once the alliance
+  // defines it. `installer` is the admin who uploads it, or null for the node's own operator
+  // (node.yaml's packages). PermissionDenied unless the installer is an admin of this node's chain;
+  // AlreadyExists for another package with an installed name and version (the same one again changes
+  // nothing); InvalidArgument for a malformed package; IOError when it cannot be stored.
+  Result<ContractInfo> Install(ByteView package, const crypto::Certificate* installer);
   std::vector<ContractInfo> Contracts() const;
 
   // Endorses another node's proposal: simulate, compare with `suggestion`, sign when equal.
   endorser::EndorseOutcome Endorse(const SignedBytes& signed_proposal, const std::map<std::string, Bytes>& transient,
                                    ByteView suggestion) const;
 
-  // Runs `request` for client `client_id` (a wallet identity): simulate, endorse, submit, wait.
-  // A Rejection when nothing could be submitted; InvalidArgument etc. for a malformed request.
-  Result<std::variant<TxOutcome, Rejection>> Submit(const std::string& client_id, const TxRequest& request);
+  // Runs `request` for the client that authenticated with `client` (its ECert), signing with the wallet
+  // identity of exactly that ECert: simulate, endorse, submit, wait. A Rejection when nothing could be
+  // submitted (403 NO_IDENTITY when the wallet holds none for it); InvalidArgument etc. for a
+  // malformed request.
+  Result<std::variant<TxOutcome, Rejection>> Submit(const crypto::Certificate& client, const TxRequest& request);
   // Endorses a proposal the client signed itself (as Fabric Gateway clients do): simulate, collect
   // endorsements (from `endorsers`, or as the policy asks), and return the envelope payload to sign.
   Result<std::variant<Endorsed, Rejection>> EndorseSigned(const SignedBytes& signed_proposal,
@@ -162,7 +175,7 @@ class Node {
   Result<std::variant<TxOutcome, Rejection>> SubmitSigned(ByteView sealed_envelope, bool wait,
                                                           std::chrono::milliseconds timeout);
   // Simulates `request` on this node only and returns the contract's answer; nothing is submitted.
-  Result<std::variant<shim::Response, Rejection>> Query(const std::string& client_id, const TxRequest& request);
+  Result<std::variant<shim::Response, Rejection>> Query(const crypto::Certificate& client, const TxRequest& request);
 
   // The status of `tx_id` on this node: committed with its code, or nullopt when not committed here.
   std::optional<TxOutcome> Committed(std::string_view tx_id) const;

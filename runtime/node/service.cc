@@ -4,6 +4,7 @@
 #include "adapters/config/adapter_config.h"
 #include "runtime/alliance/alliance.h"
 #include "runtime/api/openapi.h"
+#include "runtime/common/address.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
@@ -117,9 +118,6 @@ Json OutcomeJson(const TxOutcome& o) {
   return j;
 }
 
-// The client identity of a request: the CN of its certificate.
-std::string ClientId(const http::Request& request) { return request.peer ? request.peer->subject().id : ""; }
-
 // A proposal the client signed itself: endorse it and hand back the envelope payload to sign.
 http::Response EndorseSignedProposal(Node& node, const Json& body) {
   auto proposal = SignedBytes::FromJson(body["signed_proposal"]);
@@ -192,7 +190,7 @@ http::Response PostTransaction(Node& node, const http::Request& request) {
   if (std::get<Json>(body).contains("signed_proposal")) return EndorseSignedProposal(node, std::get<Json>(body));
   auto tx = RequestFrom(std::get<Json>(body));
   if (!tx.ok()) return BadRequest(tx.status().message());
-  auto result = node.Submit(ClientId(request), *tx);
+  auto result = node.Submit(*request.peer, *tx);  // the router admits only requests with a certificate
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const TxOutcome& outcome = std::get<TxOutcome>(*result);
@@ -204,7 +202,7 @@ http::Response PostQuery(Node& node, const http::Request& request) {
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
   auto tx = RequestFrom(std::get<Json>(body));
   if (!tx.ok()) return BadRequest(tx.status().message());
-  auto result = node.Query(ClientId(request), *tx);
+  auto result = node.Query(*request.peer, *tx);
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   return http::JsonResponse(200, Json{{"response", ResponseJson(std::get<shim::Response>(*result))}});
@@ -360,13 +358,10 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode relay, root.Child("relay"));
   ENTENTE_RETURN_IF_ERROR(relay.CheckKeys({"endpoint", "cert"}));
   ENTENTE_ASSIGN_OR_RETURN(std::string endpoint, relay.GetString("endpoint"));
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || endpoint.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
-      colon + 1 == endpoint.size()) {
-    return relay.Error("endpoint must be host:port, got '" + endpoint + "'");
-  }
-  o.relay.host = endpoint.substr(0, colon);
-  o.relay.port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  std::optional<Address> relay_address = ParseAddress(endpoint);
+  if (!relay_address) return relay.Error("endpoint must be host:port with a port from 1 to 65535, got '" + endpoint + "'");
+  o.relay.host = relay_address->host;
+  o.relay.port = relay_address->port;
   ENTENTE_ASSIGN_OR_RETURN(std::string relay_cert, relay.GetString("cert"));
   auto relay_certificate = crypto::Certificate::LoadFile(ResolvePath(path, relay_cert));
   if (!relay_certificate.ok()) return relay.Error("cannot load the relay's certificate: " + relay_certificate.status().message());
@@ -416,10 +411,14 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   BlockStopSignals();
 
   ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<Node> node, Node::Open(config.node));
+  // A package that cannot be installed is reported and skipped: the node still serves the others.
   for (const std::string& package : config.packages) {
-    ENTENTE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package));
-    auto installed = node->Install(AsBytes(bytes));
-    if (!installed.ok()) return installed.status().WithContext("installing " + package);
+    auto bytes = ReadFile(package);
+    auto installed = bytes.ok() ? node->Install(AsBytes(*bytes), nullptr) : Result<ContractInfo>(bytes.status());
+    if (!installed.ok()) {
+      logger->error("cannot install {}: {}; skipping it", package, installed.status().message());
+      continue;
+    }
     logger->info("installed {} {} ({})", installed->name, installed->version,
                  installed->active ? "runs on " + installed->channel : installed->why_inactive);
   }
@@ -442,10 +441,22 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
     for (const ContractInfo& c : n->Contracts()) list.push_back(ContractJson(c));
     return http::JsonResponse(200, Json{{"contracts", list}});
   });
-  router.Add("POST", "/v1/contracts", {Role::kAdmin}, [n](const http::Request& q) {
-    auto installed = n->Install(AsBytes(q.body));
-    if (!installed.ok()) return BadRequest("cannot install the package: " + installed.status().message());
-    return http::JsonResponse(201, ContractJson(*installed));
+  router.Add("POST", "/v1/contracts", {Role::kAdmin}, [n, logger](const http::Request& q) {
+    auto installed = n->Install(AsBytes(q.body), &*q.peer);
+    if (installed.ok()) return http::JsonResponse(201, ContractJson(*installed));
+    const Status& refused = installed.status();
+    switch (refused.code()) {
+      case StatusCode::kPermissionDenied:
+        return http::Problem(403, "Forbidden", refused.message());
+      case StatusCode::kAlreadyExists:
+        return http::Problem(409, "Conflict", "cannot install the package: " + refused.message());
+      case StatusCode::kInvalidArgument:
+        return BadRequest("cannot install the package: " + refused.message());
+      default:
+        // Storage failures name server paths: they go to the log, not to the client.
+        logger->error("cannot install a package from {}: {}", q.remote_address, refused.ToString());
+        return http::Problem(500, "Internal Server Error", "the node could not store the package (see its log)");
+    }
   });
   router.Add("GET", "/v1/events", {}, [n](const http::Request& q) { return internal::GetEvents(*n, q); });
   router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
@@ -471,6 +482,12 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   options.port = config.port;
   options.tls = config.node.tls;
   if (options.tls.ca_files.empty()) options.tls.ca_files = {config.node.data_dir + "/alliance-cas.pem"};
+  // The handshake asks for a certificate and verifies one that is sent; the router refuses every
+  // route but /healthz without one.
+  options.require_client_certificate = false;
+  options.verify_peer = [n](const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) {
+    return n->VerifyPeer(leaf, intermediates);
+  };
   options.body_limit = config.body_limit;
   // Requests wait for endorsements and commits: enough handlers for clients and peers at once.
   options.handler_threads = 64;
@@ -478,10 +495,18 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   logger->info("node {} of {} listening on {}:{}", node->id(), node->chain(), config.address, server->port());
   if (on_ready) on_ready(server->port());
 
+  // SIGHUP reloads the TCerts and the CRL files named in node.yaml.
   int signal = WaitForStopSignal([&] {
     auto reloaded = LoadNodeConfig(config.path);
     Status s = reloaded.ok() ? node->ReloadTcerts(reloaded->node.tcerts) : reloaded.status();
     if (!s.ok()) logger->error("SIGHUP: cannot reload the TCerts: {}", s.ToString());
+    if (!reloaded.ok()) return;
+    Status crls = node->ReloadCrls(reloaded->node.crl_pems);
+    if (crls.ok()) {
+      logger->info("SIGHUP: reloaded {} CRLs", reloaded->node.crl_pems.size());
+    } else {
+      logger->error("SIGHUP: cannot reload the CRLs, keeping the current ones: {}", crls.ToString());
+    }
   });
   logger->info("node stopping on signal {}", signal);
   node->Stop();  // wakes the requests that wait for commits and events

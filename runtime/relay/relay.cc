@@ -54,13 +54,20 @@ std::string MessageKey(std::string_view channel, std::uint64_t block, std::uint6
   return "relay/message/" + std::string(channel) + "/" + std::to_string(block) + "/" + std::to_string(index);
 }
 
-Bytes JsonBytes(const Json& j) { return ToBytes(j.dump()); }
+Bytes JsonBytes(const Json& j) { return ToBytes(DumpJson(j)); }
+
+// The quota key of a verified submitter: its chain, role and id.
+std::string SubmitterKey(const crypto::Certificate& certificate) {
+  const crypto::Subject& subject = certificate.subject();
+  return subject.chain + "/" + subject.role_name + "/" + subject.id;
+}
 
 // One envelope on its way through the pipeline.
 struct Item {
   std::uint64_t seq = 0;
   Bytes bytes;
   std::string hash;
+  std::string submitter;  // SubmitterKey of who submitted it; "" when replayed or in-process
   std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
   validation::CheckedEnvelope checked;
   bool done = false;  // replayed from the log and already in a block or rejected
@@ -91,6 +98,7 @@ struct Relay::State {
   std::unique_ptr<internal::Deliveries> deliveries;
   std::shared_ptr<spdlog::logger> logger;
 
+  std::mutex reload_mu;  // serializes LoadAlliance (a config block, a CRL reload)
   mutable std::shared_mutex alliance_mu;
   chaincode::AllianceConfig config;                          // GUARDED_BY(alliance_mu)
   std::shared_ptr<const alliance::Membership> membership;    // GUARDED_BY(alliance_mu)
@@ -99,6 +107,7 @@ struct Relay::State {
   mutable std::mutex accepted_mu;
   std::map<std::string, Acceptance, std::less<>> accepted;   // GUARDED_BY(accepted_mu)
   std::map<std::string, int, std::less<>> pending_tx;        // tx id -> envelopes in flight
+  std::map<std::string, std::size_t, std::less<>> unsettled;  // SubmitterKey -> envelopes in flight
   std::uint64_t outstanding = 0;                             // accepted, not yet committed or rejected
   mutable std::condition_variable idle_cv;
 
@@ -110,6 +119,7 @@ struct Relay::State {
   std::uint64_t next_to_order = 0;           // GUARDED_BY(work_mu)
   std::condition_variable ordered_cv;
   std::atomic<bool> stopping{false};
+  Status failure;  // why the pipeline stopped, if it did; GUARDED_BY(work_mu)
 
   std::vector<std::thread> workers;
   std::thread sequencer;
@@ -152,6 +162,8 @@ struct Relay::State {
     return membership;
   }
 
+  // Rebuilds the membership from the committed config and options.crl_pems. REQUIRES: reload_mu held,
+  // or the relay not yet running.
   Status LoadAlliance() {
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
@@ -213,6 +225,10 @@ struct Relay::State {
       auto it = pending_tx.find(item.checked.tx_id);
       if (it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
     }
+    if (!item.submitter.empty()) {
+      auto it = unsettled.find(item.submitter);
+      if (it != unsettled.end() && --it->second == 0) unsettled.erase(it);
+    }
     if (outstanding > 0) --outstanding;
     idle_cv.notify_all();
   }
@@ -262,7 +278,7 @@ struct Relay::State {
         if (!writes.empty()) {
           internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, block.header.number, item.seq, {}, 0};
           for (auto& w : writes) record.writes.push_back({std::move(w), internal::WriteDelivery::State::kPending, false, ""});
-          meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(record.ToJson().dump()));
+          meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(DumpJson(record.ToJson())));
           deliveries_of_block.push_back(std::move(record));
         }
       }
@@ -292,6 +308,7 @@ struct Relay::State {
       config_changed |= channel == alliance::kAllianceChannel && codes[i] == ValidationCode::kValid;
     }
     if (config_changed) {
+      std::lock_guard reload(reload_mu);
       Status s = LoadAlliance();
       if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
     }
@@ -322,12 +339,27 @@ struct Relay::State {
           ++next_to_order;
         }
       }
-      if (next && !next->done) Place(std::move(*next));
-      auto now = Clock::now();
-      for (auto& [channel, q] : queues) {
-        if (!q.items.empty() && now - q.oldest >= options.cutting.max_wait) CommitOrDie(channel, q);
+      // Nothing an envelope holds may stop the sequencer: a rejection is a result. An exception here
+      // is a bug; the pipeline stops with it (Health reports it) rather than ending the process.
+      try {
+        if (next && !next->done) Place(std::move(*next));
+        auto now = Clock::now();
+        for (auto& [channel, q] : queues) {
+          if (!q.items.empty() && now - q.oldest >= options.cutting.max_wait) CommitOrDie(channel, q);
+        }
+      } catch (const std::exception& e) {
+        Fail(Status::Internal(std::string("the sequencer failed: ") + e.what()));
       }
     }
+  }
+
+  // Stops ordering: the envelopes not yet in a block stay in the log for the next Open.
+  void Fail(Status why) {
+    logger->critical("{}; the relay stops ordering", why.ToString());
+    std::lock_guard lock(work_mu);
+    if (failure.ok()) failure = std::move(why);
+    stopping = true;
+    work_cv.notify_all();
   }
 
   void Place(Item item) {
@@ -349,10 +381,7 @@ struct Relay::State {
     if (!s.ok()) {
       // The ledger refused or failed: nothing of this block was written and the envelopes are still
       // in the log. Stop ordering rather than skip them; a restart retries.
-      logger->critical("cannot commit a block of {}: {}; the relay stops ordering", channel, s.ToString());
-      std::lock_guard lock(work_mu);
-      stopping = true;
-      work_cv.notify_all();
+      Fail(s.WithContext("cannot commit a block of " + channel));
     }
   }
 };
@@ -428,14 +457,49 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   return std::unique_ptr<Relay>(new Relay(std::move(state)));
 }
 
-Result<Acceptance> Relay::Submit(ByteView envelope) {
+Status Relay::VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const {
+  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now());
+}
+
+Status Relay::ReloadCrls(std::vector<std::string> crl_pems) {
+  State& s = *state_;
+  std::lock_guard reload(s.reload_mu);
+  std::vector<std::string> previous = s.options.crl_pems;
+  s.options.crl_pems = std::move(crl_pems);
+  Status loaded = s.LoadAlliance();
+  if (!loaded.ok()) s.options.crl_pems = std::move(previous);
+  return loaded;
+}
+
+Status Relay::Health() const {
+  std::lock_guard lock(state_->work_mu);
+  if (!state_->failure.ok()) return state_->failure;
+  if (state_->stopping) return Status::Unavailable("the relay is stopping");
+  return Status::Ok();
+}
+
+Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) {
   State& s = *state_;
   if (envelope.empty()) return Status::InvalidArgument("empty envelope");
+  if (Status health = Health(); !health.ok()) {
+    return Status::Unavailable("the relay does not order now: " + health.message());
+  }
+  Item item;
+  if (submitter) {
+    // Who submits must hold a valid certificate of the alliance now: not merely one that passed a
+    // handshake before its CRL changed.
+    if (Status valid = VerifyPeer(submitter->certificate, submitter->intermediates); !valid.ok()) {
+      return Status::PermissionDenied("the submitter's certificate is not valid: " + valid.message());
+    }
+    item.submitter = SubmitterKey(submitter->certificate);
+  }
+  // Only an envelope that parses as far as its proposal is logged: anything less has no transaction
+  // to record a verdict for, so it is refused now with the reason.
+  item.parsed = validation::ParseEnvelope(envelope);
+  if (item.parsed->code != ValidationCode::kValid) return Status::InvalidArgument(item.parsed->message);
+  Peek peek = PeekEnvelope(*item.parsed);
   const crypto::Digest digest = crypto::Sha256(envelope);
   std::string hash = HexEncode(digest);
-  Item item;
-  item.parsed = validation::ParseEnvelope(envelope);
-  Peek peek = PeekEnvelope(*item.parsed);
   item.bytes.assign(envelope.begin(), envelope.end());
   item.hash = hash;
   Acceptance acceptance{peek.tx_id, hash, 0, false};
@@ -448,18 +512,27 @@ Result<Acceptance> Relay::Submit(ByteView envelope) {
       again.resubmitted = true;
       return again;
     }
+    if (!item.submitter.empty()) {
+      auto unsettled = s.unsettled.find(item.submitter);
+      if (unsettled != s.unsettled.end() && unsettled->second >= s.options.submitter_quota) {
+        return Status::ResourceExhausted(item.submitter + " has " + std::to_string(unsettled->second) +
+                                         " envelopes not yet committed (submitter_quota)");
+      }
+    }
     ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope, digest));
     item.seq = acceptance.sequence;
     s.accepted.emplace(hash, acceptance);
     if (!peek.tx_id.empty()) ++s.pending_tx[peek.tx_id];
+    if (!item.submitter.empty()) ++s.unsettled[item.submitter];
     ++s.outstanding;
   }
   if (Status synced = s.log->Sync(acceptance.sequence); !synced.ok()) {
     // Not acknowledged: forget it, so that a resubmission after a restart is taken afresh.
-    s.logger->error("cannot log envelope {}: {}", hash, synced.ToString());
+    s.Fail(synced.WithContext("cannot log envelope " + hash));
     std::lock_guard lock(s.accepted_mu);
     s.accepted.erase(hash);
     if (auto it = s.pending_tx.find(peek.tx_id); it != s.pending_tx.end() && --it->second == 0) s.pending_tx.erase(it);
+    if (auto it = s.unsettled.find(item.submitter); it != s.unsettled.end() && --it->second == 0) s.unsettled.erase(it);
     if (s.outstanding > 0) --s.outstanding;
     s.idle_cv.notify_all();
     return synced;

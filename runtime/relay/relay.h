@@ -45,6 +45,16 @@ struct RelayOptions {
   // Adapters of the member chains without Entente nodes: the relay delivers committed writes to them.
   std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
   std::chrono::milliseconds delivery_backoff{200};  // before the first retry of an unreachable chain
+  // Envelopes one submitter may have accepted and not yet committed or rejected; past it, Submit
+  // answers ResourceExhausted until some settle.
+  std::size_t submitter_quota = 1000;
+};
+
+// Who hands an envelope to the relay: the certificate the connection authenticated with (the leaf,
+// then the intermediates it sent). The relay checks it against the alliance's CAs and CRLs.
+struct Submitter {
+  crypto::Certificate certificate;
+  std::vector<crypto::Certificate> intermediates;
 };
 
 // The answer to a submission: where it stands in the log.
@@ -75,8 +85,24 @@ class Relay {
   ~Relay();  // Stop()s
 
   // Logs `envelope` durably and queues it for validation. Returns once it is on disk; the same bytes
-  // submitted again are answered from the first acceptance. InvalidArgument for an empty envelope.
-  Result<Acceptance> Submit(ByteView envelope);
+  // submitted again are answered from the first acceptance. Nothing is logged when it returns an
+  // error: InvalidArgument for an envelope that does not parse as far as its proposal (saying why);
+  // PermissionDenied when `submitter` is not a valid certificate of the alliance now (expired,
+  // revoked, untrusted); ResourceExhausted when the submitter has submitter_quota envelopes unsettled;
+  // Unavailable when the pipeline has stopped (see Health). A null `submitter` is an in-process caller.
+  Result<Acceptance> Submit(ByteView envelope, const Submitter* submitter = nullptr);
+
+  // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
+  // the current membership and CRLs): OK, or PermissionDenied with the reason.
+  Status VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const;
+
+  // Replaces the CRLs named in relay.yaml (SIGHUP) and rebuilds the membership with them. The current
+  // ones stay when one of them does not load (InvalidArgument naming it).
+  Status ReloadCrls(std::vector<std::string> crl_pems);
+
+  // Ok while the pipeline orders and commits; otherwise the failure that stopped it (a ledger that
+  // refused a block, a log that cannot be written), which a restart retries.
+  Status Health() const;
 
   // The status of transaction `tx_id`: its committed claim (the first authenticated envelope with that
   // id), else pending, else where an unauthenticated copy landed, else a rejection. kUnknown otherwise.
@@ -127,6 +153,7 @@ class Relay {
 // ---- The service ----
 
 struct RelayConfig {
+  std::string path;  // the relay.yaml it was loaded from (SIGHUP reloads its CRLs from there)
   RelayOptions relay;
   std::string genesis_file;
   std::string address = "127.0.0.1";
@@ -144,12 +171,14 @@ struct RelayConfig {
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
+//   submitter_quota: 1000
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 
 
 // Serves the relay's REST API over HTTPS with mutual TLS until SIGINT or SIGTERM, then stops
-// gracefully. `on_ready(port)` is called once it listens. Returns the error that stopped it.
+// gracefully; SIGHUP reloads the CRL files from config.path. `on_ready(port)` is called once it
+// listens. Returns the error that stopped it.
 Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint16_t)>& on_ready = {});
 
 }  // namespace entente::relay

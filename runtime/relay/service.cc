@@ -16,6 +16,11 @@ namespace {
 
 using crypto::Role;
 
+// A page of GET /v1/channels/{ch}/blocks holds at most this many blocks, and stops after the block
+// that passes kMaxPageBytes of envelopes; clients go on from the next number.
+constexpr std::uint64_t kMaxBlocksPerPage = 100;
+constexpr std::size_t kMaxPageBytes = 8 << 20;
+
 // Parses a non-negative integer query parameter; nullopt when absent.
 Result<std::optional<std::uint64_t>> NumberParam(const http::Request& request, std::string_view name) {
   auto text = request.Query(name);
@@ -51,8 +56,23 @@ http::Response PostEnvelope(Relay& relay, const http::Request& request) {
     return http::Problem(400, "Bad Request",
                          "the body is not an envelope {payload, signature}: " + envelope.status().message());
   }
-  auto accepted = relay.Submit(AsBytes(request.body));
-  if (!accepted.ok()) return http::Problem(503, "Service Unavailable", accepted.status().message());
+  if (!request.peer) return http::Problem(401, "Unauthorized", "a client certificate is required");
+  Submitter submitter{*request.peer, request.peer_chain};
+  auto accepted = relay.Submit(AsBytes(request.body), &submitter);
+  if (!accepted.ok()) {
+    const Status& refused = accepted.status();
+    switch (refused.code()) {
+      case StatusCode::kInvalidArgument:
+        return http::Problem(400, "Bad Request", "the envelope was not accepted: " + refused.message());
+      case StatusCode::kPermissionDenied:
+        return http::Problem(403, "Forbidden", refused.message());
+      default: {
+        http::Response busy = http::Problem(503, "Service Unavailable", refused.message());
+        busy.headers.emplace_back("Retry-After", "1");
+        return busy;
+      }
+    }
+  }
   Json body{{"tx_id", accepted->tx_id},
             {"envelope_hash", accepted->envelope_hash},
             {"sequence", accepted->sequence},
@@ -117,14 +137,23 @@ http::Response GetBlocks(const Relay& relay, const http::Request& request) {
     if (!r->ok()) return http::Problem(400, "Bad Request", r->status().message());
   }
   std::uint64_t wait_ms = std::min<std::uint64_t>(wait->value_or(0), 30000);
-  auto blocks = relay.Blocks(request.path_params.at("ch"), from->value_or(0), max->value_or(100),
+  if (max->value_or(kMaxBlocksPerPage) > kMaxBlocksPerPage) {
+    return http::Problem(400, "Bad Request", "query parameter max must be at most " + std::to_string(kMaxBlocksPerPage));
+  }
+  auto blocks = relay.Blocks(request.path_params.at("ch"), from->value_or(0), max->value_or(kMaxBlocksPerPage),
                              std::chrono::milliseconds(wait_ms));
   if (!blocks.ok()) {
     int status = blocks.status().code() == StatusCode::kNotFound ? 404 : 500;
     return http::Problem(status, status == 404 ? "Not Found" : "Internal Server Error", blocks.status().message());
   }
+  // A page ends at kMaxBlocksPerPage blocks or, after its first block, at kMaxPageBytes of envelopes.
   Json list = Json::array();
-  for (const ledger::Block& b : *blocks) list.push_back(b.ToJson());
+  std::size_t bytes = 0;
+  for (const ledger::Block& b : *blocks) {
+    for (const Bytes& envelope : b.envelopes) bytes += envelope.size();
+    if (!list.empty() && bytes > kMaxPageBytes) break;
+    list.push_back(b.ToJson());
+  }
   return http::JsonResponse(200, Json{{"blocks", list}});
 }
 
@@ -134,8 +163,9 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
-       "delivery_backoff_ms"}));
+       "delivery_backoff_ms", "submitter_quota"}));
   RelayConfig c;
+  c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
   c.relay.data_dir = ResolvePath(path, data);
   ENTENTE_ASSIGN_OR_RETURN(std::string genesis, root.GetString("genesis"));
@@ -190,6 +220,9 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t backoff, root.GetInt("delivery_backoff_ms", 200));
   if (backoff < 1) return root.Error("delivery_backoff_ms must be positive");
   c.relay.delivery_backoff = std::chrono::milliseconds(backoff);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t quota, root.GetInt("submitter_quota", 1000));
+  if (quota < 1) return root.Error("submitter_quota must be positive");
+  c.relay.submitter_quota = static_cast<std::size_t>(quota);
   return c;
 }
 
@@ -221,7 +254,13 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
     return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
   });
-  router.AddPublic("GET", "/healthz", [](const http::Request&) { return http::JsonResponse(200, Json{{"status", "ok"}}); });
+  // Public: a load balancer or an operator's probe may carry no certificate. 503 once the pipeline
+  // has stopped, with the reason.
+  router.AddPublic("GET", "/healthz", [r](const http::Request&) {
+    Status health = r->Health();
+    if (health.ok()) return http::JsonResponse(200, Json{{"status", "ok"}});
+    return http::JsonResponse(503, Json{{"status", "failed"}, {"reason", health.message()}});
+  });
   router.Add("GET", "/metrics", {}, [r](const http::Request&) {
     return http::TextResponse(200, r->Metrics(), "text/plain; version=0.0.4");
   });
@@ -230,6 +269,12 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   options.address = config.address;
   options.port = config.port;
   options.tls = {config.tls_cert_file, config.tls_key_file, {ca_file}};
+  // The handshake asks for a certificate and verifies one that is sent; the router refuses every
+  // route but /healthz without one.
+  options.require_client_certificate = false;
+  options.verify_peer = [r](const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) {
+    return r->VerifyPeer(leaf, intermediates);
+  };
   options.body_limit = config.body_limit;
   options.io_threads = config.io_threads;
   options.handler_threads = 16;
@@ -237,7 +282,16 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   logger->info("relay listening on {}:{}", config.address, server->port());
   if (on_ready) on_ready(server->port());
 
-  int signal = WaitForStopSignal([&] { logger->info("SIGHUP: the relay has nothing to reload"); });
+  // SIGHUP reloads the CRL files named in relay.yaml.
+  int signal = WaitForStopSignal([&] {
+    auto reloaded = LoadRelayConfig(config.path);
+    Status s = reloaded.ok() ? relay->ReloadCrls(reloaded->relay.crl_pems) : reloaded.status();
+    if (s.ok()) {
+      logger->info("SIGHUP: reloaded {} CRLs", reloaded->relay.crl_pems.size());
+    } else {
+      logger->error("SIGHUP: cannot reload the CRLs, keeping the current ones: {}", s.ToString());
+    }
+  });
   logger->info("relay stopping on signal {}", signal);
   relay->Stop();  // wakes long-polls
   server->Stop();

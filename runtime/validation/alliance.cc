@@ -21,4 +21,16 @@ bool AllianceView::RouteAllows(std::string_view from_chain, std::string_view con
   return false;
 }
 
+bool AllianceView::MayPropose(std::string_view creator_chain, std::string_view channel,
+                              std::string_view contract) const {
+  if (channel == creator_chain || (!config_channel.empty() && channel == config_channel)) return true;
+  for (const RouteDef& route : routes) {
+    if (route.write && route.from_chain == creator_chain && route.to_chain == channel &&
+        route.namespace_name == contract) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace entente::validation

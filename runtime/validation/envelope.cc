@@ -57,7 +57,7 @@ class EnvelopeChecker {
       out_.tx_id = out_.proposal->tx_id;
       out_.channel = out_.proposal->channel;
     }
-    if (input.code != ValidationCode::kValid) return Reject(input.code, std::move(input.message));
+    if (input.code != ValidationCode::kValid) return Reject(input.code, input.message);
     const SignedBytes* outer = &*input.outer;
     const endorser::Envelope* envelope = &*input.envelope;
     const SignedBytes& signed_proposal = envelope->signed_proposal;
@@ -128,6 +128,15 @@ class EnvelopeChecker {
       return Reject(CodeOf(creator_check.verdict),
                     "creator certificate " + std::string(crypto::CertificateVerdictName(creator_check.verdict)) + ": " +
                         creator_check.reason);
+    }
+
+    // A channel is written by its own chain's creators, or along a write route.
+    const std::string& creator_member = creator.subject().chain;
+    if (!alliance_.MayPropose(creator_member, proposal.channel, proposal.contract)) {
+      return Reject(ValidationCode::kRouteNotAllowed,
+                    "the creator " + creator.SubjectText() + " belongs to " + creator_member + " and may not propose '" +
+                        proposal.contract + "' on channel '" + proposal.channel + "': no write route from " +
+                        creator_member + " to " + proposal.channel + "/" + proposal.contract);
     }
 
     // 6. The contract.
@@ -239,9 +248,10 @@ class EnvelopeChecker {
   }
 
  private:
-  void Reject(ValidationCode code, std::string message) {
+  // Records the verdict; the message quotes the envelope's own text, so it is made Printable.
+  void Reject(ValidationCode code, std::string_view message) {
     out_.code = code;
-    out_.message = std::move(message);
+    out_.message = Printable(message);
   }
 
   const crypto::TrustStore& trust_;
@@ -285,7 +295,7 @@ CheckedEnvelope CheckEnvelope(ParsedEnvelope parsed, const ValidationContext& ct
     EnvelopeChecker(ctx, out).Run(std::move(parsed));
   } catch (const std::exception& e) {
     out.code = ValidationCode::kInvalidOtherReason;
-    out.message = std::string("the validator failed: ") + e.what();
+    out.message = Printable(std::string("the validator failed: ") + e.what());
   } catch (...) {
     out.code = ValidationCode::kInvalidOtherReason;
     out.message = "the validator failed";

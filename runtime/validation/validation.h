@@ -59,6 +59,8 @@ struct RouteDef {
 // changes (from the `alliance` contract's state), and checks read it concurrently.
 struct AllianceView {
   std::set<std::string> channels;  // member chains, plus "alliance"
+  // The channel of config transactions ("alliance"), where every member's creators may propose.
+  std::string config_channel;
   // Member chains without Entente nodes, reached only through adapters (an Ethereum chain, a REST
   // service): transactions may write them along write routes, and the relay delivers those writes.
   std::set<std::string> external_channels;
@@ -73,6 +75,10 @@ struct AllianceView {
   // for a read, a write route for a write.
   bool RouteAllows(std::string_view from_chain, std::string_view contract, std::string_view to_chain,
                    std::string_view namespace_name, bool write) const;
+  // True if a creator of `creator_chain` may propose `contract` on `channel`: its own chain, the
+  // alliance channel (whose contract checks admins itself), or another chain along a write route from
+  // `creator_chain` to that chain's namespace `contract` (Fabric's channel writers policy).
+  bool MayPropose(std::string_view creator_chain, std::string_view channel, std::string_view contract) const;
 };
 
 // ---- Endorsement policies ----
@@ -165,7 +171,8 @@ ParsedEnvelope ParseEnvelope(ByteView envelope_bytes);
 //  3. tx_id = SHA-256(nonce || creator DER) → BAD_PROPOSAL_TXID;
 //  4. the channel is the alliance's → TARGET_CHAIN_NOT_FOUND; the proposal's timestamp is within
 //     ctx.proposal_window of ctx.now → PROPOSAL_EXPIRED;
-//  5. the creator certificate is valid at ctx.now → CERTIFICATE_UNTRUSTED / _EXPIRED / _REVOKED;
+//  5. the creator certificate is valid at ctx.now → CERTIFICATE_UNTRUSTED / _EXPIRED / _REVOKED; its
+//     chain may propose on the channel (AllianceView::MayPropose) → ROUTE_NOT_ALLOWED;
 //  6. the contract is defined on the channel → INVALID_CHAINCODE;
 //  7. every endorsement's certificate is valid (codes as in 5; an unparsable one is BAD_PAYLOAD) and
 //     its signature verifies over the result bytes, and the response is a success →

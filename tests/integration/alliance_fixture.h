@@ -37,7 +37,15 @@ class RunningAlliance {
   // POST /v1/transactions to `node_id` as `who`; returns the HTTP status and the JSON body.
   std::pair<int, Json> Submit(const std::string& node_id, const std::string& who, const Json& request) const;
   // Waits until every node of `chain` has `height` blocks of it; returns their {height, last_hash} answers.
+  // b3 is left out: its ECert is revoked, so the relay no longer serves it blocks.
   std::vector<Json> WaitForHeight(const std::string& chain, std::uint64_t height) const;
+
+  // Issues one more identity `who` (an ECert of `role` from `chain`'s CA, CN = `id`, and two TCerts),
+  // for Client and SignerOf; the alliance's processes learn nothing of it.
+  void Enroll(const std::string& who, const std::string& chain, crypto::Role role, const std::string& id);
+  // Revokes `who`'s ECert at its chain's CA and rewrites that CA's CRL file, which every node.yaml
+  // and relay.yaml names (the processes read it on SIGHUP).
+  void Revoke(const std::string& who, const std::string& chain);
 
   // `who`'s TCert number `index` with its key, presenting `who`'s ECert: to sign as a client itself.
   endorser::Signer SignerOf(const std::string& who, int index) const;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <thread>
 
 #include "runtime/alliance/alliance.h"
 #include "tests/support/must.h"
@@ -79,26 +80,40 @@ RelayAlliance::RelayAlliance() {
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
 }
 
-std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms, int max_tx) const {
+std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms, int max_tx,
+                                            const std::string& extra) const {
   std::string path = data_dir + ".yaml";
   WriteText(path, "data: " + data_dir + "\ngenesis: " + dir_.Join("genesis.json") +
                       "\nlisten: {address: 127.0.0.1, port: 0}\ntls: {cert: " + relay.dir + "-cert.pem, key: " +
                       relay.dir + "-key.pem}\ncrls: [" + dir_.Join("ca-a/crl.pem") +
-                      "]\nbody_limit: 65536\nblocks: {max_tx: " + std::to_string(max_tx) +
+                      "]\n" + (extra.find("body_limit:") == std::string::npos ? "body_limit: 65536\n" : "") +
+                      "blocks: {max_tx: " + std::to_string(max_tx) +
                       ", max_wait_ms: " + std::to_string(max_wait_ms) +
-                      "}\n");
+                      "}\n" + extra);
   return path;
 }
 
-RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait_ms, int max_tx) const {
+RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait_ms, int max_tx,
+                                       const std::string& extra, const std::vector<std::string>& launcher) const {
   RunningRelay r;
-  std::string config = WriteRelayConfig(data_dir, max_wait_ms, max_tx);
-  r.process = std::make_unique<Process>(std::vector<std::string>{EntenteBinary(), "relay", "--config", config},
-                                        data_dir + ".log");
+  std::string config = WriteRelayConfig(data_dir, max_wait_ms, max_tx, extra);
+  std::vector<std::string> argv = launcher;
+  for (std::string arg : {EntenteBinary(), std::string("relay"), std::string("--config"), config}) argv.push_back(arg);
+  r.process = std::make_unique<Process>(argv, data_dir + ".log");
   std::string port = r.process->WaitForLine("relay ready on port ");
   REQUIRE_MESSAGE(!port.empty(), r.process->Log());
   r.port = static_cast<std::uint16_t>(std::stoi(port));
   return r;
+}
+
+Member RelayAlliance::AddClient(const std::string& id) {
+  auto ca = Must(certs::CertificateAuthority::Open(dir_.Join("ca-a")));
+  return MakeMember(ca, crypto::Role::kClient, id);
+}
+
+void RelayAlliance::Revoke(const Member& who) {
+  auto ca = Must(certs::CertificateAuthority::Open(dir_.Join("ca-a")));
+  MustOk(ca.Revoke(who.ecert->certificate));
 }
 
 RelayAlliance& Fixture() {
@@ -110,6 +125,31 @@ Json Body(const http::Response& response) {
   auto j = ParseJson(response.body);
   REQUIRE_MESSAGE(j.ok(), response.body);
   return *j;
+}
+
+http::Response Send(http::Client& client, std::string_view method, std::string_view target, std::string_view body) {
+  auto r = client.Send(method, target, body, {{"Content-Type", "application/json"}});
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return *r;
+}
+
+Json WaitSettled(http::Client& client, const std::string& target) {
+  Json last;
+  for (int i = 0; i < 500; ++i) {
+    http::Response r = Send(client, "GET", target);
+    if (r.status == 200) {
+      last = Body(r);
+      if (last["state"] != "pending") return last;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("still pending: " << target << " " << last.dump());
+  return last;
+}
+
+void Submit(http::Client& client, const BuiltEnvelope& e) {
+  http::Response r = Send(client, "POST", "/v1/envelopes", e.bytes);
+  REQUIRE_MESSAGE(r.status == 202, r.body);
 }
 
 std::unique_ptr<http::Client> RelayAlliance::ClientFor(const Member& who, std::uint16_t port) const {

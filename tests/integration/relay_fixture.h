@@ -56,14 +56,22 @@ class RelayAlliance {
   const std::string& dir() const { return dir_.path(); }
 
   // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0, cutting a block at
-  // `max_tx` transactions or after `max_wait_ms`.
-  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) const;
-  // Starts a relay (WriteRelayConfig's) and waits until it listens.
-  RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100) const;
+  // `max_tx` transactions or after `max_wait_ms`; `extra` is appended (more top-level keys).
+  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100,
+                               const std::string& extra = "") const;
+  // Starts a relay (WriteRelayConfig's) and waits until it listens. `launcher` goes before the
+  // command line (e.g. {"bash", "-c", "ulimit -f 64; exec \"$@\"", "relay"}).
+  RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100,
+                          const std::string& extra = "", const std::vector<std::string>& launcher = {}) const;
   // A client of the relay authenticating with `who`'s ECert.
   std::unique_ptr<http::Client> ClientFor(const Member& who, std::uint16_t port) const;
 
   BuiltEnvelope Build(const Member& creator, const EnvelopeSpec& spec) const;
+
+  // A new client `id` of chainA, issued now.
+  Member AddClient(const std::string& id);
+  // Revokes `who` at chainA's CA, rewriting the CRL file every relay.yaml names (read on SIGHUP).
+  void Revoke(const Member& who);
 
   // Namespace rwset helpers.
   static ledger::RwSet Writes(const std::string& channel, const std::string& contract,
@@ -85,5 +93,13 @@ RelayAlliance& Fixture();
 
 // The JSON body of `response`; REQUIREs that it parses.
 Json Body(const http::Response& response);
+
+// Sends a request with a JSON content type; REQUIREs an answer (whatever its status).
+http::Response Send(http::Client& client, std::string_view method, std::string_view target, std::string_view body = {});
+// Polls `target` (a transaction's or an envelope's status) until it is no longer pending; FAILs after
+// about 10 s. Returns the last answer.
+Json WaitSettled(http::Client& client, const std::string& target);
+// Posts `e` to /v1/envelopes; REQUIREs 202.
+void Submit(http::Client& client, const BuiltEnvelope& e);
 
 }  // namespace entente::testing

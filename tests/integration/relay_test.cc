@@ -17,32 +17,6 @@ namespace entente::testing {
 namespace {
 
 
-http::Response Send(http::Client& client, std::string_view method, std::string_view target, std::string_view body = {}) {
-  auto r = client.Send(method, target, body, {{"Content-Type", "application/json"}});
-  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  return *r;
-}
-
-// Polls `target` until its state is no longer pending; returns the last answer.
-Json WaitSettled(http::Client& client, const std::string& target) {
-  Json last;
-  for (int i = 0; i < 500; ++i) {
-    http::Response r = Send(client, "GET", target);
-    if (r.status == 200) {
-      last = Body(r);
-      if (last["state"] != "pending") return last;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  FAIL("still pending: " << target << " " << last.dump());
-  return last;
-}
-
-void Submit(http::Client& client, const BuiltEnvelope& e) {
-  http::Response r = Send(client, "POST", "/v1/envelopes", e.bytes);
-  REQUIRE_MESSAGE(r.status == 202, r.body);
-}
-
 bool HasState(http::Client& client, const std::string& channel, const std::string& contract, const std::string& key) {
   http::Response r = Send(client, "GET", "/v1/channels/" + channel + "/state/" + contract + "/" + key);
   return r.status == 200;
@@ -216,12 +190,24 @@ TEST_CASE("The relay answers bad input with a reason and keeps serving") {
   CHECK(bad_number.body.find("from") != std::string::npos);
   CHECK(Send(*node, "GET", "/v1/channels/chainZ/blocks?from=0").status == 404);
 
-  // No certificate, or one from a CA outside the alliance: refused at the TLS handshake.
+  // No certificate: /healthz only (401 elsewhere). One from a CA outside the alliance: refused at the
+  // TLS handshake.
   http::ClientOptions anonymous;
   anonymous.port = relay.port;
   anonymous.tls.ca_files = {a.dir() + "/alliance-cas.pem"};
   http::Client nobody(anonymous);
-  CHECK_FALSE(nobody.Get("/healthz").ok());
+  auto health = nobody.Get("/healthz");
+  REQUIRE(health.ok());
+  CHECK(health->status == 200);
+  for (const char* target : {"/v1/alliance", "/metrics", "/v1/transactions/0000", "/v1/openapi.json"}) {
+    CAPTURE(target);
+    auto refused = nobody.Get(target);
+    REQUIRE(refused.ok());
+    CHECK(refused->status == 401);
+  }
+  auto anonymous_post = nobody.Post("/v1/envelopes", "{}");
+  REQUIRE(anonymous_post.ok());
+  CHECK(anonymous_post->status == 401);
   auto foreign = a.ClientFor(a.foreign_client, relay.port);
   CHECK_FALSE(foreign->Get("/v1/alliance").ok());
   CHECK(Send(*client, "GET", "/v1/alliance").status == 200);
@@ -301,13 +287,17 @@ TEST_CASE("A relay killed while clients submit loses no acknowledged envelope an
   }
   // Each acknowledged transaction is in exactly one block position.
   std::map<std::string, int> seen;
-  Json blocks = Body(Send(*client, "GET", "/v1/channels/chainA/blocks?from=0&max=1000"));
-  for (const Json& b : blocks["blocks"]) {
-    auto block = ledger::Block::FromJson(b);
-    REQUIRE(block.ok());
-    for (const Bytes& e : block->envelopes) {
-      for (const auto& built : envelopes) {
-        if (built.hash == crypto::Sha256Hex(e)) ++seen[built.tx_id];
+  for (std::uint64_t from = 0;;) {
+    Json blocks = Body(Send(*client, "GET", "/v1/channels/chainA/blocks?from=" + std::to_string(from)));
+    if (blocks["blocks"].empty()) break;
+    for (const Json& b : blocks["blocks"]) {
+      auto block = ledger::Block::FromJson(b);
+      REQUIRE(block.ok());
+      from = block->header.number + 1;
+      for (const Bytes& e : block->envelopes) {
+        for (const auto& built : envelopes) {
+          if (built.hash == crypto::Sha256Hex(e)) ++seen[built.tx_id];
+        }
       }
     }
   }

@@ -19,6 +19,7 @@ namespace {
 void CheckSameLedger(const std::vector<Json>& answers) {
   REQUIRE(!answers.empty());
   for (const Json& a : answers) {
+    CAPTURE(a);
     CHECK(a.value("height", std::uint64_t{0}) == answers.front().value("height", std::uint64_t{0}));
     CHECK(a.value("last_hash", std::string()) == answers.front().value("last_hash", std::string()));
     CHECK_FALSE(a.contains("halted"));

@@ -68,6 +68,9 @@ std::string ReadText(const std::string& path);
 // Overwrites the file with `text`.
 void WriteText(const std::string& path, const std::string& text);
 
+// Resident memory of process `pid` in bytes (VmRSS of /proc/PID/status); 0 when it cannot be read.
+std::size_t ResidentBytes(int pid);
+
 // Returns a loopback port nothing listens on right now (bound, then released at once).
 std::uint16_t FreePort();
 

@@ -24,6 +24,10 @@ enum class TlsSide { kServer, kClient };
 // a client always verifies the server. Returns InvalidArgument naming an unreadable or mismatched file.
 Status ConfigureTls(ssl_ctx_st* ctx, const TlsFiles& files, TlsSide side, bool require_peer_certificate);
 
+// Makes the server `ctx` decide client certificates with `verifier` (which must outlive `ctx`) instead
+// of its CA files: OpenSSL's chain verification is replaced by the call.
+void SetPeerVerifier(ssl_ctx_st* ctx, const PeerVerifier* verifier);
+
 // Makes the client connection `ssl` send SNI for a DNS name and accept only a server certificate for
 // `host` (a DNS SAN, or an IP SAN when `host` is an IP address). InvalidArgument if OpenSSL refuses it.
 Status ExpectServerName(ssl_st* ssl, const std::string& host);

@@ -61,7 +61,7 @@ Result<WriteDelivery> WriteFromJson(const Json& j, const std::string& tx_id) {
   }
 }
 
-Bytes RecordBytes(const DeliveryRecord& record) { return ToBytes(record.ToJson().dump()); }
+Bytes RecordBytes(const DeliveryRecord& record) { return ToBytes(DumpJson(record.ToJson())); }
 
 }  // namespace
 

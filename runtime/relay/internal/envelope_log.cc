@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "runtime/crypto/crypto.h"
@@ -26,11 +27,49 @@ std::uint32_t Check(ByteView bytes) { return GetU32(crypto::Sha256(bytes).data()
 
 Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
 
+// The size (header included) of the whole, intact record at `offset` of `data`; nullopt when the
+// bytes there are not one.
+std::optional<std::size_t> RecordAt(const Bytes& data, std::size_t offset) {
+  if (data.size() - offset < kHeader) return std::nullopt;
+  std::uint32_t length = GetU32(&data[offset]);
+  if (length > kMaxRecord || data.size() - offset - kHeader < length) return std::nullopt;
+  if (Check(ByteView(&data[offset + kHeader], length)) != GetU32(&data[offset + 4])) return std::nullopt;
+  return kHeader + length;
+}
+
+// The offset of the first whole record that starts after `offset`, if any.
+std::optional<std::size_t> NextRecordAfter(const Bytes& data, std::size_t offset) {
+  for (std::size_t at = offset + 1; at + kHeader <= data.size(); ++at) {
+    if (RecordAt(data, at)) return at;
+  }
+  return std::nullopt;
+}
+
+// Makes the entry of a file just created in `dir` durable.
+Status SyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("cannot sync " + dir);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EnvelopeLog>> EnvelopeLog::Open(const std::string& path,
                                                        const std::function<void(std::uint64_t, ByteView)>& replay) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    // A new log: its directory entry must be durable before any record in it is acknowledged.
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("cannot create " + path);
+    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+    if (Status synced = SyncDirectory(dir); !synced.ok()) {
+      ::close(fd);
+      return synced;
+    }
+  }
   if (fd < 0) return Errno("cannot open " + path);
   Bytes data;
   {
@@ -50,20 +89,20 @@ Result<std::unique_ptr<EnvelopeLog>> EnvelopeLog::Open(const std::string& path,
   std::size_t offset = 0;
   std::uint64_t records = 0;
   while (offset < data.size()) {
-    bool whole = data.size() - offset >= kHeader;
-    std::uint32_t length = whole ? GetU32(&data[offset]) : 0;
-    whole = whole && length <= kMaxRecord && data.size() - offset - kHeader >= length;
-    ByteView bytes = whole ? ByteView(&data[offset + kHeader], length) : ByteView();
-    if (!whole || Check(bytes) != GetU32(&data[offset + 4])) {
-      if (whole && offset + kHeader + length < data.size()) {
+    std::optional<std::size_t> length = RecordAt(data, offset);
+    if (!length) {
+      // A crash during an append leaves a torn tail: no whole record follows it, and none of it was
+      // acknowledged. A whole record after the damage means acknowledged envelopes would be lost.
+      if (std::optional<std::size_t> next = NextRecordAfter(data, offset)) {
         ::close(fd);
         return Status::Corruption(path + ": record " + std::to_string(records) + " at offset " +
-                                  std::to_string(offset) + " is damaged");
+                                  std::to_string(offset) + " is damaged, and a whole record follows at offset " +
+                                  std::to_string(*next) + "; refusing to cut acknowledged envelopes");
       }
-      break;  // a torn last record: cut it off
+      break;
     }
-    replay(records++, bytes);
-    offset += kHeader + length;
+    replay(records++, ByteView(&data[offset + kHeader], *length - kHeader));
+    offset += *length;
   }
   if (offset < data.size()) {
     if (::ftruncate(fd, static_cast<off_t>(offset)) != 0 || ::fdatasync(fd) != 0) {

@@ -21,9 +21,10 @@ namespace entente::relay::internal {
 
 class EnvelopeLog {
  public:
-  // Opens (creating) the log at `path` and calls `replay(seq, bytes)` for every record in order. A
-  // torn or damaged record at the end (a crash during an append, never acknowledged) is cut off;
-  // damage before the last record is Corruption naming the record's offset.
+  // Opens (creating, and syncing its directory) the log at `path` and calls `replay(seq, bytes)` for
+  // every record in order. A torn end (a crash during an append, never acknowledged: no whole record
+  // follows the damage) is cut off; damage followed by any whole record is Corruption naming the
+  // damaged record's offset, and nothing is cut.
   static Result<std::unique_ptr<EnvelopeLog>> Open(const std::string& path,
                                                    const std::function<void(std::uint64_t, ByteView)>& replay);
   ~EnvelopeLog();  // writes what is pending, then stops the writer

@@ -14,7 +14,10 @@ namespace entente::package {
 namespace {
 
 constexpr char kMetadataFile[] = "metadata.json";
-constexpr std::size_t kMaxEntryBytes = 256u << 20;
+// Bounds on what a package may expand to, checked from each entry's header before its data is read,
+// so that a small archive that expands to gigabytes costs nothing (contract libraries are a few MiB).
+constexpr std::size_t kMaxEntries = 8;
+constexpr std::size_t kMaxExpandedBytes = 32u << 20;
 
 bool IsSafeName(const std::string& name) {
   static const std::regex kName("[A-Za-z0-9_.-]+");
@@ -26,37 +29,48 @@ struct ArchiveReader {
   ~ArchiveReader() { archive_read_free(a); }
 };
 
-// Reads every regular file of a .tar.gz into memory (packages are small). InvalidArgument for
-// anything that is not a gzip'd tar, or holds a path with a directory or "..".
+// Reads every regular file of a .tar.gz into memory (packages are small: at most kMaxEntries files
+// and kMaxExpandedBytes in all). InvalidArgument for anything that is not a gzip'd tar, holds a path
+// with a directory or "..", or passes the bounds. Messages name the entry, not `path`: callers add
+// where the package came from.
 Result<std::map<std::string, std::string>> ReadArchive(const std::string& path) {
   ArchiveReader reader;
   archive_read_support_filter_gzip(reader.a);
   archive_read_support_format_tar(reader.a);
   if (archive_read_open_filename(reader.a, path.c_str(), 65536) != ARCHIVE_OK) {
-    return Status::InvalidArgument(path + ": not a .tar.gz package: " + archive_error_string(reader.a));
+    return Status::InvalidArgument(std::string("not a .tar.gz package: ") + archive_error_string(reader.a));
   }
   std::map<std::string, std::string> files;
+  std::size_t entries = 0;
+  std::size_t expanded = 0;
   archive_entry* entry = nullptr;
   while (true) {
     int rc = archive_read_next_header(reader.a, &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK) {
-      return Status::InvalidArgument(path + ": not a .tar.gz package: " + archive_error_string(reader.a));
+      return Status::InvalidArgument(std::string("not a .tar.gz package: ") + archive_error_string(reader.a));
+    }
+    if (++entries > kMaxEntries) {
+      return Status::InvalidArgument("a package holds at most " + std::to_string(kMaxEntries) + " entries");
     }
     std::string name = archive_entry_pathname(entry);
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
-    if (!IsSafeName(name)) return Status::InvalidArgument(path + ": unexpected path in package: " + name);
-    if (archive_entry_size(entry) > static_cast<la_int64_t>(kMaxEntryBytes)) {
-      return Status::InvalidArgument(path + ": " + name + " is larger than 256 MiB");
+    if (!IsSafeName(name)) return Status::InvalidArgument("unexpected path in package: " + name);
+    la_int64_t size = archive_entry_size(entry);
+    if (size < 0 || static_cast<std::uint64_t>(size) > kMaxExpandedBytes - expanded) {
+      return Status::InvalidArgument("package entry " + name + " (" + std::to_string(size) +
+                                     " bytes) would expand the package past " +
+                                     std::to_string(kMaxExpandedBytes >> 20) + " MiB");
     }
-    std::string data(static_cast<size_t>(archive_entry_size(entry)), '\0');
+    expanded += static_cast<std::size_t>(size);
+    std::string data(static_cast<size_t>(size), '\0');
     la_ssize_t n = archive_read_data(reader.a, data.data(), data.size());
     if (n < 0 || static_cast<size_t>(n) != data.size()) {
-      return Status::InvalidArgument(path + ": truncated package entry " + name);
+      return Status::InvalidArgument("truncated package entry " + name);
     }
     files[name] = std::move(data);
   }
-  if (files.empty()) return Status::InvalidArgument(path + ": not a .tar.gz package: no files");
+  if (files.empty()) return Status::InvalidArgument("not a .tar.gz package: no files");
   return files;
 }
 
@@ -132,34 +146,33 @@ Result<PackageMetadata> CreatePackage(const std::string& library_path, PackageMe
 Result<PackageMetadata> ReadPackageMetadata(const std::string& package_path) {
   ENTENTE_ASSIGN_OR_RETURN(auto files, ReadArchive(package_path));
   auto it = files.find(kMetadataFile);
-  if (it == files.end()) return Status::InvalidArgument(package_path + ": no metadata.json in package");
+  if (it == files.end()) return Status::InvalidArgument("no metadata.json in package");
   auto json = ParseJson(it->second);
-  if (!json.ok()) return json.status().WithContext(package_path + ": metadata.json");
+  if (!json.ok()) return json.status().WithContext("metadata.json");
   auto metadata = PackageMetadata::FromJson(*json);
-  if (!metadata.ok()) return metadata.status().WithContext(package_path + ": metadata.json");
+  if (!metadata.ok()) return metadata.status().WithContext("metadata.json");
   return metadata;
 }
 
 Result<InstalledPackage> InstallPackage(const std::string& package_path, const std::string& install_dir) {
   ENTENTE_ASSIGN_OR_RETURN(auto files, ReadArchive(package_path));
   auto meta_file = files.find(kMetadataFile);
-  if (meta_file == files.end()) return Status::InvalidArgument(package_path + ": no metadata.json in package");
+  if (meta_file == files.end()) return Status::InvalidArgument("no metadata.json in package");
   auto json = ParseJson(meta_file->second);
-  if (!json.ok()) return json.status().WithContext(package_path + ": metadata.json");
+  if (!json.ok()) return json.status().WithContext("metadata.json");
   auto metadata = PackageMetadata::FromJson(*json);
-  if (!metadata.ok()) return metadata.status().WithContext(package_path + ": metadata.json");
+  if (!metadata.ok()) return metadata.status().WithContext("metadata.json");
   auto library = files.find(metadata->library);
   if (library == files.end()) {
-    return Status::InvalidArgument(package_path + ": library " + metadata->library + " is missing");
+    return Status::InvalidArgument("library " + metadata->library + " is missing");
   }
   std::string actual = crypto::Sha256Hex(AsBytes(library->second));
   if (actual != metadata->sha256) {
-    return Status::InvalidArgument(package_path + ": library hash " + actual + " does not match metadata sha256 " +
-                                   metadata->sha256);
+    return Status::InvalidArgument("library hash " + actual + " does not match metadata sha256 " + metadata->sha256);
   }
   if (metadata->abi != shim::kAbiVersion) {
-    return Status::InvalidArgument(package_path + ": built for contract ABI " + std::to_string(metadata->abi) +
-                                   ", this node runs ABI " + std::to_string(shim::kAbiVersion));
+    return Status::InvalidArgument("built for contract ABI " + std::to_string(metadata->abi) + ", this node runs ABI " +
+                                   std::to_string(shim::kAbiVersion));
   }
   std::string dir = install_dir + "/" + metadata->name + "-" + metadata->version;
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(dir, 0755));

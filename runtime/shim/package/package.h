@@ -33,7 +33,9 @@ Result<PackageMetadata> CreatePackage(const std::string& library_path, PackageMe
                                       const std::string& out_path);
 
 // Reads a package's metadata.json without extracting the library. InvalidArgument for a file that is
-// not a gzip'd tar, or that lacks a valid metadata.json.
+// not a gzip'd tar, holds more than 8 entries or more than 32 MiB expanded (refused from the entries'
+// headers, before their data is read), or lacks a valid metadata.json. Messages name what inside the
+// package is wrong, not `package_path`.
 Result<PackageMetadata> ReadPackageMetadata(const std::string& package_path);
 
 // An installed package: its metadata and where its library was extracted.
@@ -43,7 +45,8 @@ struct InstalledPackage {
 };
 
 // Extracts the package into `install_dir`/<name>-<version>/ and checks that the library's SHA-256 is
-// the one in metadata.json. InvalidArgument (nothing left installed) on any mismatch.
+// the one in metadata.json. InvalidArgument (nothing left installed) on any mismatch or a package
+// past the bounds of ReadPackageMetadata; messages do not name `package_path`.
 Result<InstalledPackage> InstallPackage(const std::string& package_path, const std::string& install_dir);
 
 // A contract library opened with dlopen. Closing happens when the last reference goes.

@@ -219,3 +219,39 @@ TEST_CASE("JsonInt refuses integers above the int64 range instead of wrapping th
   REQUIRE_MESSAGE(m.ok(), m.status().ToString());
   CHECK(*m == std::numeric_limits<std::int64_t>::min());
 }
+
+namespace entente {
+
+TEST_CASE("ParseJson refuses 8 MiB of '[' by its depth before building anything") {
+  auto refused = ParseJson(std::string(8 << 20, '['));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("nested deeper than") != std::string::npos);
+}
+
+TEST_CASE("Brackets inside strings do not count towards the depth limit") {
+  std::string text = "{\"a\":\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"}";
+  auto parsed = ParseJson(text);
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().ToString());
+  CHECK((*parsed)["a"].get<std::string>().size() == 2001);
+}
+
+TEST_CASE("ParseJson words an error in bytes that are not UTF-8 as Printable text") {
+  auto refused = ParseJson("\xff\xfe");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("byte offset") != std::string::npos);
+  CHECK(IsValidUtf8(refused.status().message()));
+}
+
+TEST_CASE("ParseJson accepts what only nlohmann parses: an integer past 64 bits") {
+  auto big = ParseJson("[123456789012345678901234567890]");
+  REQUIRE_MESSAGE(big.ok(), big.status().ToString());
+  CHECK((*big)[0].is_number_float());
+}
+
+TEST_CASE("DumpJson never throws: invalid UTF-8 in a string becomes U+FFFD") {
+  Json value{{"text", std::string("bad \xff byte")}};
+  CHECK(DumpJson(value) == "{\"text\":\"bad \xef\xbf\xbd byte\"}");
+  CHECK(DumpJson(Json{{"b", 1}, {"a", "x"}}) == "{\"a\":\"x\",\"b\":1}");
+}
+
+}  // namespace entente

@@ -56,6 +56,7 @@ TEST_CASE("Each Status factory sets its own code and keeps the message") {
       {Status::IOError("m"), StatusCode::kIOError, "IOError"},
       {Status::Unavailable("m"), StatusCode::kUnavailable, "Unavailable"},
       {Status::DeadlineExceeded("m"), StatusCode::kDeadlineExceeded, "DeadlineExceeded"},
+      {Status::ResourceExhausted("m"), StatusCode::kResourceExhausted, "ResourceExhausted"},
       {Status::Internal("m"), StatusCode::kInternal, "Internal"},
   };
   for (const Case& c : cases) {
@@ -154,3 +155,26 @@ TEST_CASE("ENTENTE_ASSIGN_OR_RETURN assigns values and returns the first error")
   Result<int> second = Quarter(6);
   CHECK(second.status() == Status::InvalidArgument("odd: 3"));
 }
+
+namespace entente {
+
+TEST_CASE("Printable escapes invalid UTF-8 and control characters and keeps valid UTF-8") {
+  CHECK(Printable("plain text") == "plain text");
+  CHECK(Printable("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");  // é €
+  CHECK(Printable("\xff") == "\\xff");
+  CHECK(Printable("a\nb\tc\x7f") == "a\\x0ab\\x09c\\x7f");
+  CHECK(Printable(std::string("nul\0here", 8)) == "nul\\x00here");
+  CHECK(Printable("\xc3") == "\\xc3");              // a truncated sequence
+  CHECK(Printable("\xc0\xaf") == "\\xc0\\xaf");      // an overlong '/'
+  CHECK(Printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+  CHECK(IsValidUtf8(Printable("\xff\xfe\xfd")));
+}
+
+TEST_CASE("A Status message quoting hostile bytes is stored Printable, so it cannot forge a log line") {
+  Status s = Status::InvalidArgument("last read: '\xff\n[critical] forged'");
+  CHECK(s.message() == "last read: '\\xff\\x0a[critical] forged'");
+  CHECK(IsValidUtf8(s.message()));
+  CHECK(s.WithContext("ctx\n").message() == "ctx\\x0a: last read: '\\xff\\x0a[critical] forged'");
+}
+
+}  // namespace entente

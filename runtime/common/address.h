@@ -1,4 +1,4 @@
-// Addresses of nodes and relays as the command line and alliance.yaml give them.
+// Addresses of nodes and relays as the command line, alliance.yaml and node.yaml give them.
 #pragma once
 
 #include <cstdint>
@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace entente::cli {
+namespace entente {
 
 struct Address {
   std::string host;
@@ -17,4 +17,4 @@ struct Address {
 // port that is not a number from 1 to 65535.
 std::optional<Address> ParseAddress(std::string_view text);
 
-}  // namespace entente::cli
+}  // namespace entente

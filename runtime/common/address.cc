@@ -1,6 +1,6 @@
-#include "runtime/cli/address.h"
+#include "runtime/common/address.h"
 
-namespace entente::cli {
+namespace entente {
 
 std::optional<Address> ParseAddress(std::string_view text) {
   if (text.starts_with("https://")) text.remove_prefix(8);
@@ -16,4 +16,4 @@ std::optional<Address> ParseAddress(std::string_view text) {
   return Address{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
-}  // namespace entente::cli
+}  // namespace entente

@@ -1,0 +1,206 @@
+// Members attacking a node through its real interfaces (docs/security.md): a certificate of another
+// chain named like a local client, a TCert presented as an identity, a certificate revoked while its
+// connection stays open, and a client writing a chain that is not its own.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "runtime/common/signed_bytes.h"
+#include "runtime/shim/package/package.h"
+#include "tests/integration/alliance_fixture.h"
+#include "tests/support/must.h"
+
+namespace entente::testing {
+namespace {
+
+// POSTs `package` to node `node` as `who`; returns the status and the body.
+std::pair<int, std::string> Upload(RunningAlliance& a, const std::string& node, const std::string& who,
+                                   const std::string& package) {
+  auto r = a.Client(node, who)->Send("POST", "/v1/contracts", package, {{"Content-Type", "application/gzip"}});
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return {r->status, r->body};
+}
+
+// A package of the built library `so` named `name` version `version`; returns its bytes.
+std::string PackageOf(RunningAlliance& a, const std::string& so, const std::string& name, const std::string& version) {
+  std::string file = a.dir() + "/" + name + "-" + version + "-" + std::to_string(std::rand()) + ".tar.gz";
+  package::PackageMetadata metadata{name, version, shim::kAbiVersion, "", "Weighted(0.5)", ""};
+  Must(package::CreatePackage(so, metadata, file));
+  return ReadText(file);
+}
+
+// A gzip'd tar whose one entry declares `size` bytes (its data is not there): what a package that
+// expands to gigabytes looks like to the extractor before it reads any data.
+std::string TarBomb(const std::string& dir, std::uint64_t size) {
+  char header[512] = {};
+  std::snprintf(header, 100, "%s", "bomb.so");
+  std::snprintf(header + 100, 8, "%07o", 0644);
+  std::snprintf(header + 108, 8, "%07o", 0);
+  std::snprintf(header + 116, 8, "%07o", 0);
+  std::snprintf(header + 124, 12, "%011llo", static_cast<unsigned long long>(size));
+  std::snprintf(header + 136, 12, "%011o", 0);
+  header[156] = '0';
+  std::memcpy(header + 257, "ustar", 6);
+  std::memcpy(header + 263, "00", 2);
+  std::memset(header + 148, ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : header) sum += c;
+  std::snprintf(header + 148, 8, "%06o", sum);
+  WriteText(dir + "/bomb.tar", std::string(header, 512) + std::string(1 << 20, '\0'));
+  REQUIRE(RunCommand({"gzip", "-f", dir + "/bomb.tar"}).exit_code == 0);
+  return ReadText(dir + "/bomb.tar.gz");
+}
+
+Json Publish(const std::string& id) {
+  return Json{{"contract", "data_exchange"}, {"function", "PublishRecord"}, {"args", {id, "payload", "a note"}}};
+}
+
+TEST_CASE("A chainB certificate named like chainA's client cannot use chainA's custodial identity") {
+  RunningAlliance& a = SharedAlliance();
+  a.Enroll("fake-alice", "chainB", crypto::Role::kClient, "alice");  // chainB's CA, CN=alice
+  auto [status, refused] = a.Submit("a1", "fake-alice", Publish("impersonated"));
+  CHECK(status == 403);
+  CHECK(refused["title"] == "NO_IDENTITY");
+  CHECK(refused["detail"].get<std::string>().find("O=chainB") != std::string::npos);
+  auto queried = a.Client("a1", "fake-alice")->Post("/v1/queries", Publish("impersonated").dump());
+  REQUIRE(queried.ok());
+  CHECK(queried->status == 403);
+  // The real alice still is herself.
+  auto [ok_status, committed] = a.Submit("a1", "alice", Publish("by-alice"));
+  REQUIRE_MESSAGE(ok_status == 200, committed.dump());
+  CHECK(committed["code_name"] == "VALID");
+}
+
+TEST_CASE("A TCert cannot authenticate a connection; /healthz needs no certificate at all") {
+  RunningAlliance& a = SharedAlliance();
+  http::ClientOptions options;
+  options.port = a.port("a1");
+  options.tls.ca_files = {a.dir() + "/ca-chainA/ca.pem", a.dir() + "/ca-chainB/ca.pem"};
+  {
+    http::Client anonymous(options);
+    auto health = anonymous.Get("/healthz");
+    REQUIRE(health.ok());
+    CHECK(health->status == 200);
+    auto refused = anonymous.Post("/v1/transactions", Publish("anonymous").dump());
+    REQUIRE(refused.ok());
+    CHECK(refused->status == 401);
+  }
+  options.tls.cert_file = a.IdentityDir("alice") + "/tcerts/tcert-0.pem";
+  options.tls.key_file = a.IdentityDir("alice") + "/tcerts/tcert-0-key.pem";
+  http::Client by_tcert(options);
+  auto refused = by_tcert.Get("/v1/alliance");
+  CHECK_FALSE(refused.ok());  // the handshake fails
+}
+
+TEST_CASE("A certificate revoked while its connection stays open is refused on its next request once the node reloads its CRLs") {
+  RunningAlliance& a = SharedAlliance();
+  a.Enroll("carol", "chainA", crypto::Role::kClient, "carol");
+  auto carol = a.Client("a2", "carol");
+  auto before = carol->Get("/v1/alliance");
+  REQUIRE(before.ok());
+  CHECK(before->status == 200);
+
+  a.Revoke("carol", "chainA");
+  a.process("a2").Signal(SIGHUP, /*wait=*/false);
+  int status = 200;
+  for (int i = 0; i < 100 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto after = carol->Get("/v1/alliance");  // the same keep-alive connection, then new ones
+    status = after.ok() ? after->status : 0;
+    if (after.ok() && after->status == 403) {
+      CHECK(after->body.find("no longer valid") != std::string::npos);
+      CHECK(after->body.find("revoked") != std::string::npos);
+    }
+  }
+  CHECK(status != 200);
+  // A new connection with it fails at the handshake.
+  auto again = a.Client("a2", "carol")->Get("/v1/alliance");
+  CHECK_FALSE(again.ok());
+  // The node still serves everyone else.
+  auto alice = a.Client("a2", "alice")->Get("/v1/alliance");
+  REQUIRE(alice.ok());
+  CHECK(alice->status == 200);
+}
+
+TEST_CASE("A chainA client's own signed proposal on chainB is ROUTE_NOT_ALLOWED") {
+  RunningAlliance& a = SharedAlliance();
+  endorser::Signer alice = a.SignerOf("alice", 1);
+  auto proposal = Must(endorser::MakeSignedProposal(alice, "chainB", "data_exchange", "PublishRecord",
+                                                    {"written-by-chainA", "payload", "a note"}));
+  auto endorse = a.Client("b1", "alice")->Post("/v1/transactions", Json{{"signed_proposal", proposal.ToJson()}}.dump());
+  REQUIRE(endorse.ok());
+  REQUIRE_MESSAGE(endorse->status == 200, endorse->body);
+  Json endorsed = Must(ParseJson(endorse->body));
+  Bytes payload = Must(Base64Decode(endorsed["envelope_payload"].get<std::string>()));
+  auto envelope = Must(endorser::Envelope::FromJson(Must(ParseJson(ToString(payload)))));
+  Bytes sealed = Must(endorser::SealEnvelope(alice, envelope));
+  auto submitted = a.Client("b1", "alice")->Post("/v1/envelopes", ToString(sealed));
+  REQUIRE(submitted.ok());
+  Json outcome = Must(ParseJson(submitted->body));
+  CHECK(outcome["code_name"] == "ROUTE_NOT_ALLOWED");
+  CHECK(outcome["message"].get<std::string>().find("no write route from chainA to chainB") != std::string::npos);
+  CHECK(outcome["valid"] == false);
+}
+
+TEST_CASE("Contracts are installed only by the chain's own admins, load only once defined, and are never replaced") {
+  RunningAlliance& a = SharedAlliance();
+  const std::string data_exchange = PackageOf(a, DATA_EXCHANGE_SO, "data_exchange", "1");
+
+  // chainB's admin on a chainA node.
+  auto [foreign_status, foreign] = Upload(a, "a1", "admin-b", data_exchange);
+  CHECK(foreign_status == 403);
+  CHECK(foreign.find("chainA's admins only") != std::string::npos);
+
+  // Another library under the name and version of a running contract.
+  auto [replace_status, replace] = Upload(a, "a1", "admin-a", PackageOf(a, ASSET_TRANSFER_SO, "data_exchange", "1"));
+  CHECK(replace_status == 409);
+  CHECK(replace.find("needs a new version") != std::string::npos);
+  auto [run_status, ran] = a.Submit("a1", "alice", Publish("after-replace-attempt"));
+  REQUIRE_MESSAGE(run_status == 200, ran.dump());
+  CHECK(ran["code_name"] == "VALID");
+
+  // A package nobody defined is stored, not loaded: its code never runs.
+  auto [probe_status, probe] = Upload(a, "a1", "admin-a", PackageOf(a, ASSET_TRANSFER_SO, "probe", "1"));
+  CHECK(probe_status == 201);
+  Json listed = Must(ParseJson(probe));
+  CHECK(listed["active"] == false);
+  std::string maps = ReadText("/proc/" + std::to_string(a.process("a1").pid()) + "/maps");
+  CHECK(maps.find("probe.so") == std::string::npos);
+  CHECK(maps.find("data_exchange.so") != std::string::npos);  // the defined one is loaded
+  // The error bodies name no server path.
+  auto [junk_status, junk] = Upload(a, "a1", "admin-a", "not a package");
+  CHECK(junk_status == 400);
+  CHECK(junk.find(a.dir()) == std::string::npos);
+  CHECK(junk.find("/uploads/") == std::string::npos);
+}
+
+TEST_CASE("A package that expands to gigabytes is refused from its header, costing the node less than 64 MiB") {
+  RunningAlliance& a = SharedAlliance();
+  std::string bomb = TarBomb(a.dir(), std::uint64_t{4} << 30);
+  std::size_t before = ResidentBytes(a.process("a1").pid());
+  auto [status, body] = Upload(a, "a1", "admin-a", bomb);
+  CHECK(status == 400);
+  CHECK(body.find("would expand the package past") != std::string::npos);
+  std::size_t after = ResidentBytes(a.process("a1").pid());
+  CHECK(after < before + (64u << 20));
+  auto health = a.Client("a1", "alice")->Get("/healthz");
+  REQUIRE(health.ok());
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("Eight MiB of '[' is refused before it is built, costing the node less than 64 MiB") {
+  RunningAlliance& a = SharedAlliance();
+  std::size_t before = ResidentBytes(a.process("a2").pid());
+  auto r = a.Client("a2", "alice")->Post("/v1/transactions", std::string(8 << 20, '['));
+  REQUIRE(r.ok());
+  CHECK(r->status == 400);
+  CHECK(r->body.find("nested deeper than") != std::string::npos);
+  std::size_t after = ResidentBytes(a.process("a2").pid());
+  CHECK(after < before + (64u << 20));
+}
+
+}  // namespace
+}  // namespace entente::testing

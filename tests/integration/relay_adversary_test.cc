@@ -1,0 +1,266 @@
+// A member of the alliance attacking the relay through its real interfaces (docs/security.md): hostile
+// bytes, a damaged log, a revoked certificate, a flood of envelopes, a ledger that fails, and deep
+// JSON. Each is refused with a reason; the relay keeps serving or, where it cannot, says so.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "runtime/common/json.h"
+#include "runtime/crypto/crypto.h"
+#include "tests/integration/relay_fixture.h"
+#include "tests/support/must.h"
+
+namespace entente::testing {
+namespace {
+
+const std::vector<const Member*>& Majority() {
+  static const std::vector<const Member*> majority{&Fixture().node_a1, &Fixture().node_a2};
+  return majority;
+}
+
+BuiltEnvelope ValidEnvelope(const Member& creator, const std::string& key) {
+  return Fixture().Build(creator, {.rwset = RelayAlliance::Writes("chainA", "asset", {key}), .endorsers = Majority()});
+}
+
+// One record of the envelope log: [length u32 BE][first four bytes of SHA-256][bytes].
+std::string LogRecord(const std::string& bytes) {
+  std::string record(8, '\0');
+  auto length = static_cast<std::uint32_t>(bytes.size());
+  for (int i = 0; i < 4; ++i) record[i] = static_cast<char>(length >> (24 - 8 * i));
+  crypto::Digest digest = crypto::Sha256(AsBytes(bytes));
+  for (int i = 0; i < 4; ++i) record[4 + i] = static_cast<char>(digest[i]);
+  return record + bytes;
+}
+
+// REQUIREs that the relay still serves: /healthz is ok and a new valid transaction commits.
+void StillServes(http::Client& client, const std::string& key) {
+  CHECK(Send(client, "GET", "/healthz").status == 200);
+  BuiltEnvelope fresh = ValidEnvelope(Fixture().client_a, key);
+  Submit(client, fresh);
+  CHECK(WaitSettled(client, "/v1/transactions/" + fresh.tx_id)["code_name"] == "VALID");
+}
+
+// Waits up to 10 s for `process` to exit; true when it did.
+bool Exits(Process& process) {
+  for (int i = 0; i < 200 && process.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return !process.running();
+}
+
+TEST_CASE("Envelopes of bytes that are not UTF-8 or not JSON are refused with a reason, and the relay keeps serving") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto client = a.ClientFor(a.client_a, relay.port);
+
+  // The payload is the single byte 0xFF.
+  std::vector<std::string> hostile{"{\"payload\":\"/w==\",\"signature\":\"AA==\"}"};
+  // A signed envelope whose signed proposal is 0xFF 0xFE: parses to the proposal, not further.
+  endorser::Envelope bad_proposal{SignedBytes{Bytes{0xFF, 0xFE}, Bytes{0x00}}, ToBytes("{}"), {}};
+  hostile.push_back(ToString(Must(endorser::SealEnvelope(*a.client_a.signer, bad_proposal))));
+  for (const std::string& body : hostile) {
+    CAPTURE(body);
+    http::Response refused = Send(*client, "POST", "/v1/envelopes", body);
+    CHECK(refused.status == 400);
+    Json problem = Body(refused);  // valid JSON, whatever the bytes quoted
+    std::string detail = problem["detail"].get<std::string>();
+    CHECK(detail.find("not accepted") != std::string::npos);
+    CHECK(IsValidUtf8(detail));
+    CHECK(detail.find('\n') == std::string::npos);
+    // Nothing was logged: the relay has never accepted these bytes.
+    CHECK(Send(*client, "GET", "/v1/envelopes/" + crypto::Sha256Hex(AsBytes(body))).status == 404);
+  }
+
+  // A proposal that parses, naming a channel made of control characters: a rejection whose message
+  // quotes the channel escaped.
+  const std::string channel = "chain\nA\x01[critical] forged";
+  BuiltEnvelope forged = a.Build(a.client_a, {.channel = channel,
+                                               .rwset = RelayAlliance::Writes(channel, "asset", {"k"}),
+                                               .endorsers = Majority()});
+  Submit(*client, forged);
+  Json rejected = WaitSettled(*client, "/v1/transactions/" + forged.tx_id);
+  CHECK(rejected["code_name"] == "TARGET_CHAIN_NOT_FOUND");
+  std::string message = rejected["message"].get<std::string>();
+  CHECK(message.find("\\x0a") != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
+  CHECK(ReadText(data.Join("relay.log")).find("[critical] forged") == std::string::npos);
+
+  StillServes(*client, "after-hostile-bytes");
+  REQUIRE(relay.process->Signal(SIGTERM) == 0);
+  RunningRelay again = a.StartRelay(data.Join("relay"));
+  auto after = a.ClientFor(a.client_a, again.port);
+  StillServes(*after, "after-restart");
+}
+
+TEST_CASE("A relay restarted over a log holding unparseable records rejects them and keeps ordering") {
+  // Logs written before submissions were checked may hold anything; replaying them must not stop
+  // the relay.
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  std::string dir = data.Join("relay");
+  std::filesystem::create_directories(dir);
+  const std::string garbage = "{\"payload\":\"/w==\",\"signature\":\"AA==\"}";
+  const std::string not_json = "\xff\xfe not json at all";
+  WriteText(dir + "/envelopes.log", LogRecord(garbage) + LogRecord(not_json));
+
+  RunningRelay relay = a.StartRelay(dir);
+  auto client = a.ClientFor(a.client_a, relay.port);
+  for (const std::string& record : {garbage, not_json}) {
+    Json status = WaitSettled(*client, "/v1/envelopes/" + crypto::Sha256Hex(AsBytes(record)));
+    CHECK(status["code_name"] == "BAD_PAYLOAD");
+    CHECK(IsValidUtf8(status["message"].get<std::string>()));
+  }
+  StillServes(*client, "after-replay");
+}
+
+TEST_CASE("Damage inside the envelope log stops the relay naming the offset; a torn end is cut") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  std::string dir = data.Join("relay");
+  std::vector<BuiltEnvelope> envelopes;
+  {
+    RunningRelay relay = a.StartRelay(dir);
+    auto client = a.ClientFor(a.client_a, relay.port);
+    for (int i = 0; i < 3; ++i) {
+      envelopes.push_back(ValidEnvelope(a.client_a, "logged-" + std::to_string(i)));
+      Submit(*client, envelopes.back());
+    }
+    for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+    REQUIRE(relay.process->Signal(SIGTERM) == 0);
+  }
+  const std::string log_path = dir + "/envelopes.log";
+  const std::string intact = ReadText(log_path);
+  const std::size_t second = LogRecord(envelopes[0].bytes).size();
+  REQUIRE(intact.size() == 3 * second);  // three records of the same size
+
+  // The length field of the second record damaged: two acknowledged envelopes sit behind it.
+  std::string damaged = intact;
+  damaged[second] = '\x7f';
+  WriteText(log_path, damaged);
+  {
+    Process refused({EntenteBinary(), "relay", "--config", a.WriteRelayConfig(dir)}, dir + "-damaged.log");
+    REQUIRE(Exits(refused));
+    std::string said = refused.Log();
+    CHECK(said.find("record 1 at offset " + std::to_string(second) + " is damaged") != std::string::npos);
+    CHECK(ReadText(log_path) == damaged);  // nothing cut
+  }
+
+  // A torn end (half a record, as a crash during an append leaves) is cut, and everything before it
+  // is still there.
+  WriteText(log_path, intact + LogRecord(ValidEnvelope(a.client_a, "torn").bytes).substr(0, 100));
+  RunningRelay relay = a.StartRelay(dir);
+  auto client = a.ClientFor(a.client_a, relay.port);
+  for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  CHECK(ReadText(log_path).substr(0, intact.size()) == intact);
+  StillServes(*client, "after-torn-end");
+}
+
+TEST_CASE("A certificate revoked while its connection stays open cannot submit once the relay reloads its CRLs") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  // A certificate revoked before: refused at the handshake.
+  CHECK_FALSE(a.ClientFor(a.revoked_client, relay.port)->Get("/v1/alliance").ok());
+
+  Member dave = a.AddClient("dave-" + std::to_string(relay.port));
+  auto client = a.ClientFor(dave, relay.port);
+  Submit(*client, ValidEnvelope(a.client_a, "by-dave-before"));
+  a.Revoke(dave);
+  relay.process->Signal(SIGHUP, /*wait=*/false);
+  // The same keep-alive connection: refused on its next request once the CRL is in, nothing logged.
+  http::Response refused;
+  BuiltEnvelope after;
+  for (int i = 0; i < 100; ++i) {
+    after = ValidEnvelope(a.client_a, "by-dave-after-" + std::to_string(i));
+    refused = Send(*client, "POST", "/v1/envelopes", after.bytes);
+    if (refused.status != 202) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("no longer valid") != std::string::npos);
+  CHECK(refused.body.find("revoked") != std::string::npos);
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  CHECK(Send(*alice, "GET", "/v1/envelopes/" + after.hash).status == 404);
+  // A new connection with it fails at the handshake; everyone else is still served.
+  CHECK_FALSE(a.ClientFor(dave, relay.port)->Get("/v1/alliance").ok());
+  StillServes(*alice, "after-revoked");
+}
+
+TEST_CASE("A submitter past submitter_quota unsettled envelopes gets 503 with Retry-After; others do not") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  // Blocks wait 2 s, so the first envelopes stay unsettled while the next arrive.
+  RunningRelay relay = a.StartRelay(data.Join("relay"), /*max_wait_ms=*/2000, /*max_tx=*/100, "submitter_quota: 2\n");
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  std::vector<BuiltEnvelope> accepted{ValidEnvelope(a.client_a, "quota-0"), ValidEnvelope(a.client_a, "quota-1")};
+  for (const BuiltEnvelope& e : accepted) Submit(*alice, e);
+  BuiltEnvelope third = ValidEnvelope(a.client_a, "quota-2");
+  http::Response busy = Send(*alice, "POST", "/v1/envelopes", third.bytes);
+  CHECK(busy.status == 503);
+  bool retry_after = false;
+  for (const auto& [name, value] : busy.headers) retry_after |= name == "retry-after" && !value.empty();
+  CHECK(retry_after);
+  CHECK(Body(busy)["detail"].get<std::string>().find("submitter_quota") != std::string::npos);
+
+  // Another member's client has its own quota.
+  auto bob = a.ClientFor(a.client_b, relay.port);
+  Submit(*bob, ValidEnvelope(a.client_a, "quota-bob"));
+
+  // Once alice's envelopes are committed, she may submit again.
+  for (const BuiltEnvelope& e : accepted) CHECK(WaitSettled(*alice, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  Submit(*alice, third);
+  CHECK(WaitSettled(*alice, "/v1/transactions/" + third.tx_id)["code_name"] == "VALID");
+}
+
+TEST_CASE("A relay whose ledger cannot commit says so at /healthz and refuses envelopes with 503") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  // Files may not grow past 96 KiB (write() fails with EFBIG, SIGXFSZ ignored): the ledger's write-ahead
+  // log, which holds each block and its state, reaches that bound before the envelope log does.
+  std::vector<std::string> launcher{"bash", "-c", "ulimit -f 96; trap '' XFSZ; exec \"$@\"", "relay"};
+  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "", launcher);
+  auto client = a.ClientFor(a.client_a, relay.port);
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    BuiltEnvelope e = ValidEnvelope(a.client_a, "fill-" + std::to_string(i));
+    http::Response r = Send(*client, "POST", "/v1/envelopes", e.bytes);
+    if (r.status == 503) {
+      refused = true;
+      CHECK(Body(r)["detail"].get<std::string>().find("does not order") != std::string::npos);
+      break;
+    }
+    REQUIRE_MESSAGE(r.status == 202, r.body);
+    // Until it settles, or the relay reports that it stopped ordering.
+    for (int wait = 0; wait < 500; ++wait) {
+      if (Send(*client, "GET", "/healthz").status == 503) break;
+      if (Body(Send(*client, "GET", "/v1/envelopes/" + e.hash))["state"] != "pending") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  REQUIRE(refused);
+  http::Response health = Send(*client, "GET", "/healthz");
+  CHECK(health.status == 503);
+  Json body = Body(health);
+  CHECK(body["status"] == "failed");
+  CHECK(body["reason"].get<std::string>().find("cannot commit a block of chainA") != std::string::npos);
+  CHECK(relay.process->running());
+}
+
+TEST_CASE("Eight MiB of '[' is refused before it is built, costing the relay less than 64 MiB") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "body_limit: 16777216\n");
+  auto client = a.ClientFor(a.client_a, relay.port);
+  CHECK(Send(*client, "GET", "/healthz").status == 200);
+  std::size_t before = ResidentBytes(relay.process->pid());
+  http::Response refused = Send(*client, "POST", "/v1/envelopes", std::string(8 << 20, '['));
+  CHECK(refused.status == 400);
+  CHECK(Body(refused)["detail"].get<std::string>().find("nested deeper than") != std::string::npos);
+  std::size_t after = ResidentBytes(relay.process->pid());
+  CHECK(after < before + (64u << 20));
+  StillServes(*client, "after-deep-json");
+}
+
+}  // namespace
+}  // namespace entente::testing
