@@ -3,10 +3,18 @@
 # (chainA and chainB, two nodes each, one relay) with data_exchange and asset_transfer deployed, runs a
 # cross-chain data exchange and prints its result, and leaves the alliance running until
 # `deploy/alliance.sh down .entente/demo/alliance.yaml`. State: $ENTENTE_STATE (default .entente/demo).
+# Ports: the relay on $ENTENTE_BASE_PORT (default 7050), chainA's nodes on the next two, chainB's on
+# base+11 and base+12.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ENTENTE_BUILD_DIR:-$root/build}
 state=${ENTENTE_STATE:-$root/.entente/demo}
+base=${ENTENTE_BASE_PORT:-7050}
+if ! [[ "$base" =~ ^[0-9]+$ ]] || [ "$base" -lt 1024 ] || [ "$base" -gt 65500 ]; then
+  echo "quickstart: ENTENTE_BASE_PORT must be a number from 1024 to 65500, got '$base'" >&2
+  exit 1
+fi
+relay_port=$base a1=$((base + 1)) a2=$((base + 2)) b1=$((base + 11)) b2=$((base + 12))
 
 "$root/deploy/install-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -39,11 +47,11 @@ chains:
     ca: [crypto/chainB/ca/ca.pem]
     admins: [{id: chainB-admin1, weight: 1}]
 nodes:
-  - {id: chainA-node1, chain: chainA, weight: 2, endpoint: "https://127.0.0.1:7051", ecert: crypto/chainA/nodes/node1/cert.pem}
-  - {id: chainA-node2, chain: chainA, weight: 1, endpoint: "https://127.0.0.1:7052", ecert: crypto/chainA/nodes/node2/cert.pem}
-  - {id: chainB-node1, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7061", ecert: crypto/chainB/nodes/node1/cert.pem}
-  - {id: chainB-node2, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:7062", ecert: crypto/chainB/nodes/node2/cert.pem}
-relay: "https://127.0.0.1:7050"
+  - {id: chainA-node1, chain: chainA, weight: 2, endpoint: "https://127.0.0.1:$a1", ecert: crypto/chainA/nodes/node1/cert.pem}
+  - {id: chainA-node2, chain: chainA, weight: 1, endpoint: "https://127.0.0.1:$a2", ecert: crypto/chainA/nodes/node2/cert.pem}
+  - {id: chainB-node1, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:$b1", ecert: crypto/chainB/nodes/node1/cert.pem}
+  - {id: chainB-node2, chain: chainB, weight: 1, endpoint: "https://127.0.0.1:$b2", ecert: crypto/chainB/nodes/node2/cert.pem}
+relay: "https://127.0.0.1:$relay_port"
 routes:
   - {id: chainB-reads-chainA, from: chainB, contract: data_exchange, to: chainA, namespace: data_exchange, access: read}
 EOF
@@ -64,13 +72,13 @@ record="shipment-$(date +%s)"
 echo
 echo "chainA publishes record $record on chainA-node1:"
 # shellcheck disable=SC2046
-curl $(as chainA) -X POST https://127.0.0.1:7051/v1/transactions -H 'Content-Type: application/json' \
+curl $(as chainA) -X POST https://127.0.0.1:$a1/v1/transactions -H 'Content-Type: application/json' \
   -d "{\"contract\":\"data_exchange\",\"function\":\"PublishRecord\",\"args\":[\"$record\",\"42 pallets of coffee\",\"a shipment notice\"]}"
 echo
 echo
 echo "chainB requests it through chainB-node1 (the contract reads chainA along the alliance's route):"
 # shellcheck disable=SC2046
-result=$(curl $(as chainB) -X POST https://127.0.0.1:7061/v1/transactions -H 'Content-Type: application/json' \
+result=$(curl $(as chainB) -X POST https://127.0.0.1:$b1/v1/transactions -H 'Content-Type: application/json' \
   -d "{\"contract\":\"data_exchange\",\"function\":\"RequestRecord\",\"args\":[\"chainA\",\"$record\",\"customs\"]}")
 echo "$result"
 payload=$(sed -n 's/.*"payload":"\([^"]*\)".*/\1/p' <<<"$result")
@@ -80,7 +88,7 @@ echo "$payload" | base64 -d
 echo
 echo
 echo "The alliance keeps running. Try next:"
-echo "  curl $(as chainA) https://127.0.0.1:7052/v1/channels/chainA"
-echo "  curl $(as chainA) -X POST https://127.0.0.1:7052/v1/queries -H 'Content-Type: application/json' -d '{\"contract\":\"data_exchange\",\"function\":\"GetRecord\",\"args\":[\"$record\"]}'"
-echo "  curl $(as chainA) https://127.0.0.1:7051/metrics"
+echo "  curl $(as chainA) https://127.0.0.1:$a2/v1/channels/chainA"
+echo "  curl $(as chainA) -X POST https://127.0.0.1:$a2/v1/queries -H 'Content-Type: application/json' -d '{\"contract\":\"data_exchange\",\"function\":\"GetRecord\",\"args\":[\"$record\"]}'"
+echo "  curl $(as chainA) https://127.0.0.1:$a1/metrics"
 echo "Stop it with: deploy/alliance.sh down $spec"

@@ -2,6 +2,11 @@
 // cross-chain exchange; deploy/alliance.sh reports it and takes it down, leaving no process behind.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -24,6 +29,31 @@ std::string BuildDir() {
   return std::filesystem::path(EntenteBinary()).parent_path().parent_path().parent_path().string();
 }
 
+// True if nothing listens on 127.0.0.1:`port` and it can be bound now.
+bool CanBind(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return free;
+}
+
+// A base port for quickstart.sh whose ports (base, +1, +2, +11, +12) are all free now: below Linux's
+// ephemeral range, so that no outgoing connection takes one of them, and away from the demo's 7050.
+std::uint16_t FreeBasePort() {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto base = static_cast<std::uint16_t>(20000 + (::getpid() * 37 + attempt * 101) % 10000);
+    bool all = true;
+    for (int offset : {0, 1, 2, 11, 12}) all = all && CanBind(static_cast<std::uint16_t>(base + offset));
+    if (all) return base;
+  }
+  FAIL("no free block of ports for the demo alliance");
+  return 0;
+}
+
 // Processes whose command line names `text`.
 std::string ProcessesNaming(const std::string& text) {
   return RunCommand({"pgrep", "-af", text}).output;
@@ -33,8 +63,11 @@ TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, 
   TempDir dir;
   std::string state = dir.Join("demo");
   std::string spec = state + "/alliance.yaml";
-  CommandResult quickstart = RunCommand({"env", "ENTENTE_STATE=" + state, "ENTENTE_BUILD_DIR=" + BuildDir(), "bash",
-                                         SourceDir() + "/deploy/quickstart.sh"});
+  // Its own ports: the suite passes while the demo (on 7050) runs.
+  const std::uint16_t base = FreeBasePort();
+  CommandResult quickstart =
+      RunCommand({"env", "ENTENTE_STATE=" + state, "ENTENTE_BUILD_DIR=" + BuildDir(),
+                  "ENTENTE_BASE_PORT=" + std::to_string(base), "bash", SourceDir() + "/deploy/quickstart.sh"});
   INFO(quickstart.output);
   CHECK(quickstart.exit_code == 0);
   CHECK(quickstart.output.find("\"code_name\":\"VALID\"") != std::string::npos);
@@ -56,7 +89,7 @@ TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, 
                                         node + "/cert.pem", node + "/tcerts/tcert-0.pem"});
       CHECK_MESSAGE(tcert.exit_code == 0, tcert.output);
       http::ClientOptions options;
-      options.port = static_cast<std::uint16_t>((chain == "chainA" ? 7050 : 7060) + n);
+      options.port = static_cast<std::uint16_t>(base + (chain == "chainA" ? 0 : 10) + n);
       options.tls = {node + "/cert.pem", node + "/key.pem", {crypto + "/alliance-cas.pem"}};
       http::Client client(options);
       auto contracts = client.Get("/v1/contracts");
