@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "runtime/common/json.h"
@@ -68,9 +69,25 @@ std::string ProblemType(std::string_view title);
 // `code` is a validation code number (DESIGN.md §3); code_name is its name when the number is known.
 Response Problem(int status, std::string title, std::string detail, std::optional<int> code = std::nullopt);
 
-// Answers a request. May block (a long-poll waits for news); may throw, which the Router and the
-// Server turn into a 500 problem.
+// Answers a request. May block briefly (a call to a peer); may throw, which the Router and the Server
+// turn into a 500 problem. A request that waits for news uses a DeferredHandler instead.
 using Handler = std::function<Response(const Request&)>;
+
+// The answer to a request, given later, once, from any thread: a handler that waits for news (a
+// long-poll, an event stream) returns at once and hands its Responder to whatever brings the news,
+// so that no thread is held while it waits. Thread-safe.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // Sends `response`. Calls after the first do nothing, as does one after the client left.
+  virtual void Reply(Response response) = 0;
+  // Runs `make` on the server's handler pool and sends what it returns: for an answer that takes work
+  // to build, when the news arrives on a thread that must not do that work.
+  virtual void ReplyWith(std::function<Response()> make) = 0;
+};
+
+// A handler that answers through its Responder, now or later. It must return quickly and never block.
+using DeferredHandler = std::function<void(const Request&, std::shared_ptr<Responder>)>;
 
 // ---- Routing ----
 
@@ -89,6 +106,8 @@ class Router {
   // Routes `method` on `pattern` to `handler` for every client, with or without a certificate
   // (for /healthz on a server that does not require client certificates).
   void AddPublic(std::string method, std::string pattern, Handler handler);
+  // As Add, for a handler that answers later through its Responder (a long-poll).
+  void AddDeferred(std::string method, std::string pattern, std::set<crypto::Role> roles, DeferredHandler handler);
 
   // Returns the handler's response with `request.path_params` filled, or a problem: 400 for bad
   // percent-encoding in the path, 404 for a path no pattern matches, 405 with an Allow header for a
@@ -96,9 +115,14 @@ class Router {
   // none, 403 when the certificate's role is not allowed, and 500 when the handler throws (the
   // exception is logged, not sent).
   Response Handle(Request request) const;
+  // As Handle, answering through `responder`: at once, or later for a deferred route.
+  void Dispatch(Request request, std::shared_ptr<Responder> responder) const;
 
-  // Returns a Handler that calls Handle on this Router, which must outlive it and stay where it is.
+  // Returns a Handler that calls Handle on this Router (a deferred route answers 500 there), which
+  // must outlive it and stay where it is.
   Handler AsHandler() const;
+  // Returns a DeferredHandler that calls Dispatch on this Router, for Server::Start.
+  DeferredHandler AsDeferredHandler() const;
 
  private:
   struct Route {
@@ -107,9 +131,12 @@ class Router {
     std::string method;
     bool is_public = false;
     std::set<crypto::Role> roles;
-    Handler handler;
+    Handler handler;            // one of these two
+    DeferredHandler deferred;
   };
   void AddRoute(Route route);
+  // The route for `request` with its path_params filled, or the problem that answers it instead.
+  std::variant<const Route*, Response> Match(Request& request) const;
 
   std::vector<Route> routes_;
 };
@@ -148,7 +175,12 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // a response must be written within this
   std::chrono::milliseconds stop_timeout{5000};    // how long Stop waits for running handlers
   int io_threads = 2;
-  int handler_threads = 8;  // handlers run on their own pool and may block (e.g. long-poll up to ~30 s)
+  int handler_threads = 8;  // handlers run on their own pool and may block briefly (a call to a peer)
+  // Bounds, past which a request gets 503 with Retry-After (and a connection past max_connections is
+  // closed after that answer): open connections, and requests running or queued for a handler thread.
+  // Deferred requests waiting for news are bounded by whoever holds their Responders.
+  std::size_t max_connections = 1024;
+  std::size_t max_requests = 256;
 };
 
 // An HTTPS/1.1 server, TLS 1.3 only, on the model of Beast's advanced server: a listener, a session
@@ -158,9 +190,11 @@ struct ServerOptions {
 // is closed. Thread-safe.
 class Server {
  public:
-  // Listens on options.address:port and serves `handler` (often Router::AsHandler). Returns
+  // Listens on options.address:port and serves `handler` (often Router::AsDeferredHandler). Returns
   // InvalidArgument for bad options or unreadable/mismatched TLS files (naming the file), IOError when
   // the address cannot be bound.
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options, DeferredHandler handler);
+  // The same for a handler that answers at once.
   static Result<std::unique_ptr<Server>> Start(ServerOptions options, Handler handler);
   ~Server();  // Stop()
   Server(const Server&) = delete;

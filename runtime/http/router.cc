@@ -184,6 +184,17 @@ void Router::AddPublic(std::string method, std::string pattern, Handler handler)
                  .handler = std::move(handler)});
 }
 
+void Router::AddDeferred(std::string method, std::string pattern, std::set<crypto::Role> roles,
+                         DeferredHandler handler) {
+  AddRoute(Route{.pattern = std::move(pattern),
+                 .segments = {},
+                 .method = std::move(method),
+                 .is_public = false,
+                 .roles = std::move(roles),
+                 .handler = {},
+                 .deferred = std::move(handler)});
+}
+
 void Router::AddRoute(Route route) {
   if (route.pattern.empty() || route.pattern.front() != '/') route.pattern.insert(route.pattern.begin(), '/');
   for (std::string_view segment : Segments(route.pattern)) route.segments.emplace_back(segment);
@@ -196,7 +207,7 @@ void Router::AddRoute(Route route) {
   routes_.push_back(std::move(route));
 }
 
-Response Router::Handle(Request request) const {
+std::variant<const Router::Route*, Response> Router::Match(Request& request) const {
   std::string_view path = PathOf(request.target);
   std::vector<std::string_view> raw = Segments(path.empty() ? std::string_view("/") : path);
   std::vector<std::string> segments;
@@ -266,18 +277,57 @@ Response Router::Handle(Request request) const {
       request.path_params[part.substr(1, part.size() - 2)] = std::move(segments[i]);
     }
   }
+  return best;
+}
+
+namespace {
+
+// The answer for a handler that threw (the exception is logged, not sent).
+Response Failed(const Request& request, std::string_view pattern, const char* why) {
+  Logger("http")->error("handler of {} {} threw: {}", request.method, pattern, why);
+  return Problem(500, "Internal Server Error",
+                 request.method + " " + std::string(PathOf(request.target)) +
+                     " failed inside the server; the server log says why");
+}
+
+}  // namespace
+
+Response Router::Handle(Request request) const {
+  auto matched = Match(request);
+  if (auto* answer = std::get_if<Response>(&matched)) return std::move(*answer);
+  const Route* route = std::get<const Route*>(matched);
+  if (!route->handler) return Failed(request, route->pattern, "a deferred route needs Dispatch");
   try {
-    return best->handler(request);
+    return route->handler(request);
   } catch (const std::exception& e) {
-    Logger("http")->error("handler of {} {} threw: {}", best->method, best->pattern, e.what());
+    return Failed(request, route->pattern, e.what());
   } catch (...) {
-    Logger("http")->error("handler of {} {} threw a non-standard exception", best->method, best->pattern);
+    return Failed(request, route->pattern, "a non-standard exception");
   }
-  return Problem(500, "Internal Server Error", what + " failed inside the server; the server log says why");
+}
+
+void Router::Dispatch(Request request, std::shared_ptr<Responder> responder) const {
+  auto matched = Match(request);
+  if (auto* answer = std::get_if<Response>(&matched)) return responder->Reply(std::move(*answer));
+  const Route* route = std::get<const Route*>(matched);
+  try {
+    if (route->deferred) return route->deferred(request, responder);
+    responder->Reply(route->handler(request));
+  } catch (const std::exception& e) {
+    responder->Reply(Failed(request, route->pattern, e.what()));
+  } catch (...) {
+    responder->Reply(Failed(request, route->pattern, "a non-standard exception"));
+  }
 }
 
 Handler Router::AsHandler() const {
   return [this](const Request& request) { return Handle(request); };
+}
+
+DeferredHandler Router::AsDeferredHandler() const {
+  return [this](const Request& request, std::shared_ptr<Responder> responder) {
+    Dispatch(request, std::move(responder));
+  };
 }
 
 }  // namespace entente::http

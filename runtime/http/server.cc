@@ -62,6 +62,13 @@ std::string Lowercase(std::string_view text) {
   return out;
 }
 
+// The answer past a bound: 503 with Retry-After.
+Response Busy(std::string detail) {
+  Response response = Problem(503, "Service Unavailable", std::move(detail));
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
 // The Beast message for `response`. A response the handler got wrong (status outside 200-599, a header
 // that cannot be sent) is replaced by a 500 problem or loses that header, and is logged.
 bhttp::response<bhttp::string_body> ToBeast(Response response, unsigned version, bool keep_alive, bool head,
@@ -107,7 +114,7 @@ bhttp::response<bhttp::string_body> ToBeast(Response response, unsigned version,
 // pool, and the live sessions (so that Stop can close them).
 class ServerCore {
  public:
-  ServerCore(ServerOptions options, Handler handler)
+  ServerCore(ServerOptions options, DeferredHandler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
         ioc_(options_.io_threads),
@@ -123,8 +130,11 @@ class ServerCore {
   spdlog::logger& log() { return *log_; }
   bool stopping() const { return stopping_.load(); }
 
-  // Runs the handler for `request` on the handler pool, then hands the response to `session`.
-  void RunHandler(std::shared_ptr<Session> session, Request request);
+  // Runs the handler for `request` on the handler pool, which answers `session` through a Responder.
+  // False (nothing runs) when max_requests requests run or wait for a handler already.
+  bool RunHandler(std::shared_ptr<Session> session, Request request);
+  // Runs `work` on the handler pool (a Responder's ReplyWith).
+  void RunOnPool(std::function<void()> work);
   // Called by a session's destructor.
   void Unregister(Session* session);
 
@@ -132,14 +142,14 @@ class ServerCore {
   void Accept();
   void OnAccept(error_code ec, tcp::socket socket);
   void RunIo();
-  Response CallHandler(const Request& request);
+
   // Calls `action` on every live session.
   void ForEachSession(void (Session::*action)());
   // Waits until no session is left or `timeout` passed; true if none is left.
   bool WaitForSessions(std::chrono::milliseconds timeout);
 
   const ServerOptions options_;
-  const Handler handler_;
+  const DeferredHandler handler_;
   const std::shared_ptr<spdlog::logger> log_ = Logger("http");
 
   // Declared before ioc_: sessions owned by pending operations are destroyed with ioc_ and unregister.
@@ -175,6 +185,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { core_->Unregister(this); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+
+  // Makes this connection answer its first request with 503 and close (too many are open).
+  void MarkOverloaded() { overloaded_ = true; }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Handshake(); });
@@ -344,8 +357,16 @@ class Session : public std::enable_shared_from_this<Session> {
         return WriteResponse(Problem(403, "Forbidden", "the client certificate is no longer valid: " + still.message()));
       }
     }
+    if (overloaded_) {
+      keep_alive_ = false;
+      return WriteResponse(Busy("the server has max_connections (" + std::to_string(core_->options().max_connections) +
+                                ") connections open"));
+    }
     core_->log().debug("{} {} {}", remote_, Printable(request.method), Printable(request.target));
-    core_->RunHandler(shared_from_this(), std::move(request));
+    if (!core_->RunHandler(shared_from_this(), std::move(request))) {
+      WriteResponse(Busy("the server has max_requests (" + std::to_string(core_->options().max_requests) +
+                         ") requests running or queued"));
+    }
   }
 
   void WriteResponse(Response response) {
@@ -431,6 +452,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kHandshake;
   bool first_request_ = true;
   bool stop_requested_ = false;
+  bool overloaded_ = false;
   bool keep_alive_ = false;
   bool head_ = false;
   unsigned version_ = 11;
@@ -493,6 +515,7 @@ void ServerCore::OnAccept(error_code ec, tcp::socket socket) {
   auto session = std::make_shared<Session>(this, std::move(socket));
   {
     std::lock_guard lock(mu_);
+    if (sessions_.size() >= options_.max_connections) session->MarkOverloaded();
     sessions_.emplace(session.get(), session);
   }
   session->Start();
@@ -512,34 +535,85 @@ void ServerCore::RunIo() {
   }
 }
 
-Response ServerCore::CallHandler(const Request& request) {
-  try {
-    return handler_(request);
-  } catch (const std::exception& e) {
-    log_->error("the handler of {} {} threw: {}", request.method, request.target, e.what());
-  } catch (...) {
-    log_->error("the handler of {} {} threw a non-standard exception", request.method, request.target);
-  }
-  return Problem(500, "Internal Server Error",
-                 request.method + " " + request.path + " failed inside the server; the server log says why");
-}
+// The Responder of one request of a session: keeps the session alive until the first Reply, which is
+// written on the session's strand.
+class SessionResponder : public Responder, public std::enable_shared_from_this<SessionResponder> {
+ public:
+  SessionResponder(ServerCore* core, std::shared_ptr<Session> session) : core_(core), session_(std::move(session)) {}
 
-void ServerCore::RunHandler(std::shared_ptr<Session> session, Request request) {
+  void Reply(Response response) override {
+    std::shared_ptr<Session> session;
+    {
+      std::lock_guard lock(mu_);
+      session.swap(session_);
+    }
+    if (session) session->PostResponse(std::move(response));
+  }
+
+  void ReplyWith(std::function<Response()> make) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!session_) return;
+    }
+    core_->RunOnPool([self = shared_from_this(), make = std::move(make)] {
+      Response response;
+      try {
+        response = make();
+      } catch (const std::exception& e) {
+        response = Problem(500, "Internal Server Error", std::string("the answer could not be built: ") + e.what());
+      }
+      self->Reply(std::move(response));
+    });
+  }
+
+ private:
+  ServerCore* const core_;  // outlives every session
+  std::mutex mu_;
+  std::shared_ptr<Session> session_;  // GUARDED_BY(mu_); null once replied
+};
+
+void ServerCore::RunOnPool(std::function<void()> work) {
   {
     std::lock_guard lock(mu_);
     ++handlers_running_;
   }
-  net::post(handler_pool_, [this, session = std::move(session), request = std::move(request)]() mutable {
-    Response response = CallHandler(request);
-    // Posted before the count drops, so that Stop's close requests queue behind the response.
-    session->PostResponse(std::move(response));
-    session.reset();
+  net::post(handler_pool_, [this, work = std::move(work)] {
+    work();
     {
       std::lock_guard lock(mu_);
       --handlers_running_;
     }
     cv_.notify_all();
   });
+}
+
+bool ServerCore::RunHandler(std::shared_ptr<Session> session, Request request) {
+  {
+    std::lock_guard lock(mu_);
+    if (static_cast<std::size_t>(handlers_running_) >= options_.max_requests) return false;
+    ++handlers_running_;
+  }
+  auto responder = std::make_shared<SessionResponder>(this, std::move(session));
+  net::post(handler_pool_, [this, responder, request = std::move(request)]() mutable {
+    try {
+      handler_(request, responder);
+    } catch (const std::exception& e) {
+      log_->error("the handler of {} {} threw: {}", Printable(request.method), Printable(request.target), e.what());
+      responder->Reply(Problem(500, "Internal Server Error", request.method + " " + request.path +
+                                                                 " failed inside the server; the server log says why"));
+    } catch (...) {
+      log_->error("the handler of {} {} threw a non-standard exception", Printable(request.method),
+                  Printable(request.target));
+      responder->Reply(Problem(500, "Internal Server Error", request.method + " " + request.path +
+                                                                 " failed inside the server; the server log says why"));
+    }
+    {
+      std::lock_guard lock(mu_);
+      --handlers_running_;
+    }
+    cv_.notify_all();
+  });
+  return true;
 }
 
 void ServerCore::Unregister(Session* session) {
@@ -609,7 +683,7 @@ void ServerCore::Stop() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(ServerOptions options, Handler handler) : core(std::move(options), std::move(handler)) {}
+  Impl(ServerOptions options, DeferredHandler handler) : core(std::move(options), std::move(handler)) {}
   ServerCore core;
 };
 
@@ -629,6 +703,17 @@ void Server::Stop() {
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, Handler handler) {
   if (!handler) return Status::InvalidArgument("the server needs a handler");
+  return Start(std::move(options), [handler = std::move(handler)](const Request& request,
+                                                                   std::shared_ptr<Responder> responder) {
+    responder->Reply(handler(request));
+  });
+}
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, DeferredHandler handler) {
+  if (!handler) return Status::InvalidArgument("the server needs a handler");
+  if (options.max_connections < 1 || options.max_requests < 1) {
+    return Status::InvalidArgument("max_connections and max_requests must be at least 1");
+  }
   if (options.io_threads < 1 || options.handler_threads < 1) {
     return Status::InvalidArgument("io_threads and handler_threads must be at least 1");
   }

@@ -49,28 +49,9 @@ void AppendBlockEvents(std::string& out, const std::string& channel, const ledge
   }
 }
 
-}  // namespace
-
-http::Response GetEvents(const Node& node, const http::Request& request) {
-  std::string channel = request.Query("channel").value_or(node.chain());
-  std::uint64_t from = 0;
-  if (auto text = request.Query("from")) {
-    auto n = Number(*text, "from");
-    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
-    from = *n;
-  } else if (auto last = request.Header("last-event-id")) {
-    auto n = Number(*last, "Last-Event-ID");
-    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
-    from = *n + 1;
-  }
-  std::uint64_t wait_ms = 25000;
-  if (auto text = request.Query("wait_ms")) {
-    auto n = Number(*text, "wait_ms");
-    if (!n.ok()) return http::Problem(400, "Bad Request", n.status().message());
-    wait_ms = std::min<std::uint64_t>(*n, 60000);
-  }
-  if (node.Height(channel).height == 0) return http::Problem(404, "Not Found", "no channel " + channel + " on this node");
-  std::uint64_t height = node.WaitForBlocks(channel, from, std::chrono::milliseconds(wait_ms));
+// The events of `channel` from block `from` up to the height now, at most kMaxBlocksPerAnswer blocks.
+http::Response EventsAnswer(const Node& node, const std::string& channel, std::uint64_t from) {
+  std::uint64_t height = node.Height(channel).height;
   std::string body = "retry: 1000\n\n";
   for (std::uint64_t n = from; n < height && n < from + kMaxBlocksPerAnswer; ++n) {
     auto block = node.GetBlock(channel, n);
@@ -82,6 +63,38 @@ http::Response GetEvents(const Node& node, const http::Request& request) {
   response.body = std::move(body);
   response.headers.push_back({"Cache-Control", "no-cache"});
   return response;
+}
+
+}  // namespace
+
+void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<http::Responder> responder) {
+  std::string channel = request.Query("channel").value_or(node.chain());
+  std::uint64_t from = 0;
+  if (auto text = request.Query("from")) {
+    auto n = Number(*text, "from");
+    if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
+    from = *n;
+  } else if (auto last = request.Header("last-event-id")) {
+    auto n = Number(*last, "Last-Event-ID");
+    if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
+    from = *n + 1;
+  }
+  std::uint64_t wait_ms = 25000;
+  if (auto text = request.Query("wait_ms")) {
+    auto n = Number(*text, "wait_ms");
+    if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
+    wait_ms = std::min<std::uint64_t>(*n, 60000);
+  }
+  if (node.Height(channel).height == 0) {
+    return responder->Reply(http::Problem(404, "Not Found", "no channel " + channel + " on this node"));
+  }
+  auto answer = [&node, channel, from] { return EventsAnswer(node, channel, from); };
+  Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(wait_ms),
+                                   [responder, answer] { responder->ReplyWith(answer); });
+  if (waiting.ok()) return;
+  http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());
+  busy.headers.emplace_back("Retry-After", "1");
+  responder->Reply(std::move(busy));
 }
 
 }  // namespace entente::node::internal

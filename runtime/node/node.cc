@@ -14,6 +14,7 @@
 #include "runtime/common/address.h"
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
+#include "runtime/common/waiters.h"
 #include "runtime/node/internal/contracts.h"
 #include "runtime/validation/validation.h"
 
@@ -101,6 +102,7 @@ struct Node::State {
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<ledger::Ledger> ledger;
   internal::Contracts contracts;
+  std::unique_ptr<HeightWaiters> waiters;  // event streams waiting for blocks, by channel
 
   std::mutex reload_mu;  // serializes LoadAlliance (a config block, a CRL reload) and options.crl_pems
   mutable std::shared_mutex alliance_mu;
@@ -132,7 +134,10 @@ struct Node::State {
   // Metrics.
   std::atomic<std::uint64_t> submitted{0}, endorsed{0}, refused{0}, blocks_committed{0};
 
-  explicit State(NodeOptions o) : options(std::move(o)), contracts(options.data_dir + "/contracts") {}
+  explicit State(NodeOptions o)
+      : options(std::move(o)),
+        contracts(options.data_dir + "/contracts"),
+        waiters(std::make_unique<HeightWaiters>(options.max_waits)) {}
 
   std::shared_ptr<const alliance::Membership> Members() const {
     std::shared_lock lock(alliance_mu);
@@ -379,6 +384,7 @@ struct Node::State {
       }
     }
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs));
+    waiters->Advance(channel, block.header.number + 1);
     ++blocks_committed;
     logger->debug("committed block {} of {} ({} transactions)", block.header.number, channel, block.envelopes.size());
     if (channel == chaincode::kAllianceChannel) {
@@ -764,6 +770,7 @@ void Node::Stop() {
   State& s = *state_;
   s.stopping = true;
   s.commit_cv.notify_all();
+  s.waiters->Stop();
   std::map<std::string, std::thread> pullers;
   {
     std::lock_guard lock(s.pullers_mu);
@@ -900,11 +907,13 @@ Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view ch
 
 ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
 
-std::uint64_t Node::WaitForBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait) const {
-  State& s = *state_;
-  std::unique_lock lock(s.commit_mu);
-  s.commit_cv.wait_for(lock, wait, [&] { return s.stopping || s.ledger->GetSavepoint(channel).height > from; });
-  return s.ledger->GetSavepoint(channel).height;
+Status Node::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
+                        std::function<void()> ready) const {
+  const State& s = *state_;
+  std::string name(channel);
+  return s.waiters->Wait(
+      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait,
+      [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
 }
 
 chaincode::AllianceConfig Node::Alliance() const {
@@ -947,7 +956,10 @@ std::string Node::Metrics() const {
       << "entente_node_tcerts_valid " << valid << "\n"
       << "# HELP entente_node_tcerts_low 1 when fewer than 10% of the TCerts remain valid.\n"
       << "# TYPE entente_node_tcerts_low gauge\n"
-      << "entente_node_tcerts_low " << (valid * 10 < total ? 1 : 0) << "\n";
+      << "entente_node_tcerts_low " << (valid * 10 < total ? 1 : 0) << "\n"
+      << "# HELP entente_node_waiting_requests Requests waiting for blocks (event streams), holding no thread.\n"
+      << "# TYPE entente_node_waiting_requests gauge\n"
+      << "entente_node_waiting_requests " << s.waiters->waiting() << "\n";
   return out.str();
 }
 

@@ -61,6 +61,8 @@ struct NodeOptions {
   // Adapters of member chains without Entente nodes (an Ethereum chain, a REST service), which
   // contracts read during simulation along the alliance's routes.
   std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
+  // Requests that may wait for blocks at once (event streams); past it WhenBlocks is ResourceExhausted.
+  std::size_t max_waits = 1024;
 };
 
 // What a client asks the node to run (POST /v1/transactions and /v1/queries).
@@ -187,9 +189,11 @@ class Node {
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
                                                          std::string_view key) const;
   ledger::Savepoint Height(std::string_view channel) const;
-  // Waits until `channel` has more than `from` blocks here, the node stops, or `wait` passes; returns
-  // the height then.
-  std::uint64_t WaitForBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait) const;
+  // Calls `ready` once, without holding a thread while it waits: when `channel` has more than `from`
+  // blocks here (at once when it has), when `wait` has passed, or when the node stops.
+  // ResourceExhausted when max_waits requests wait already; Unavailable once the node stops.
+  Status WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
+                    std::function<void()> ready) const;
   chaincode::AllianceConfig Alliance() const;
   // Channels halted because a block's re-validation differed from the relay's (channel -> why).
   std::map<std::string, std::string> Halted() const;
@@ -210,6 +214,8 @@ struct NodeConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 7051;
   std::size_t body_limit = 16 << 20;
+  std::size_t max_connections = 1024;  // http::ServerOptions
+  std::size_t max_requests = 256;
   std::vector<std::string> packages;  // installed at start
 };
 

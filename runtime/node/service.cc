@@ -303,7 +303,7 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
                                           "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms",
-                                          "adapters"}));
+                                          "adapters", "max_waits", "max_connections", "max_requests"}));
   NodeConfig c;
   c.path = path;
   NodeOptions& o = c.node;
@@ -397,6 +397,15 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t body_limit, root.GetInt("body_limit", 16 << 20));
   if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
   c.body_limit = static_cast<std::size_t>(body_limit);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
+  if (max_waits < 1 || max_connections < 1 || max_requests < 1) {
+    return root.Error("max_waits, max_connections and max_requests must be positive");
+  }
+  o.max_waits = static_cast<std::size_t>(max_waits);
+  c.max_connections = static_cast<std::size_t>(max_connections);
+  c.max_requests = static_cast<std::size_t>(max_requests);
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t window, root.GetInt("proposal_window_s", 300));
   if (window <= 0) return root.Error("proposal_window_s must be positive");
   o.proposal_window = std::chrono::seconds(window);
@@ -458,7 +467,9 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
         return http::Problem(500, "Internal Server Error", "the node could not store the package (see its log)");
     }
   });
-  router.Add("GET", "/v1/events", {}, [n](const http::Request& q) { return internal::GetEvents(*n, q); });
+  router.AddDeferred("GET", "/v1/events", {}, [n](const http::Request& q, std::shared_ptr<http::Responder> answer) {
+    internal::GetEvents(*n, q, std::move(answer));
+  });
   router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
   router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
     return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
@@ -491,7 +502,10 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   options.body_limit = config.body_limit;
   // Requests wait for endorsements and commits: enough handlers for clients and peers at once.
   options.handler_threads = 64;
-  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server, http::Server::Start(options, router.AsHandler()));
+  options.max_connections = config.max_connections;
+  options.max_requests = config.max_requests;
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server,
+                           http::Server::Start(options, router.AsDeferredHandler()));
   logger->info("node {} of {} listening on {}:{}", node->id(), node->chain(), config.address, server->port());
   if (on_ready) on_ready(server->port());
 

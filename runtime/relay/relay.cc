@@ -18,6 +18,7 @@
 #include "runtime/common/json.h"
 #include "runtime/common/log.h"
 #include "runtime/common/signed_bytes.h"
+#include "runtime/common/waiters.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/relay/internal/delivery.h"
 #include "runtime/relay/internal/envelope_log.h"
@@ -125,8 +126,7 @@ struct Relay::State {
   std::thread sequencer;
   std::map<std::string, ChannelQueue> queues;  // owned by the sequencer thread
 
-  mutable std::mutex blocks_mu;
-  mutable std::condition_variable blocks_cv;
+  std::unique_ptr<HeightWaiters> waiters;  // long-polls for blocks, by channel
 
   // Metrics.
   std::atomic<std::uint64_t> accepted_count{0};
@@ -312,10 +312,7 @@ struct Relay::State {
       Status s = LoadAlliance();
       if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
     }
-    {
-      std::lock_guard lock(blocks_mu);
-    }
-    blocks_cv.notify_all();
+    waiters->Advance(channel, block.header.number + 1);
     queue = ChannelQueue{};
     return Status::Ok();
   }
@@ -394,6 +391,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   if (!options.signing_key) return Status::InvalidArgument("the relay needs a block signing key");
   auto state = std::make_unique<State>();
   state->logger = Logger("relay");
+  state->waiters = std::make_unique<HeightWaiters>(options.max_waits);
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(options.data_dir, 0700));
   ENTENTE_ASSIGN_OR_RETURN(state->ledger, ledger::Ledger::Open(options.data_dir + "/ledger"));
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
@@ -614,15 +612,10 @@ Result<ledger::Savepoint> Relay::Height(std::string_view channel) const {
   return s.ledger->GetSavepoint(channel);
 }
 
-Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::uint64_t from, std::size_t max,
-                                                 std::chrono::milliseconds wait) const {
+Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::uint64_t from, std::size_t max) const {
   const State& s = *state_;
   if (s.Members()->view.channels.count(std::string(channel)) == 0) {
     return Status::NotFound("channel " + std::string(channel) + " is not a chain of the alliance");
-  }
-  {
-    std::unique_lock lock(s.blocks_mu);
-    s.blocks_cv.wait_for(lock, wait, [&] { return s.ledger->GetSavepoint(channel).height > from || s.stopping; });
   }
   std::vector<ledger::Block> out;
   std::uint64_t height = s.ledger->GetSavepoint(channel).height;
@@ -631,6 +624,18 @@ Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::
     out.push_back(std::move(block));
   }
   return out;
+}
+
+Status Relay::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
+                         std::function<void()> ready) const {
+  const State& s = *state_;
+  std::string name(channel);
+  if (s.Members()->view.channels.count(name) == 0) {
+    return Status::NotFound("channel " + name + " is not a chain of the alliance");
+  }
+  return s.waiters->Wait(
+      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait,
+      [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
 }
 
 chaincode::AllianceConfig Relay::Alliance() const {
@@ -665,7 +670,10 @@ std::string Relay::Metrics() const {
   out << "# HELP entente_relay_verification_seconds Time spent verifying envelopes.\n"
       << "# TYPE entente_relay_verification_seconds summary\n"
       << "entente_relay_verification_seconds_sum " << static_cast<double>(s.verify_ns.load()) / 1e9 << "\n"
-      << "entente_relay_verification_seconds_count " << s.verified_count.load() << "\n";
+      << "entente_relay_verification_seconds_count " << s.verified_count.load() << "\n"
+      << "# HELP entente_relay_waiting_requests Requests waiting for blocks (long-polls), holding no thread.\n"
+      << "# TYPE entente_relay_waiting_requests gauge\n"
+      << "entente_relay_waiting_requests " << s.waiters->waiting() << "\n";
   return out.str();
 }
 
@@ -682,7 +690,7 @@ void Relay::Stop() {
   }
   s.work_cv.notify_all();
   s.ordered_cv.notify_all();
-  s.blocks_cv.notify_all();
+  if (s.waiters) s.waiters->Stop();
   for (auto& w : s.workers) {
     if (w.joinable()) w.join();
   }

@@ -48,6 +48,8 @@ struct RelayOptions {
   // Envelopes one submitter may have accepted and not yet committed or rejected; past it, Submit
   // answers ResourceExhausted until some settle.
   std::size_t submitter_quota = 1000;
+  // Requests that may wait for blocks at once (long-polls); past it WhenBlocks is ResourceExhausted.
+  std::size_t max_waits = 1024;
 };
 
 // Who hands an envelope to the relay: the certificate the connection authenticated with (the leaf,
@@ -119,10 +121,14 @@ class Relay {
   // the alliance does not know.
   Result<ledger::Savepoint> Height(std::string_view channel) const;
 
-  // Blocks of `channel` from number `from`, at most `max`; when there is none yet, waits up to `wait`
-  // for one. NotFound for a channel the alliance does not know.
-  Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max,
-                                            std::chrono::milliseconds wait) const;
+  // Blocks of `channel` from number `from`, at most `max`, as committed now. NotFound for a channel the
+  // alliance does not know.
+  Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max) const;
+  // Calls `ready` once, without holding a thread while it waits: when `channel` has a block numbered
+  // `from` or above (at once when it has), when `wait` has passed, or when the relay stops. NotFound
+  // for a channel the alliance does not know; ResourceExhausted when max_waits requests wait already.
+  Status WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
+                    std::function<void()> ready) const;
 
   // The delivery state of `tx_id`'s writes to chains reached through adapters (DESIGN.md §8):
   // {"state": "pending"|"delivered"|"failed", "attempts", "writes": [{"chain", "contract", "key",
@@ -162,6 +168,8 @@ struct RelayConfig {
   std::string tls_key_file;   // its key; also the block signing key
   std::size_t body_limit = 1 << 20;
   int io_threads = 2;
+  std::size_t max_connections = 1024;  // http::ServerOptions
+  std::size_t max_requests = 256;
 };
 
 // Loads relay.yaml:
@@ -171,7 +179,7 @@ struct RelayConfig {
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
-//   submitter_quota: 1000
+//   submitter_quota: 1000   max_waits: 1024   max_connections: 1024   max_requests: 256
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 

@@ -129,24 +129,14 @@ http::Response GetChannel(const Relay& relay, const http::Request& request) {
       200, Json{{"channel", channel}, {"height", savepoint->height}, {"last_hash", HexEncode(savepoint->last_hash)}});
 }
 
-http::Response GetBlocks(const Relay& relay, const http::Request& request) {
-  auto from = NumberParam(request, "from");
-  auto max = NumberParam(request, "max");
-  auto wait = NumberParam(request, "wait_ms");
-  for (const auto* r : {&from, &max, &wait}) {
-    if (!r->ok()) return http::Problem(400, "Bad Request", r->status().message());
-  }
-  std::uint64_t wait_ms = std::min<std::uint64_t>(wait->value_or(0), 30000);
-  if (max->value_or(kMaxBlocksPerPage) > kMaxBlocksPerPage) {
-    return http::Problem(400, "Bad Request", "query parameter max must be at most " + std::to_string(kMaxBlocksPerPage));
-  }
-  auto blocks = relay.Blocks(request.path_params.at("ch"), from->value_or(0), max->value_or(kMaxBlocksPerPage),
-                             std::chrono::milliseconds(wait_ms));
+// A page of blocks of `channel` from `from` as committed now (see kMaxBlocksPerPage).
+http::Response BlocksPage(const Relay& relay, const std::string& channel, std::uint64_t from, std::uint64_t max) {
+  auto blocks = relay.Blocks(channel, from, max);
   if (!blocks.ok()) {
     int status = blocks.status().code() == StatusCode::kNotFound ? 404 : 500;
     return http::Problem(status, status == 404 ? "Not Found" : "Internal Server Error", blocks.status().message());
   }
-  // A page ends at kMaxBlocksPerPage blocks or, after its first block, at kMaxPageBytes of envelopes.
+  // A page ends at `max` blocks or, after its first block, at kMaxPageBytes of envelopes.
   Json list = Json::array();
   std::size_t bytes = 0;
   for (const ledger::Block& b : *blocks) {
@@ -157,13 +147,40 @@ http::Response GetBlocks(const Relay& relay, const http::Request& request) {
   return http::JsonResponse(200, Json{{"blocks", list}});
 }
 
+// GET /v1/channels/{ch}/blocks?from=N&max=M&wait_ms=W: a long-poll that holds no thread while it waits.
+void GetBlocks(const Relay& relay, const http::Request& request, std::shared_ptr<http::Responder> responder) {
+  auto from = NumberParam(request, "from");
+  auto max = NumberParam(request, "max");
+  auto wait = NumberParam(request, "wait_ms");
+  for (const auto* r : {&from, &max, &wait}) {
+    if (!r->ok()) return responder->Reply(http::Problem(400, "Bad Request", r->status().message()));
+  }
+  if (max->value_or(kMaxBlocksPerPage) > kMaxBlocksPerPage) {
+    return responder->Reply(http::Problem(
+        400, "Bad Request", "query parameter max must be at most " + std::to_string(kMaxBlocksPerPage)));
+  }
+  std::string channel = request.path_params.at("ch");
+  std::uint64_t first = from->value_or(0);
+  std::uint64_t most = max->value_or(kMaxBlocksPerPage);
+  auto page = [&relay, channel, first, most] { return BlocksPage(relay, channel, first, most); };
+  std::uint64_t wait_ms = std::min<std::uint64_t>(wait->value_or(0), 30000);
+  if (wait_ms == 0) return responder->Reply(page());
+  Status waiting = relay.WhenBlocks(channel, first, std::chrono::milliseconds(wait_ms),
+                                    [responder, page] { responder->ReplyWith(page); });
+  if (waiting.ok()) return;
+  if (waiting.code() == StatusCode::kNotFound) return responder->Reply(http::Problem(404, "Not Found", waiting.message()));
+  http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());
+  busy.headers.emplace_back("Retry-After", "1");
+  responder->Reply(std::move(busy));
+}
+
 }  // namespace
 
 Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
-       "delivery_backoff_ms", "submitter_quota"}));
+       "delivery_backoff_ms", "submitter_quota", "max_waits", "max_connections", "max_requests"}));
   RelayConfig c;
   c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
@@ -223,6 +240,15 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t quota, root.GetInt("submitter_quota", 1000));
   if (quota < 1) return root.Error("submitter_quota must be positive");
   c.relay.submitter_quota = static_cast<std::size_t>(quota);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
+  if (max_waits < 1 || max_connections < 1 || max_requests < 1) {
+    return root.Error("max_waits, max_connections and max_requests must be positive");
+  }
+  c.relay.max_waits = static_cast<std::size_t>(max_waits);
+  c.max_connections = static_cast<std::size_t>(max_connections);
+  c.max_requests = static_cast<std::size_t>(max_requests);
   return c;
 }
 
@@ -246,8 +272,10 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
              [r](const http::Request& q) { return GetStateValue(*r, q); });
   router.Add("GET", "/v1/channels/{ch}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
              [r](const http::Request& q) { return GetChannel(*r, q); });
-  router.Add("GET", "/v1/channels/{ch}/blocks", {Role::kNode, Role::kRelay, Role::kAdmin},
-             [r](const http::Request& q) { return GetBlocks(*r, q); });
+  router.AddDeferred("GET", "/v1/channels/{ch}/blocks", {Role::kNode, Role::kRelay, Role::kAdmin},
+                     [r](const http::Request& q, std::shared_ptr<http::Responder> answer) {
+                       GetBlocks(*r, q, std::move(answer));
+                     });
   router.Add("GET", "/v1/alliance", {}, [r](const http::Request&) {
     return http::JsonResponse(200, Json(r->Alliance()));
   });
@@ -278,7 +306,10 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   options.body_limit = config.body_limit;
   options.io_threads = config.io_threads;
   options.handler_threads = 16;
-  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server, http::Server::Start(options, router.AsHandler()));
+  options.max_connections = config.max_connections;
+  options.max_requests = config.max_requests;
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<http::Server> server,
+                           http::Server::Start(options, router.AsDeferredHandler()));
   logger->info("relay listening on {}:{}", config.address, server->port());
   if (on_ready) on_ready(server->port());
 

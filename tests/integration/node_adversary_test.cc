@@ -3,6 +3,7 @@
 // connection stays open, and a client writing a chain that is not its own.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -200,6 +201,66 @@ TEST_CASE("Eight MiB of '[' is refused before it is built, costing the node less
   CHECK(r->body.find("nested deeper than") != std::string::npos);
   std::size_t after = ResidentBytes(a.process("a2").pid());
   CHECK(after < before + (64u << 20));
+}
+
+TEST_CASE("A node.yaml with a port past 65535 makes entente exit with a message, not abort or wrap") {
+  RunningAlliance& a = SharedAlliance();
+  std::string yaml = ReadText(a.dir() + "/a1.yaml");
+  auto at = yaml.find("relay: {endpoint: 127.0.0.1:");
+  REQUIRE(at != std::string::npos);
+  auto end = yaml.find(',', at);
+  for (const std::string& port : {std::string("70000"), std::string("99999999999999999999")}) {
+    std::string bad = yaml.substr(0, at) + "relay: {endpoint: 127.0.0.1:" + port + yaml.substr(end);
+    WriteText(a.dir() + "/bad-port.yaml", bad);
+    CommandResult run = RunEntente({"node", "--config", a.dir() + "/bad-port.yaml"});
+    CAPTURE(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(run.output.find("port from 1 to 65535") != std::string::npos);
+  }
+}
+
+TEST_CASE("Four times a node's handler threads in event streams hold no thread: /healthz answers within 1 s, a transaction commits within 5 s") {
+  RunningAlliance& a = SharedAlliance();
+  const int kStreams = 4 * 64;  // a node runs 64 handler threads
+  auto alice = a.Client("a1", "alice");
+  auto channel = alice->Get("/v1/channels/chainA");
+  REQUIRE(channel.ok());
+  std::uint64_t height = Must(ParseJson(channel->body))["height"];
+  std::atomic<int> answered{0};
+  std::vector<std::thread> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.emplace_back([&] {
+      auto r = a.Client("a1", "alice")->Get("/v1/events?channel=chainA&from=" + std::to_string(height) +
+                                            "&wait_ms=30000");
+      if (r.ok() && r->status == 200 && r->body.find("event: block") != std::string::npos) ++answered;
+    });
+  }
+  auto waiting = [&] {
+    auto metrics = alice->Get("/metrics");
+    if (!metrics.ok()) return -1.0;
+    auto at = metrics->body.find("\nentente_node_waiting_requests ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics->body.substr(at + 31));
+  };
+  double open = 0;
+  for (int i = 0; i < 600 && open < kStreams; ++i) {
+    open = waiting();
+    if (open < kStreams) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  REQUIRE(open == kStreams);
+
+  auto start = std::chrono::steady_clock::now();
+  auto health = alice->Get("/healthz");
+  REQUIRE(health.ok());
+  CHECK(health->status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  start = std::chrono::steady_clock::now();
+  auto [status, committed] = a.Submit("a1", "alice", Publish("under-event-streams"));
+  REQUIRE_MESSAGE(status == 200, committed.dump());
+  CHECK(committed["code_name"] == "VALID");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  // That block is what they waited for: every stream is answered with it.
+  for (std::thread& t : streams) t.join();
+  CHECK(answered == kStreams);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // JSON. Each is refused with a reason; the relay keeps serving or, where it cannot, says so.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -260,6 +261,74 @@ TEST_CASE("Eight MiB of '[' is refused before it is built, costing the relay les
   std::size_t after = ResidentBytes(relay.process->pid());
   CHECK(after < before + (64u << 20));
   StillServes(*client, "after-deep-json");
+}
+
+// The value of gauge `name` in Prometheus text `metrics`, or -1.
+double Gauge(const std::string& metrics, const std::string& name) {
+  auto at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + name.size() + 2));
+}
+
+TEST_CASE("Four times the relay's handler threads in long-polls hold no thread: /healthz answers within 1 s, a transaction commits within 5 s") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  StillServes(*alice, "before-long-polls");  // block 0 of chainA
+  const int kLongPolls = 4 * 16;             // the relay runs 16 handler threads
+  std::uint64_t height = Body(Send(*alice, "GET", "/v1/channels/chainA"))["height"];
+  std::atomic<int> answered{0};
+  std::vector<std::thread> polls;
+  for (int i = 0; i < kLongPolls; ++i) {
+    polls.emplace_back([&] {
+      auto node = a.ClientFor(a.node_a1, relay.port);
+      auto r = node->Get("/v1/channels/chainA/blocks?from=" + std::to_string(height) + "&wait_ms=30000");
+      if (r.ok() && r->status == 200) ++answered;
+    });
+  }
+  double waiting = 0;
+  for (int i = 0; i < 400 && waiting < kLongPolls; ++i) {
+    waiting = Gauge(Send(*alice, "GET", "/metrics").body, "entente_relay_waiting_requests");
+    if (waiting < kLongPolls) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  REQUIRE(waiting == kLongPolls);
+
+  auto start = std::chrono::steady_clock::now();
+  CHECK(Send(*alice, "GET", "/healthz").status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  start = std::chrono::steady_clock::now();
+  BuiltEnvelope e = ValidEnvelope(a.client_a, "under-long-polls");
+  Submit(*alice, e);
+  CHECK(WaitSettled(*alice, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  // That block is what they waited for: every long-poll is answered with it.
+  for (std::thread& t : polls) t.join();
+  CHECK(answered == kLongPolls);
+}
+
+TEST_CASE("Past max_waits a long-poll gets 503 with Retry-After at once") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "max_waits: 2\n");
+  std::vector<std::thread> polls;
+  for (int i = 0; i < 2; ++i) {
+    polls.emplace_back([&] {
+      auto node = a.ClientFor(a.node_a1, relay.port);
+      (void)node->Get("/v1/channels/chainA/blocks?from=1000&wait_ms=3000");
+    });
+  }
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  for (int i = 0; i < 400 && Gauge(Send(*alice, "GET", "/metrics").body, "entente_relay_waiting_requests") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  auto node = a.ClientFor(a.node_a2, relay.port);
+  http::Response busy = Send(*node, "GET", "/v1/channels/chainA/blocks?from=1000&wait_ms=3000");
+  CHECK(busy.status == 503);
+  CHECK(Body(busy)["detail"].get<std::string>().find("max_waits") != std::string::npos);
+  bool retry_after = false;
+  for (const auto& [name, value] : busy.headers) retry_after |= name == "retry-after";
+  CHECK(retry_after);
+  for (std::thread& t : polls) t.join();
 }
 
 }  // namespace

@@ -189,6 +189,9 @@ TEST_CASE("The relay answers bad input with a reason and keeps serving") {
   CHECK(bad_number.status == 400);
   CHECK(bad_number.body.find("from") != std::string::npos);
   CHECK(Send(*node, "GET", "/v1/channels/chainZ/blocks?from=0").status == 404);
+  http::Response too_many = Send(*node, "GET", "/v1/channels/chainA/blocks?from=0&max=101");
+  CHECK(too_many.status == 400);
+  CHECK(too_many.body.find("at most 100") != std::string::npos);
 
   // No certificate: /healthz only (401 elsewhere). One from a CA outside the alliance: refused at the
   // TLS handshake.

@@ -13,6 +13,7 @@ namespace entente::node::internal {
 //   event: block     data: {"channel","number","hash","transactions","valid"}
 //   event: contract  data: {"channel","block","index","tx_id","contract","name","payload" (base64)}
 //                    for each event a VALID transaction's contract emitted.
-http::Response GetEvents(const Node& node, const http::Request& request);
+// Waits without holding a thread (Node::WhenBlocks); 503 with Retry-After past max_waits.
+void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<http::Responder> responder);
 
 }  // namespace entente::node::internal
