@@ -274,14 +274,17 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
 }
 
 Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
-                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at) {
+                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at,
+                            const crypto::PublicKey& relay_key) {
   crypto::CertificateCheck check = members.trust->Check(leaf, intermediates, at);
   if (!check.ok()) return Status::PermissionDenied(check.reason);
   switch (leaf.subject().role) {
     case crypto::Role::kClient:
     case crypto::Role::kAdmin:
-    case crypto::Role::kRelay:
       return Status::Ok();
+    case crypto::Role::kRelay:
+      if (leaf.Key() == relay_key) return Status::Ok();
+      return Status::PermissionDenied(leaf.SubjectText() + " is not the alliance's relay");
     case crypto::Role::kNode:
       if (members.trust->FindEcert(leaf.Fingerprint())) return Status::Ok();
       return Status::PermissionDenied(leaf.SubjectText() + " is not the ECert of a node of the alliance");
@@ -289,6 +292,19 @@ Status CheckPeerCertificate(const Membership& members, const crypto::Certificate
       return Status::PermissionDenied(leaf.SubjectText() + " is not an identity of a member (role '" +
                                       leaf.subject().role_name + "')");
   }
+}
+
+bool MayRead(const Membership& members, const crypto::Subject& reader, std::string_view channel,
+             std::optional<std::string_view> ns) {
+  // A node replicates and re-validates every channel, and the relay orders them: hiding one from them
+  // through the API would protect nothing.
+  if (reader.role == crypto::Role::kRelay || reader.role == crypto::Role::kNode) return true;
+  if (channel == reader.chain || channel == kAllianceChannel) return true;
+  if (!ns) return false;
+  for (const validation::RouteDef& route : members.view.routes) {
+    if (route.from_chain == reader.chain && route.to_chain == channel && route.namespace_name == *ns) return true;
+  }
+  return false;
 }
 
 Result<ledger::Block> LoadGenesisFile(const std::string& path) {

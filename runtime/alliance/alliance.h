@@ -67,11 +67,19 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
 
 // Decides whether the certificate a connection presents (`leaf`, then the `intermediates` it sent)
 // identifies a member at `at`: it chains to a member's CA, is within its validity and on no CRL of
-// `members`; its role is client, admin or relay, or node for an ECert the alliance registers as a
-// node's. A TCert or a CA certificate never authenticates a connection. OK, or PermissionDenied with
-// the reason.
+// `members`; its role is client or admin, node for an ECert the alliance registers as a node's, or
+// relay for the certificate whose key is `relay_key` (any other OU=relay certificate is refused). A
+// TCert or a CA certificate never authenticates a connection. OK, or PermissionDenied with the reason.
 Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
-                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at);
+                            const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at,
+                            const crypto::PublicKey& relay_key);
+
+// Whether the member identity `reader` (the subject of a certificate CheckPeerCertificate accepted)
+// may read `channel` through the APIs (docs/security.md, the access matrix): every channel for the
+// relay and for nodes (which replicate them all); for clients and admins their own chain, the alliance
+// channel, and, for the state of namespace `ns`, another chain along a route from their chain to it.
+bool MayRead(const Membership& members, const crypto::Subject& reader, std::string_view channel,
+             std::optional<std::string_view> ns = std::nullopt);
 
 // Reads a genesis.json (Block::ToJson) file; InvalidArgument naming what is wrong.
 Result<ledger::Block> LoadGenesisFile(const std::string& path);

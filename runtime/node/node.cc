@@ -707,6 +707,7 @@ Node::~Node() { Stop(); }
 
 Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   if (options.tcerts.empty()) return Status::InvalidArgument("the node needs at least one TCert");
+  if (!options.relay_key) return Status::InvalidArgument("the node needs the relay's key to verify blocks");
   auto state = std::make_unique<State>(std::move(options));
   State& s = *state;
   s.logger = Logger("node");
@@ -750,7 +751,12 @@ Status Node::ReloadCrls(std::vector<std::string> crl_pems) {
 }
 
 Status Node::VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const {
-  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now());
+  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now(),
+                                       *state_->options.relay_key);
+}
+
+bool Node::MayRead(const crypto::Subject& reader, std::string_view channel, std::optional<std::string_view> ns) const {
+  return alliance::MayRead(*state_->Members(), reader, channel, ns);
 }
 
 Status Node::ReloadTcerts(std::vector<endorser::Signer> tcerts) {

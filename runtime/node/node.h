@@ -143,6 +143,9 @@ class Node {
   // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
   // the current membership and CRLs): OK, or PermissionDenied with the reason.
   Status VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const;
+  // Whether `reader` may read `channel` (and namespace `ns` of it) here: alliance::MayRead.
+  bool MayRead(const crypto::Subject& reader, std::string_view channel,
+               std::optional<std::string_view> ns = std::nullopt) const;
 
   const std::string& id() const;
   const std::string& chain() const;

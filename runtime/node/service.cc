@@ -237,10 +237,30 @@ http::Response PostProposal(const Node& node, const http::Request& request) {
   return response;
 }
 
+// The 403 for a channel `request`'s certificate may not read (docs/security.md).
+http::Response NotReadable(const http::Request& request, const std::string& what) {
+  return http::Problem(403, "Forbidden",
+                       request.peer->SubjectText() + " may not read " + what + " (only its own chain's, the alliance's, "
+                                                     "and state along a route from its chain)");
+}
+
+// Requests that run transactions are for the clients of this node's own chain, and for admins (of any
+// chain: config transactions of the alliance channel go through any node; the Admins policy decides).
+std::optional<http::Response> ForeignCaller(const Node& node, const http::Request& request) {
+  const crypto::Subject& caller = request.peer->subject();
+  if (caller.chain == node.chain() || caller.role == crypto::Role::kAdmin) return std::nullopt;
+  return http::Problem(403, "Forbidden",
+                       "this node of " + node.chain() + " serves " + node.chain() + "'s clients, not " +
+                           request.peer->SubjectText());
+}
+
 http::Response GetTransaction(const Node& node, const http::Request& request) {
   const std::string& tx_id = request.path_params.at("id");
   auto found = node.Committed(tx_id);
-  if (!found) return http::Problem(404, "Not Found", "transaction " + tx_id + " is not committed on this node");
+  // Another chain's transaction is answered as unknown, so that its ids do not leak.
+  if (!found || !node.MayRead(request.peer->subject(), found->channel)) {
+    return http::Problem(404, "Not Found", "transaction " + tx_id + " is not committed on this node");
+  }
   Json answer = OutcomeJson(*found);
   // Writes to chains reached through adapters: where their delivery stands, as the relay records it.
   if (auto delivery = node.Delivery(tx_id); !delivery.ok()) {
@@ -260,6 +280,7 @@ Result<std::uint64_t> BlockNumber(const std::string& text) {
 
 http::Response GetBlock(const Node& node, const http::Request& request) {
   const std::string& channel = request.path_params.at("ch");
+  if (!node.MayRead(request.peer->subject(), channel)) return NotReadable(request, "the blocks of " + channel);
   auto number = BlockNumber(request.path_params.at("n"));
   if (!number.ok()) return BadRequest(number.status().message());
   if (*number >= node.Height(channel).height) {
@@ -282,6 +303,9 @@ http::Response GetChannel(const Node& node, const http::Request& request) {
 
 http::Response GetStateValue(const Node& node, const http::Request& request) {
   const std::string& key = request.path_params.at("key");
+  const std::string& channel = request.path_params.at("ch");
+  const std::string& ns = request.path_params.at("ns");
+  if (!node.MayRead(request.peer->subject(), channel, ns)) return NotReadable(request, channel + "/" + ns);
   auto value = node.GetState(request.path_params.at("ch"), request.path_params.at("ns"), key);
   if (!value.ok()) return BadRequest(value.status().message());
   if (!*value) return http::Problem(404, "Not Found", "no key " + key);
@@ -435,17 +459,25 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   http::Router router;
   Node* n = node.get();
   const std::set<Role> users{Role::kClient, Role::kAdmin};
-  router.Add("POST", "/v1/transactions", users, [n](const http::Request& q) { return PostTransaction(*n, q); });
-  router.Add("POST", "/v1/envelopes", users, [n](const http::Request& q) { return PostEnvelope(*n, q); });
-  router.Add("POST", "/v1/queries", users, [n](const http::Request& q) { return PostQuery(*n, q); });
-  router.Add("POST", "/v1/simulations", users, [n](const http::Request& q) { return PostSimulation(*n, q); });
+  // Transactions, queries and simulations: for the clients and admins of this node's chain only.
+  auto own_chain = [n](http::Response (*handler)(Node&, const http::Request&)) {
+    return [n, handler](const http::Request& q) {
+      if (auto refused = ForeignCaller(*n, q)) return *refused;
+      return handler(*n, q);
+    };
+  };
+  router.Add("POST", "/v1/transactions", users, own_chain(&PostTransaction));
+  router.Add("POST", "/v1/envelopes", users, own_chain(&PostEnvelope));
+  router.Add("POST", "/v1/queries", users, own_chain(&PostQuery));
+  router.Add("POST", "/v1/simulations", users, own_chain(&PostSimulation));
   router.Add("POST", "/v1/proposals", {Role::kNode}, [n](const http::Request& q) { return PostProposal(*n, q); });
   router.Add("GET", "/v1/transactions/{id}", {}, [n](const http::Request& q) { return GetTransaction(*n, q); });
   router.Add("GET", "/v1/channels/{ch}", {}, [n](const http::Request& q) { return GetChannel(*n, q); });
   router.Add("GET", "/v1/channels/{ch}/blocks/{n}", {}, [n](const http::Request& q) { return GetBlock(*n, q); });
   router.Add("GET", "/v1/channels/{ch}/state/{ns}/{key}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
              [n](const http::Request& q) { return GetStateValue(*n, q); });
-  router.Add("GET", "/v1/contracts", {}, [n](const http::Request&) {
+  router.Add("GET", "/v1/contracts", {}, [n](const http::Request& q) {
+    if (!n->MayRead(q.peer->subject(), n->chain())) return NotReadable(q, "the contracts of " + n->chain());
     Json list = Json::array();
     for (const ContractInfo& c : n->Contracts()) list.push_back(ContractJson(c));
     return http::JsonResponse(200, Json{{"contracts", list}});

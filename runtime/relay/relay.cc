@@ -456,7 +456,16 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
 }
 
 Status Relay::VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const {
-  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now());
+  return alliance::CheckPeerCertificate(*state_->Members(), leaf, intermediates, crypto::Clock::now(),
+                                       state_->options.signing_key->Public());
+}
+
+bool Relay::MayRead(const crypto::Subject& reader, std::string_view channel, std::optional<std::string_view> ns) const {
+  return alliance::MayRead(*state_->Members(), reader, channel, ns);
+}
+
+bool Relay::KnowsChannel(std::string_view channel) const {
+  return state_->Members()->view.channels.count(std::string(channel)) > 0;
 }
 
 Status Relay::ReloadCrls(std::vector<std::string> crl_pems) {

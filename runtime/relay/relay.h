@@ -97,6 +97,11 @@ class Relay {
   // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
   // the current membership and CRLs): OK, or PermissionDenied with the reason.
   Status VerifyPeer(const crypto::Certificate& leaf, const std::vector<crypto::Certificate>& intermediates) const;
+  // Whether `reader` may read `channel` (and namespace `ns` of it) here: alliance::MayRead.
+  bool MayRead(const crypto::Subject& reader, std::string_view channel,
+               std::optional<std::string_view> ns = std::nullopt) const;
+  // True if `channel` is a chain of the alliance (or the alliance channel).
+  bool KnowsChannel(std::string_view channel) const;
 
   // Replaces the CRLs named in relay.yaml (SIGHUP) and rebuilds the membership with them. The current
   // ones stay when one of them does not load (InvalidArgument naming it).

@@ -81,10 +81,17 @@ http::Response PostEnvelope(Relay& relay, const http::Request& request) {
   return http::JsonResponse(202, body);
 }
 
+// True if `request`'s certificate may see `status`: a transaction of its own chain (or of one that is
+// no chain of the alliance, whose verdict protects nothing). Others are answered as unknown.
+bool MaySee(const Relay& relay, const http::Request& request, const TxStatus& status) {
+  if (status.channel.empty() || !relay.KnowsChannel(status.channel)) return true;
+  return relay.MayRead(request.peer->subject(), status.channel);
+}
+
 http::Response GetTransaction(const Relay& relay, const http::Request& request) {
   const std::string& tx_id = request.path_params.at("id");
   TxStatus status = relay.StatusOf(tx_id);
-  if (status.state == TxStatus::State::kUnknown) {
+  if (status.state == TxStatus::State::kUnknown || !MaySee(relay, request, status)) {
     return http::Problem(404, "Not Found", "the relay has never accepted a transaction " + tx_id);
   }
   Json answer = StatusJson(tx_id, status);
@@ -97,7 +104,7 @@ http::Response GetTransaction(const Relay& relay, const http::Request& request) 
 http::Response GetEnvelope(const Relay& relay, const http::Request& request) {
   const std::string& hash = request.path_params.at("hash");
   TxStatus status = relay.StatusOfEnvelope(hash);
-  if (status.state == TxStatus::State::kUnknown) {
+  if (status.state == TxStatus::State::kUnknown || !MaySee(relay, request, status)) {
     return http::Problem(404, "Not Found", "the relay has never accepted an envelope " + hash);
   }
   Json body = StatusJson("", status);
@@ -108,6 +115,12 @@ http::Response GetEnvelope(const Relay& relay, const http::Request& request) {
 
 http::Response GetStateValue(const Relay& relay, const http::Request& request) {
   const std::string& key = request.path_params.at("key");
+  const std::string& channel = request.path_params.at("ch");
+  const std::string& ns = request.path_params.at("ns");
+  if (!relay.MayRead(request.peer->subject(), channel, ns)) {
+    return http::Problem(403, "Forbidden", request.peer->SubjectText() + " may not read " + channel + "/" + ns +
+                                               " (only its own chain's, the alliance's, and along a route)");
+  }
   auto value = relay.GetState(request.path_params.at("ch"), request.path_params.at("ns"), key);
   if (!value.ok()) return http::Problem(400, "Bad Request", value.status().message());
   if (!*value) return http::Problem(404, "Not Found", "no key " + key);
@@ -160,6 +173,12 @@ void GetBlocks(const Relay& relay, const http::Request& request, std::shared_ptr
         400, "Bad Request", "query parameter max must be at most " + std::to_string(kMaxBlocksPerPage)));
   }
   std::string channel = request.path_params.at("ch");
+  // Nodes (and the relay) replicate every channel; an admin reads its own chain's blocks.
+  const crypto::Subject& reader = request.peer->subject();
+  if (reader.role == Role::kAdmin && !relay.MayRead(reader, channel)) {
+    return responder->Reply(http::Problem(403, "Forbidden", request.peer->SubjectText() +
+                                                                " may not read the blocks of " + channel));
+  }
   std::uint64_t first = from->value_or(0);
   std::uint64_t most = max->value_or(kMaxBlocksPerPage);
   auto page = [&relay, channel, first, most] { return BlocksPage(relay, channel, first, most); };

@@ -263,6 +263,31 @@ TEST_CASE("Eight MiB of '[' is refused before it is built, costing the relay les
   StillServes(*client, "after-deep-json");
 }
 
+TEST_CASE("Access matrix at the relay: another chain's transactions are unknown, its state readable only along a route") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  auto bob = a.ClientFor(a.client_b, relay.port);
+  BuiltEnvelope e = ValidEnvelope(a.client_a, "matrix-key");
+  Submit(*alice, e);
+  CHECK(WaitSettled(*alice, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  // chainA's transaction, asked by chainB's client: unknown, by id and by envelope.
+  CHECK(Send(*bob, "GET", "/v1/transactions/" + e.tx_id).status == 404);
+  CHECK(Send(*bob, "GET", "/v1/envelopes/" + e.hash).status == 404);
+  // chainA's state: namespace asset along the route b-reads-a; badpolicy along none.
+  CHECK(Send(*alice, "GET", "/v1/channels/chainA/state/asset/matrix-key").status == 200);
+  CHECK(Send(*bob, "GET", "/v1/channels/chainA/state/asset/matrix-key").status == 200);
+  http::Response refused = Send(*bob, "GET", "/v1/channels/chainA/state/badpolicy/matrix-key");
+  CHECK(refused.status == 403);
+  CHECK(Body(refused)["detail"].get<std::string>().find("may not read chainA/badpolicy") != std::string::npos);
+  // Every member sees the alliance and every channel's height; a node of chainB replicates chainA.
+  CHECK(Send(*bob, "GET", "/v1/alliance").status == 200);
+  CHECK(Send(*bob, "GET", "/v1/channels/chainA").status == 200);
+  auto node_b = a.ClientFor(a.node_b1, relay.port);
+  CHECK(Send(*node_b, "GET", "/v1/channels/chainA/blocks?from=0").status == 200);
+}
+
 // The value of gauge `name` in Prometheus text `metrics`, or -1.
 double Gauge(const std::string& metrics, const std::string& name) {
   auto at = metrics.find("\n" + name + " ");
