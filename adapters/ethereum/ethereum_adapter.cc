@@ -2,8 +2,11 @@
 // sent from an unlocked account or signed here; outcomes learned by eth_call before and after sending.
 #include "adapters/ethereum/ethereum_adapter.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <limits>
 #include <thread>
 #include <utility>
@@ -60,6 +63,14 @@ Result<std::unique_ptr<EthereumAdapter>> EthereumAdapter::Make(EthereumAdapterOp
     if (!from.ok()) return from.status().WithContext("option from '" + options.from + "'");
     sender = ethereum::AddressHex(*from);
   } else {
+    // A private key others can read is no longer this member's alone.
+    struct stat info {};
+    if (::stat(options.private_key_file.c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
+      return Status::InvalidArgument("option private_key_file: " + options.private_key_file + " has mode " + mode +
+                                     ": others may read it; make it 0600");
+    }
     auto text = ReadFile(options.private_key_file);
     if (!text.ok()) {
       return Status::InvalidArgument("option private_key_file: cannot read " + options.private_key_file + ": " +

@@ -64,8 +64,8 @@ class EthereumAdapter : public ChainAdapter {
  public:
   // Returns InvalidArgument naming the option for an empty chain, an endpoint that is not
   // http://host:port, a bridge_address that is not an address, neither or both of from and
-  // private_key_file, an unreadable or invalid key file, gas 0, a non-positive timeout or
-  // receipt_timeout, or negative retries or backoff.
+  // private_key_file, an unreadable or invalid key file or one that others may read (mode & 077), gas 0,
+  // a non-positive timeout or receipt_timeout, or negative retries or backoff.
   static Result<std::unique_ptr<EthereumAdapter>> Create(EthereumAdapterOptions options);
 
   // Deploys EntenteBridge from `bytecode_hex` ("0x..." init code, as compile.js writes it) with the

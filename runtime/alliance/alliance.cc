@@ -15,13 +15,15 @@ namespace {
 // The alliance contract, hosted in-process for the alliance channel.
 class AllianceRegistry final : public endorser::ChaincodeRegistry {
  public:
-  AllianceRegistry() { chaincode_.Add(std::make_unique<chaincode::Alliance>()); }
-  shim::Chaincode* Find(std::string_view channel, std::string_view contract) const override {
-    return channel == kAllianceChannel && contract == kAllianceContract ? &chaincode_ : nullptr;
+  AllianceRegistry() : chaincode_(std::make_shared<shim::Chaincode>()) {
+    chaincode_->Add(std::make_unique<chaincode::Alliance>());
+  }
+  std::shared_ptr<shim::Chaincode> Find(std::string_view channel, std::string_view contract) const override {
+    return channel == kAllianceChannel && contract == kAllianceContract ? chaincode_ : nullptr;
   }
 
  private:
-  mutable shim::Chaincode chaincode_;
+  const std::shared_ptr<shim::Chaincode> chaincode_;
 };
 
 }  // namespace

@@ -116,8 +116,10 @@ Result<Bytes> SealEnvelope(const Signer& signer, const Envelope& envelope);
 class ChaincodeRegistry {
  public:
   virtual ~ChaincodeRegistry() = default;
-  // Returns the chaincode of `contract` on `channel`, or nullptr if none is installed and defined.
-  virtual shim::Chaincode* Find(std::string_view channel, std::string_view contract) const = 0;
+  // Returns the chaincode of `contract` on `channel`, or nullptr if none is installed and defined. The
+  // reference keeps it (and the library it came from) alive for as long as the caller holds it, so a
+  // simulation never runs code that a reinstall or an unload freed.
+  virtual std::shared_ptr<shim::Chaincode> Find(std::string_view channel, std::string_view contract) const = 0;
 };
 
 // A value of another chain and its version there.

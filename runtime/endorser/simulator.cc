@@ -127,7 +127,7 @@ class SimulationStub final : public shim::Stub {
 
   shim::Response InvokeChaincode(std::string_view contract, const std::vector<std::string>& args) override {
     shim::Check(!args.empty(), "InvokeChaincode needs a function name");
-    shim::Chaincode* chaincode = registry_.Find(proposal_.channel, contract);
+    std::shared_ptr<shim::Chaincode> chaincode = registry_.Find(proposal_.channel, contract);
     if (chaincode == nullptr) {
       return shim::Error("contract '" + std::string(contract) + "' is not deployed on " + proposal_.channel, 404);
     }
@@ -272,7 +272,7 @@ Result<SimulationResult> Simulate(const Proposal& proposal, const SignedBytes& s
                                   const std::map<std::string, Bytes>& transient, const shim::Identity& creator,
                                   const ledger::Snapshot& snapshot, const ChaincodeRegistry& registry,
                                   RemoteState* remote, SimulationOptions options) {
-  shim::Chaincode* chaincode = registry.Find(proposal.channel, proposal.contract);
+  std::shared_ptr<shim::Chaincode> chaincode = registry.Find(proposal.channel, proposal.contract);
   if (chaincode == nullptr) {
     return Status::NotFound("contract " + proposal.contract + " is not deployed on channel " + proposal.channel);
   }

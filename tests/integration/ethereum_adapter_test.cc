@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <csignal>
 #include <optional>
@@ -163,6 +165,15 @@ TEST_CASE("Signed raw transactions deliver to a bridge that the key's account de
   GanacheChain chain;
   const std::string key_file = chain.dir().Join("account1.key");
   testing::WriteText(key_file, std::string(testing::kGanacheKey1) + "\n");
+  // A key file that others may read is refused, with its mode.
+  EthereumAdapterOptions readable = chain.Options();
+  readable.from.clear();
+  readable.private_key_file = key_file;
+  REQUIRE(::chmod(key_file.c_str(), 0644) == 0);
+  auto refused_key = EthereumAdapter::Create(readable);
+  REQUIRE_FALSE(refused_key.ok());
+  CHECK(refused_key.status().message().find("has mode 0644: others may read it") != std::string::npos);
+  REQUIRE(::chmod(key_file.c_str(), 0600) == 0);
   EthereumAdapterOptions options = chain.Options();
   options.from.clear();
   options.private_key_file = key_file;

@@ -103,8 +103,8 @@ std::vector<ContractInfo> Contracts::List() const {
   return out;
 }
 
-shim::Chaincode* Contracts::Find(std::string_view channel, std::string_view contract) const {
-  if (shim::Chaincode* builtin = alliance::BuiltinContracts().Find(channel, contract)) return builtin;
+std::shared_ptr<shim::Chaincode> Contracts::Find(std::string_view channel, std::string_view contract) const {
+  if (auto builtin = alliance::BuiltinContracts().Find(channel, contract)) return builtin;
   std::shared_lock lock(mu_);
   if (!view_) return nullptr;
   const validation::ContractDef* def = view_->FindContract(channel, contract);
@@ -113,7 +113,8 @@ shim::Chaincode* Contracts::Find(std::string_view channel, std::string_view cont
     const package::PackageMetadata& m = entry.package.metadata;
     if (entry.loaded && m.name == def->name && m.version == def->version && m.sha256 == def->sha256 &&
         m.policy == def->policy) {
-      return &entry.loaded->chaincode();
+      // Shares ownership of the library: it stays loaded while the simulation holds the chaincode.
+      return std::shared_ptr<shim::Chaincode>(entry.loaded, &entry.loaded->chaincode());
     }
   }
   return nullptr;

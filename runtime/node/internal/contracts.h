@@ -39,8 +39,8 @@ class Contracts : public endorser::ChaincodeRegistry {
 
   std::vector<ContractInfo> List() const;
   // The chaincode of `contract` on `channel` when installed, loaded and defined with its hash, version
-  // and policy. It stays valid while the node runs (packages are never unloaded).
-  shim::Chaincode* Find(std::string_view channel, std::string_view contract) const override;
+  // and policy; the reference keeps its library loaded while it is held.
+  std::shared_ptr<shim::Chaincode> Find(std::string_view channel, std::string_view contract) const override;
   // Why `contract` does not run on `channel` ("" when it does).
   std::string WhyNot(std::string_view channel, std::string_view contract) const;
 

@@ -257,10 +257,10 @@ class TestRegistry : public ChaincodeRegistry {
  public:
   std::map<std::string, std::shared_ptr<shim::Chaincode>> chaincodes;
 
-  shim::Chaincode* Find(std::string_view channel, std::string_view contract) const override {
+  std::shared_ptr<shim::Chaincode> Find(std::string_view channel, std::string_view contract) const override {
     if (channel != kChannel) return nullptr;
     auto it = chaincodes.find(std::string(contract));
-    return it == chaincodes.end() ? nullptr : it->second.get();
+    return it == chaincodes.end() ? nullptr : it->second;
   }
 };
 
