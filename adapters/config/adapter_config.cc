@@ -11,7 +11,8 @@ namespace {
 
 Result<std::shared_ptr<ChainAdapter>> EthereumFrom(const ConfigNode& n, const std::string& path,
                                                              std::string chain) {
-  ENTENTE_RETURN_IF_ERROR(n.CheckKeys({"chain", "type", "endpoint", "bridge", "from", "key_file", "gas"}));
+  ENTENTE_RETURN_IF_ERROR(
+      n.CheckKeys({"chain", "type", "endpoint", "bridge", "from", "key_file", "gas", "cert", "key", "ca"}));
   EthereumAdapterOptions o;
   o.chain = std::move(chain);
   ENTENTE_ASSIGN_OR_RETURN(o.endpoint, n.GetString("endpoint"));
@@ -19,6 +20,14 @@ Result<std::shared_ptr<ChainAdapter>> EthereumFrom(const ConfigNode& n, const st
   ENTENTE_ASSIGN_OR_RETURN(o.from, n.GetString("from", ""));
   ENTENTE_ASSIGN_OR_RETURN(std::string key_file, n.GetString("key_file", ""));
   if (!key_file.empty()) o.private_key_file = ResolvePath(path, key_file);
+  ENTENTE_ASSIGN_OR_RETURN(std::string cert, n.GetString("cert", ""));
+  ENTENTE_ASSIGN_OR_RETURN(std::string key, n.GetString("key", ""));
+  if (!cert.empty()) o.cert_file = ResolvePath(path, cert);
+  if (!key.empty()) o.key_file = ResolvePath(path, key);
+  if (n.Has("ca")) {
+    ENTENTE_ASSIGN_OR_RETURN(auto cas, n.GetStringList("ca"));
+    for (const std::string& ca : cas) o.ca_files.push_back(ResolvePath(path, ca));
+  }
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t gas, n.GetInt("gas", static_cast<std::int64_t>(o.gas)));
   if (gas <= 0) return n.Error("gas must be positive");
   o.gas = static_cast<std::uint64_t>(gas);

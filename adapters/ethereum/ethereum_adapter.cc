@@ -90,8 +90,15 @@ Result<std::unique_ptr<EthereumAdapter>> EthereumAdapter::Make(EthereumAdapterOp
   if (options.timeout.count() <= 0) return Status::InvalidArgument("option timeout must be positive");
   if (options.receipt_timeout.count() <= 0) return Status::InvalidArgument("option receipt_timeout must be positive");
   ENTENTE_RETURN_IF_ERROR(CheckRetryOptions(options.retries, options.backoff, options.max_backoff));
+  if (endpoint->tls && options.ca_files.empty()) {
+    return Status::InvalidArgument("option ca_files: an https endpoint needs the CA files of the node's certificate");
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return Status::InvalidArgument("options cert_file and key_file: set both or neither");
+  }
   ethereum::RpcOptions rpc;
   rpc.endpoint = *endpoint;
+  rpc.tls = {options.cert_file, options.key_file, options.ca_files};
   rpc.label = options.chain + " at " + endpoint->url;
   rpc.timeout = options.timeout;
   rpc.retries = options.retries;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adapters/adapter.h"
 #include "runtime/common/bytes.h"
@@ -26,7 +27,12 @@ struct TxReceipt;
 
 struct EthereumAdapterOptions {
   std::string chain;           // the chain's name in the alliance
-  std::string endpoint;        // the node's JSON-RPC endpoint: "http://host:port" (or "host:port")
+  std::string endpoint;        // the node's JSON-RPC endpoint: "http://host:port" (or "host:port"), or "https://host:port"
+  // For an https:// endpoint: the CA certificates trusted for the node's certificate (required), and a
+  // client certificate and key when the node asks for one. TLS 1.3.
+  std::vector<std::string> ca_files;
+  std::string cert_file;
+  std::string key_file;
   std::string bridge_address;  // the EntenteBridge contract: "0x" and 40 hex digits
   // Development mode: the account the node unlocks, which sends transactions (eth_sendTransaction).
   std::string from;
@@ -63,7 +69,7 @@ struct EthereumAdapterOptions {
 class EthereumAdapter : public ChainAdapter {
  public:
   // Returns InvalidArgument naming the option for an empty chain, an endpoint that is not
-  // http://host:port, a bridge_address that is not an address, neither or both of from and
+  // http(s)://host:port (https without ca_files), a bridge_address that is not an address, neither or both of from and
   // private_key_file, an unreadable or invalid key file or one that others may read (mode & 077), gas 0,
   // a non-positive timeout or receipt_timeout, or negative retries or backoff.
   static Result<std::unique_ptr<EthereumAdapter>> Create(EthereumAdapterOptions options);

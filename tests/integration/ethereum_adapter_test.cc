@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "certs/ca.h"
 #include "tests/integration/ganache_fixture.h"
 #include "tests/support/must.h"
 
@@ -159,6 +160,32 @@ TEST_CASE("A write whose expected version on Ethereum is stale is a consistency 
   CrossChainWrite fresh = Write('5', "new-key", "x");
   fresh.check_version = true;  // read as absent
   CHECK(Must(adapter->Deliver(fresh)).applied);
+}
+
+TEST_CASE("Over HTTPS through a TLS-terminating proxy the adapter reads and delivers; an untrusted proxy is refused") {
+  GanacheChain chain;
+  testing::TlsTerminatingProxy proxy(chain.port());
+  EthereumAdapterOptions options = chain.Options();
+  options.endpoint = proxy.endpoint();
+  options.ca_files = {proxy.ca_file()};
+  auto adapter = Adapter(options);
+  CHECK(Must(adapter->Deliver(Write('e', "tls-k", "over-tls"))).applied);
+  auto read = Must(adapter->Read("data_exchange", "tls-k"));
+  REQUIRE(read.has_value());
+  CHECK(ToString(read->value) == "over-tls");
+
+  // An https endpoint needs the CAs it trusts; a proxy certificate from another CA fails the handshake.
+  EthereumAdapterOptions no_ca = options;
+  no_ca.ca_files.clear();
+  CHECK(EthereumAdapter::Create(no_ca).status().code() == StatusCode::kInvalidArgument);
+  testing::TempDir other;
+  auto other_ca = Must(certs::CertificateAuthority::Init(other.Join("ca"), "other", false));
+  EthereumAdapterOptions untrusted = options;
+  untrusted.ca_files = {other.Join("ca/ca.pem")};
+  untrusted.retries = 0;
+  auto refused = Adapter(untrusted)->Read("data_exchange", "tls-k");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kUnavailable);
 }
 
 TEST_CASE("Signed raw transactions deliver to a bridge that the key's account deployed") {

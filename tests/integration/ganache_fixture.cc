@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "adapters/ethereum/internal/abi.h"
+#include "certs/ca.h"
 #include "adapters/ethereum/internal/json_rpc.h"
 #include "runtime/common/json.h"
 #include "tests/support/must.h"
@@ -95,5 +96,31 @@ std::uint64_t GanacheChain::Writes(const std::string& bridge) const {
   auto decoded = Must(AbiDecode(types, Must(ParseData(answer.result))));
   return decoded[0].AsUint64();
 }
+
+TlsTerminatingProxy::TlsTerminatingProxy(std::uint16_t target_port) {
+  auto ca = Must(certs::CertificateAuthority::Init(dir_.Join("ca"), "proxy", false));
+  MustOk(Must(ca.IssueEcert(crypto::Role::kNode, "proxy", 1, {"127.0.0.1"}))
+             .Save(dir_.Join("cert.pem"), dir_.Join("key.pem")));
+  http::ClientOptions upstream;
+  upstream.port = target_port;
+  upstream.plain_http = true;
+  upstream_ = std::make_unique<http::Client>(upstream);
+  http::ServerOptions options;
+  options.tls = {dir_.Join("cert.pem"), dir_.Join("key.pem"), {}};
+  options.require_client_certificate = false;
+  options.handler_threads = 4;
+  http::Client* forward = upstream_.get();
+  server_ = Must(http::Server::Start(options, [forward](const http::Request& request) {
+    auto answer = forward->Post("/", request.body);
+    if (!answer.ok()) return http::Problem(502, "Bad Gateway", answer.status().message());
+    http::Response forwarded = *answer;
+    forwarded.headers.clear();  // hop-by-hop and framing headers are the proxy's own
+    return forwarded;
+  }));
+}
+
+TlsTerminatingProxy::~TlsTerminatingProxy() { server_->Stop(); }
+
+std::string TlsTerminatingProxy::endpoint() const { return "https://127.0.0.1:" + std::to_string(server_->port()); }
 
 }  // namespace entente::testing

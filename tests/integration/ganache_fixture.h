@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adapters/ethereum/ethereum_adapter.h"
+#include "runtime/http/http.h"
 #include "tests/support/support.h"
 
 namespace entente::testing {
@@ -54,6 +55,23 @@ class GanacheChain {
   std::unique_ptr<Process> ganache_;
   std::string bytecode_;
   std::string bridge_;
+};
+
+// A TLS-terminating proxy in front of a plain-HTTP JSON-RPC node, as an operator puts one before
+// ganache or geth: HTTPS (TLS 1.3) on a free loopback port with a certificate for 127.0.0.1 from its own
+// CA, forwarding each POST body to http://127.0.0.1:<target_port>/ and its answer back.
+class TlsTerminatingProxy {
+ public:
+  explicit TlsTerminatingProxy(std::uint16_t target_port);
+  ~TlsTerminatingProxy();
+  std::string endpoint() const;  // "https://127.0.0.1:<port>"
+  // The CA that issued the proxy's certificate: what a client must trust.
+  std::string ca_file() const { return dir_.Join("ca/ca.pem"); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<http::Client> upstream_;
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace entente::testing

@@ -132,8 +132,12 @@ TEST_CASE("Damage inside the envelope log stops the relay naming the offset; a t
   }
   const std::string log_path = dir + "/envelopes.log";
   const std::string intact = ReadText(log_path);
-  const std::size_t second = LogRecord(envelopes[0].bytes).size();
-  REQUIRE(intact.size() == 3 * second);  // three records of the same size
+  // Where the second record starts: after the first record's header and bytes.
+  REQUIRE(intact.size() > 8);
+  std::size_t first_length = 0;
+  for (int i = 0; i < 4; ++i) first_length = (first_length << 8) | static_cast<unsigned char>(intact[i]);
+  const std::size_t second = 8 + first_length;
+  REQUIRE(intact.size() > second + 8);
 
   // The length field of the second record damaged: two acknowledged envelopes sit behind it.
   std::string damaged = intact;
@@ -178,8 +182,9 @@ TEST_CASE("A certificate revoked while its connection stays open cannot submit o
     if (refused.status != 202) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // Refused before its handler (the connection's certificate is checked per request) or by the relay's
+  // own check of the submitter, whichever sees the new CRL first.
   CHECK(refused.status == 403);
-  CHECK(refused.body.find("no longer valid") != std::string::npos);
   CHECK(refused.body.find("revoked") != std::string::npos);
   auto alice = a.ClientFor(a.client_a, relay.port);
   CHECK(Send(*alice, "GET", "/v1/envelopes/" + after.hash).status == 404);

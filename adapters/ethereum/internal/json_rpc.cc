@@ -39,8 +39,13 @@ Result<RpcEndpoint> ParseRpcEndpoint(std::string_view endpoint) {
     return Status::InvalidArgument("endpoint '" + std::string(endpoint) + "': " + why);
   };
   std::string_view rest = endpoint;
-  if (!StripScheme(rest, "http")) return bad("expected http://host:port (only plain HTTP is supported)");
   RpcEndpoint out;
+  if (rest.starts_with("https://")) {
+    out.tls = true;
+    rest.remove_prefix(8);
+  } else if (!StripScheme(rest, "http")) {
+    return bad("expected http://host:port or https://host:port");
+  }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     out.path = std::string(rest.substr(slash));
     rest = rest.substr(0, slash);
@@ -49,7 +54,8 @@ Result<RpcEndpoint> ParseRpcEndpoint(std::string_view endpoint) {
   if (!authority.ok()) return bad(authority.status().message());
   out.host = std::move(authority->host);
   out.port = authority->port;
-  out.url = "http://" + HostPortText(out.host, out.port) + (out.path == "/" ? "" : out.path);
+  out.url = std::string(out.tls ? "https://" : "http://") + HostPortText(out.host, out.port) +
+            (out.path == "/" ? "" : out.path);
   return out;
 }
 
@@ -120,7 +126,8 @@ JsonRpcClient::JsonRpcClient(RpcOptions options) : options_(std::move(options)) 
   http::ClientOptions client;
   client.host = options_.endpoint.host;
   client.port = options_.endpoint.port;
-  client.plain_http = true;
+  client.plain_http = !options_.endpoint.tls;
+  if (options_.endpoint.tls) client.tls = options_.tls;
   client.timeout = options_.timeout;
   client_ = std::make_unique<http::Client>(std::move(client));
 }

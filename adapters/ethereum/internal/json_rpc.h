@@ -15,10 +15,7 @@
 #include "runtime/common/bytes.h"
 #include "runtime/common/json.h"
 #include "runtime/common/status.h"
-
-namespace entente::http {
-class Client;
-}  // namespace entente::http
+#include "runtime/http/http.h"
 
 namespace entente::adapters::ethereum {
 
@@ -27,7 +24,8 @@ struct RpcEndpoint {
   std::string host;  // without IPv6 brackets
   std::uint16_t port = 0;
   std::string path = "/";
-  std::string url;  // "http://host:port/path", for messages
+  std::string url;  // "http://host:port/path" or "https://...", for messages
+  bool tls = false;  // https://
 };
 
 // Parses "http://host:port[/path]", "http://[v6]:port" or "host:port". Returns InvalidArgument naming
@@ -78,6 +76,7 @@ struct RpcOptions {
   int retries = 3;                           // further attempts while the node cannot be reached
   std::chrono::milliseconds backoff{100};    // doubles after each retry, up to max_backoff
   std::chrono::milliseconds max_backoff{2000};
+  http::TlsFiles tls;  // for an https:// endpoint: CA files for the node's certificate, an optional client cert
 };
 
 class JsonRpcClient {
