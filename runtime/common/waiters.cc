@@ -4,12 +4,18 @@
 
 namespace entente {
 
-HeightWaiters::HeightWaiters(std::size_t capacity) : capacity_(capacity), timer_([this] { TimerLoop(); }) {}
+HeightWaiters::HeightWaiters(std::size_t capacity, std::size_t per_owner)
+    : capacity_(capacity), per_owner_(per_owner), timer_([this] { TimerLoop(); }) {}
+
+void HeightWaiters::Release(const std::string& owner) {
+  auto it = by_owner_.find(owner);
+  if (it != by_owner_.end() && --it->second == 0) by_owner_.erase(it);
+}
 
 HeightWaiters::~HeightWaiters() { Stop(); }
 
 Status HeightWaiters::Wait(const std::string& key, std::uint64_t above, const std::function<std::uint64_t()>& height_now,
-                           Clock::time_point deadline, Callback callback) {
+                           Clock::time_point deadline, const std::string& owner, Callback callback) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("the service is stopping");
@@ -17,8 +23,15 @@ Status HeightWaiters::Wait(const std::string& key, std::uint64_t above, const st
       if (waiters_.size() >= capacity_) {
         return Status::ResourceExhausted(std::to_string(capacity_) + " requests wait for news already (max_waits)");
       }
+      std::size_t& owned = by_owner_[owner];
+      if (owned >= per_owner_) {
+        if (owned == 0) by_owner_.erase(owner);
+        return Status::ResourceExhausted(owner + " has " + std::to_string(per_owner_) +
+                                         " requests waiting for news already (max_waits_per_member)");
+      }
+      ++owned;
       std::uint64_t id = next_id_++;
-      waiters_.emplace(id, Waiter{key, above, deadline, std::move(callback)});
+      waiters_.emplace(id, Waiter{key, owner, above, deadline, std::move(callback)});
       by_key_.emplace(key, id);
       bool earliest = by_deadline_.empty() || deadline < by_deadline_.begin()->first;
       by_deadline_.emplace(deadline, id);
@@ -49,6 +62,7 @@ void HeightWaiters::Advance(const std::string& key, std::uint64_t height) {
         }
       }
       ready.push_back(std::move(waiter->second.callback));
+      Release(waiter->second.owner);
       waiters_.erase(waiter);
       it = by_key_.erase(it);
     }
@@ -82,6 +96,7 @@ void HeightWaiters::TimerLoop() {
         }
       }
       expired.push_back(std::move(waiter->second.callback));
+      Release(waiter->second.owner);
       waiters_.erase(waiter);
     }
     lock.unlock();
@@ -97,6 +112,7 @@ void HeightWaiters::Stop() {
     stopping_ = true;
     for (auto& [id, waiter] : waiters_) stopped.push_back(std::move(waiter.callback));
     waiters_.clear();
+    by_owner_.clear();
     by_key_.clear();
     by_deadline_.clear();
   }

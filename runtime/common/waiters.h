@@ -22,8 +22,9 @@ class HeightWaiters {
   enum class Outcome { kReached, kTimedOut, kStopping };
   using Callback = std::function<void(Outcome)>;
 
-  // At most `capacity` callbacks wait at once.
-  explicit HeightWaiters(std::size_t capacity);
+  // At most `capacity` callbacks wait at once, and at most `per_owner` of one owner (a member chain),
+  // so that one member cannot take every place.
+  HeightWaiters(std::size_t capacity, std::size_t per_owner);
   ~HeightWaiters();  // Stop()
   HeightWaiters(const HeightWaiters&) = delete;
   HeightWaiters& operator=(const HeightWaiters&) = delete;
@@ -31,9 +32,10 @@ class HeightWaiters {
   // Calls `callback` once, without holding any lock: kReached as soon as `height_now()` or an Advance
   // of `key` passes `above` (at once, on this thread, when it already does), kTimedOut at `deadline`,
   // kStopping on Stop. `height_now` is read under the same lock as Advance, so no advance is missed.
-  // ResourceExhausted (and no call) when `capacity` callbacks wait already; Unavailable after Stop.
+  // ResourceExhausted (and no call) when `capacity` callbacks, or `per_owner` of `owner`'s, wait
+  // already; Unavailable after Stop.
   Status Wait(const std::string& key, std::uint64_t above, const std::function<std::uint64_t()>& height_now,
-              Clock::time_point deadline, Callback callback);
+              Clock::time_point deadline, const std::string& owner, Callback callback);
   // Reports that `key` is at `height` now: fires the waiters it passes.
   void Advance(const std::string& key, std::uint64_t height);
   // Fires every waiter with kStopping and refuses new ones; joins the timer thread. Safe to call twice.
@@ -44,13 +46,19 @@ class HeightWaiters {
  private:
   struct Waiter {
     std::string key;
+    std::string owner;
     std::uint64_t above;
     Clock::time_point deadline;
     Callback callback;
   };
   void TimerLoop();
 
+  // Counts one waiter of `owner` less. REQUIRES: mu_ held.
+  void Release(const std::string& owner);
+
   const std::size_t capacity_;
+  const std::size_t per_owner_;
+  std::map<std::string, std::size_t> by_owner_;                   // GUARDED_BY(mu_)
   mutable std::mutex mu_;
   std::condition_variable timer_cv_;
   std::uint64_t next_id_ = 0;                                    // GUARDED_BY(mu_)

@@ -93,7 +93,7 @@ void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<h
     return responder->Reply(http::Problem(404, "Not Found", "no channel " + channel + " on this node"));
   }
   auto answer = [&node, channel, from] { return EventsAnswer(node, channel, from); };
-  Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(wait_ms),
+  Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(wait_ms), request.peer->subject().chain,
                                    [responder, answer] { responder->ReplyWith(answer); });
   if (waiting.ok()) return;
   http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());

@@ -137,7 +137,7 @@ struct Node::State {
   explicit State(NodeOptions o)
       : options(std::move(o)),
         contracts(options.data_dir + "/contracts"),
-        waiters(std::make_unique<HeightWaiters>(options.max_waits)) {}
+        waiters(std::make_unique<HeightWaiters>(options.max_waits, options.max_waits_per_member)) {}
 
   std::shared_ptr<const alliance::Membership> Members() const {
     std::shared_lock lock(alliance_mu);
@@ -563,14 +563,31 @@ struct Node::State {
     validation::ContractDef definition;
     std::shared_ptr<const alliance::Membership> members;
   };
+  // The refusal for `caller` running `contract` on `channel` here, if it may not: a simulation's answer
+  // is a read of that channel, so only its own chain, the alliance channel, or a write route may.
+  std::optional<Rejection> Refuses(const crypto::Subject& caller, const std::string& channel,
+                                   const std::string& contract) const {
+    if (Members()->view.MayPropose(caller.chain, channel, contract)) return std::nullopt;
+    return Rejection{403, "ROUTE_NOT_ALLOWED",
+                     "a member of " + caller.chain + " may not run '" + contract + "' on channel '" + channel +
+                         "': no write route from " + caller.chain + " to " + channel + "/" + contract,
+                     static_cast<int>(ValidationCode::kRouteNotAllowed)};
+  }
+
+  // `caller` (who sent a client-signed proposal) must be allowed on its channel; null for a proposal the
+  // node signed itself from its wallet, checked before.
   Result<std::variant<Suggested, Rejection>> Suggest(const SignedBytes& signed_proposal,
-                                                     const std::map<std::string, Bytes>& transient) {
+                                                     const std::map<std::string, Bytes>& transient,
+                                                     const crypto::Subject* caller) {
     auto members = Members();
     auto proposal_json = ParseJson(ToString(signed_proposal.payload));
     if (!proposal_json.ok()) return {Rejection{400, "BAD_PROPOSAL", "the proposal is not JSON", std::nullopt}};
     auto proposal = endorser::Proposal::FromJson(*proposal_json);
     if (!proposal.ok()) return {Rejection{400, "BAD_PROPOSAL", proposal.status().message(), std::nullopt}};
     const std::string& channel = proposal->channel;
+    if (caller != nullptr) {
+      if (auto refused = Refuses(*caller, channel, proposal->contract)) return {*refused};
+    }
     const validation::ContractDef* def = members->view.FindContract(channel, proposal->contract);
     if (def == nullptr) {
       return {Rejection{404, "INVALID_CHAINCODE",
@@ -606,8 +623,9 @@ struct Node::State {
   // Steps 1-3 of DESIGN.md §7 for a signed proposal: the suggestion result, then the endorsements.
   Result<std::variant<Prepared, Rejection>> Prepare(const SignedBytes& signed_proposal,
                                                     const std::map<std::string, Bytes>& transient,
-                                                    const std::vector<std::string>& requested_endorsers) {
-    ENTENTE_ASSIGN_OR_RETURN(auto suggested, Suggest(signed_proposal, transient));
+                                                    const std::vector<std::string>& requested_endorsers,
+                                                    const crypto::Subject* caller) {
+    ENTENTE_ASSIGN_OR_RETURN(auto suggested, Suggest(signed_proposal, transient, caller));
     if (auto* rejection = std::get_if<Rejection>(&suggested)) return {*rejection};
     const auto& [simulated, definition, members] = std::get<Suggested>(suggested);
     const std::string& channel = simulated.channel;
@@ -681,7 +699,7 @@ struct Node::State {
     ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
                              endorser::MakeSignedProposal(client, channel, request.contract, request.function,
                                                           request.args, request.transient));
-    ENTENTE_ASSIGN_OR_RETURN(auto prepared, Prepare(signed_proposal, request.transient, request.endorsers));
+    ENTENTE_ASSIGN_OR_RETURN(auto prepared, Prepare(signed_proposal, request.transient, request.endorsers, nullptr));
     if (auto* rejection = std::get_if<Rejection>(&prepared)) return {*rejection};
     Prepared& p = std::get<Prepared>(prepared);
     ENTENTE_ASSIGN_OR_RETURN(Bytes sealed, endorser::SealEnvelope(client, p.envelope));
@@ -819,6 +837,7 @@ Result<std::variant<TxOutcome, Rejection>> Node::Submit(const crypto::Certificat
   const endorser::Signer* client = s.ClientSigner(client_ecert);
   if (client == nullptr) return {State::NoIdentity(client_ecert)};
   std::string channel = request.channel.empty() ? s.options.chain : request.channel;
+  if (auto refused = s.Refuses(client_ecert.subject(), channel, request.contract)) return {*refused};
   for (int attempt = 1;; ++attempt) {
     ENTENTE_ASSIGN_OR_RETURN(auto result, s.SubmitOnce(*client, request, channel));
     auto* outcome = std::get_if<TxOutcome>(&result);
@@ -840,6 +859,7 @@ Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certif
   const endorser::Signer* client = s.ClientSigner(client_ecert);
   if (client == nullptr) return {State::NoIdentity(client_ecert)};
   std::string channel = request.channel.empty() ? s.options.chain : request.channel;
+  if (auto refused = s.Refuses(client_ecert.subject(), channel, request.contract)) return {*refused};
   ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
                            endorser::MakeSignedProposal(*client, channel, request.contract, request.function,
                                                         request.args, request.transient));
@@ -861,8 +881,9 @@ Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certif
 
 Result<std::variant<Endorsed, Rejection>> Node::EndorseSigned(const SignedBytes& signed_proposal,
                                                               const std::map<std::string, Bytes>& transient,
-                                                              const std::vector<std::string>& endorsers) {
-  ENTENTE_ASSIGN_OR_RETURN(auto prepared, state_->Prepare(signed_proposal, transient, endorsers));
+                                                              const std::vector<std::string>& endorsers,
+                                                              const crypto::Subject& caller) {
+  ENTENTE_ASSIGN_OR_RETURN(auto prepared, state_->Prepare(signed_proposal, transient, endorsers, &caller));
   if (auto* rejection = std::get_if<Rejection>(&prepared)) return {*rejection};
   State::Prepared& p = std::get<State::Prepared>(prepared);
   ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(p.envelope.ToJson()));
@@ -870,8 +891,9 @@ Result<std::variant<Endorsed, Rejection>> Node::EndorseSigned(const SignedBytes&
 }
 
 Result<std::variant<Simulated, Rejection>> Node::Simulate(const SignedBytes& signed_proposal,
-                                                          const std::map<std::string, Bytes>& transient) {
-  ENTENTE_ASSIGN_OR_RETURN(auto suggested, state_->Suggest(signed_proposal, transient));
+                                                          const std::map<std::string, Bytes>& transient,
+                                                          const crypto::Subject& caller) {
+  ENTENTE_ASSIGN_OR_RETURN(auto suggested, state_->Suggest(signed_proposal, transient, &caller));
   if (auto* rejection = std::get_if<Rejection>(&suggested)) return {*rejection};
   return {std::move(std::get<State::Suggested>(suggested).simulated)};
 }
@@ -914,11 +936,11 @@ Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view ch
 ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
 
 Status Node::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
-                        std::function<void()> ready) const {
+                        const std::string& member, std::function<void()> ready) const {
   const State& s = *state_;
   std::string name(channel);
   return s.waiters->Wait(
-      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait,
+      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait, member,
       [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
 }
 

@@ -63,6 +63,7 @@ struct NodeOptions {
   std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
   // Requests that may wait for blocks at once (event streams); past it WhenBlocks is ResourceExhausted.
   std::size_t max_waits = 1024;
+  std::size_t max_waits_per_member = 256;  // of one member chain
 };
 
 // What a client asks the node to run (POST /v1/transactions and /v1/queries).
@@ -164,17 +165,21 @@ class Node {
 
   // Runs `request` for the client that authenticated with `client` (its ECert), signing with the wallet
   // identity of exactly that ECert: simulate, endorse, submit, wait. A Rejection when nothing could be
-  // submitted (403 NO_IDENTITY when the wallet holds none for it); InvalidArgument etc. for a
-  // malformed request.
+  // submitted (403 NO_IDENTITY when the wallet holds none for it, 403 ROUTE_NOT_ALLOWED for a channel
+  // the client's chain may not use); InvalidArgument etc. for a malformed request.
   Result<std::variant<TxOutcome, Rejection>> Submit(const crypto::Certificate& client, const TxRequest& request);
   // Endorses a proposal the client signed itself (as Fabric Gateway clients do): simulate, collect
   // endorsements (from `endorsers`, or as the policy asks), and return the envelope payload to sign.
+  // `caller` is who sent it: it may use only its own chain, the alliance channel, or a write route
+  // (403 ROUTE_NOT_ALLOWED otherwise), as for Submit and Query.
   Result<std::variant<Endorsed, Rejection>> EndorseSigned(const SignedBytes& signed_proposal,
                                                           const std::map<std::string, Bytes>& transient,
-                                                          const std::vector<std::string>& endorsers);
+                                                          const std::vector<std::string>& endorsers,
+                                                          const crypto::Subject& caller);
   // Simulates a proposal the client signed on this node only and returns the result to endorse.
   Result<std::variant<Simulated, Rejection>> Simulate(const SignedBytes& signed_proposal,
-                                                      const std::map<std::string, Bytes>& transient);
+                                                      const std::map<std::string, Bytes>& transient,
+                                                      const crypto::Subject& caller);
   // Submits an envelope the client sealed (SignedBytes JSON of an Endorsed payload) and waits, when
   // `wait`, for this node's commit of exactly that envelope.
   Result<std::variant<TxOutcome, Rejection>> SubmitSigned(ByteView sealed_envelope, bool wait,
@@ -194,9 +199,10 @@ class Node {
   ledger::Savepoint Height(std::string_view channel) const;
   // Calls `ready` once, without holding a thread while it waits: when `channel` has more than `from`
   // blocks here (at once when it has), when `wait` has passed, or when the node stops.
-  // ResourceExhausted when max_waits requests wait already; Unavailable once the node stops.
+  // ResourceExhausted when max_waits requests, or max_waits_per_member of `member`'s (the asking
+  // certificate's chain), wait already; Unavailable once the node stops.
   Status WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
-                    std::function<void()> ready) const;
+                    const std::string& member, std::function<void()> ready) const;
   chaincode::AllianceConfig Alliance() const;
   // Channels halted because a block's re-validation differed from the relay's (channel -> why).
   std::map<std::string, std::string> Halted() const;
@@ -217,7 +223,7 @@ struct NodeConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 7051;
   std::size_t body_limit = 16 << 20;
-  std::size_t max_connections = 1024;  // http::ServerOptions
+  std::size_t max_connections = 4096;  // http::ServerOptions; above max_waits, so waits alone cannot fill it
   std::size_t max_requests = 256;
   std::vector<std::string> packages;  // installed at start
 };

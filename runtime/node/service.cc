@@ -119,7 +119,7 @@ Json OutcomeJson(const TxOutcome& o) {
 }
 
 // A proposal the client signed itself: endorse it and hand back the envelope payload to sign.
-http::Response EndorseSignedProposal(Node& node, const Json& body) {
+http::Response EndorseSignedProposal(Node& node, const http::Request& request, const Json& body) {
   auto proposal = SignedBytes::FromJson(body["signed_proposal"]);
   if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
   auto transient = TransientFrom(body);
@@ -132,7 +132,7 @@ http::Response EndorseSignedProposal(Node& node, const Json& body) {
       endorsers.push_back(e.get<std::string>());
     }
   }
-  auto result = node.EndorseSigned(*proposal, *transient, endorsers);
+  auto result = node.EndorseSigned(*proposal, *transient, endorsers, request.peer->subject());
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const Endorsed& e = std::get<Endorsed>(*result);
@@ -155,7 +155,7 @@ http::Response PostSimulation(Node& node, const http::Request& request) {
   if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
   auto transient = TransientFrom(j);
   if (!transient.ok()) return BadRequest(transient.status().message());
-  auto result = node.Simulate(*proposal, *transient);
+  auto result = node.Simulate(*proposal, *transient, request.peer->subject());
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const Simulated& s = std::get<Simulated>(*result);
@@ -187,7 +187,7 @@ http::Response PostEnvelope(Node& node, const http::Request& request) {
 http::Response PostTransaction(Node& node, const http::Request& request) {
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
-  if (std::get<Json>(body).contains("signed_proposal")) return EndorseSignedProposal(node, std::get<Json>(body));
+  if (std::get<Json>(body).contains("signed_proposal")) return EndorseSignedProposal(node, request, std::get<Json>(body));
   auto tx = RequestFrom(std::get<Json>(body));
   if (!tx.ok()) return BadRequest(tx.status().message());
   auto result = node.Submit(*request.peer, *tx);  // the router admits only requests with a certificate
@@ -327,7 +327,8 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
                                           "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms",
-                                          "adapters", "max_waits", "max_connections", "max_requests"}));
+                                          "adapters", "max_waits", "max_waits_per_member", "max_connections",
+                                          "max_requests"}));
   NodeConfig c;
   c.path = path;
   NodeOptions& o = c.node;
@@ -422,12 +423,14 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
   c.body_limit = static_cast<std::size_t>(body_limit);
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits_per_member, root.GetInt("max_waits_per_member", 256));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 4096));
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
-  if (max_waits < 1 || max_connections < 1 || max_requests < 1) {
-    return root.Error("max_waits, max_connections and max_requests must be positive");
+  if (max_waits < 1 || max_waits_per_member < 1 || max_connections < 1 || max_requests < 1) {
+    return root.Error("max_waits, max_waits_per_member, max_connections and max_requests must be positive");
   }
   o.max_waits = static_cast<std::size_t>(max_waits);
+  o.max_waits_per_member = static_cast<std::size_t>(max_waits_per_member);
   c.max_connections = static_cast<std::size_t>(max_connections);
   c.max_requests = static_cast<std::size_t>(max_requests);
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t window, root.GetInt("proposal_window_s", 300));

@@ -391,7 +391,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   if (!options.signing_key) return Status::InvalidArgument("the relay needs a block signing key");
   auto state = std::make_unique<State>();
   state->logger = Logger("relay");
-  state->waiters = std::make_unique<HeightWaiters>(options.max_waits);
+  state->waiters = std::make_unique<HeightWaiters>(options.max_waits, options.max_waits_per_member);
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(options.data_dir, 0700));
   ENTENTE_ASSIGN_OR_RETURN(state->ledger, ledger::Ledger::Open(options.data_dir + "/ledger"));
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
@@ -636,14 +636,14 @@ Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::
 }
 
 Status Relay::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
-                         std::function<void()> ready) const {
+                         const std::string& member, std::function<void()> ready) const {
   const State& s = *state_;
   std::string name(channel);
   if (s.Members()->view.channels.count(name) == 0) {
     return Status::NotFound("channel " + name + " is not a chain of the alliance");
   }
   return s.waiters->Wait(
-      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait,
+      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait, member,
       [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
 }
 

@@ -50,6 +50,7 @@ struct RelayOptions {
   std::size_t submitter_quota = 1000;
   // Requests that may wait for blocks at once (long-polls); past it WhenBlocks is ResourceExhausted.
   std::size_t max_waits = 1024;
+  std::size_t max_waits_per_member = 256;  // of one member chain
 };
 
 // Who hands an envelope to the relay: the certificate the connection authenticated with (the leaf,
@@ -131,9 +132,10 @@ class Relay {
   Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max) const;
   // Calls `ready` once, without holding a thread while it waits: when `channel` has a block numbered
   // `from` or above (at once when it has), when `wait` has passed, or when the relay stops. NotFound
-  // for a channel the alliance does not know; ResourceExhausted when max_waits requests wait already.
+  // for a channel the alliance does not know; ResourceExhausted when max_waits requests, or
+  // max_waits_per_member of `member`'s (the asking certificate's chain), wait already.
   Status WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
-                    std::function<void()> ready) const;
+                    const std::string& member, std::function<void()> ready) const;
 
   // The delivery state of `tx_id`'s writes to chains reached through adapters (DESIGN.md §8):
   // {"state": "pending"|"delivered"|"failed", "attempts", "writes": [{"chain", "contract", "key",
@@ -173,7 +175,7 @@ struct RelayConfig {
   std::string tls_key_file;   // its key; also the block signing key
   std::size_t body_limit = 1 << 20;
   int io_threads = 2;
-  std::size_t max_connections = 1024;  // http::ServerOptions
+  std::size_t max_connections = 4096;  // http::ServerOptions; above max_waits, so waits alone cannot fill it
   std::size_t max_requests = 256;
 };
 
@@ -184,7 +186,8 @@ struct RelayConfig {
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
-//   submitter_quota: 1000   max_waits: 1024   max_connections: 1024   max_requests: 256
+//   submitter_quota: 1000   max_waits: 1024   max_waits_per_member: 256   max_connections: 4096
+//   max_requests: 256
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 

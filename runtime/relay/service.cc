@@ -184,7 +184,7 @@ void GetBlocks(const Relay& relay, const http::Request& request, std::shared_ptr
   auto page = [&relay, channel, first, most] { return BlocksPage(relay, channel, first, most); };
   std::uint64_t wait_ms = std::min<std::uint64_t>(wait->value_or(0), 30000);
   if (wait_ms == 0) return responder->Reply(page());
-  Status waiting = relay.WhenBlocks(channel, first, std::chrono::milliseconds(wait_ms),
+  Status waiting = relay.WhenBlocks(channel, first, std::chrono::milliseconds(wait_ms), reader.chain,
                                     [responder, page] { responder->ReplyWith(page); });
   if (waiting.ok()) return;
   if (waiting.code() == StatusCode::kNotFound) return responder->Reply(http::Problem(404, "Not Found", waiting.message()));
@@ -199,7 +199,8 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
-       "delivery_backoff_ms", "submitter_quota", "max_waits", "max_connections", "max_requests"}));
+       "delivery_backoff_ms", "submitter_quota", "max_waits", "max_waits_per_member", "max_connections",
+       "max_requests"}));
   RelayConfig c;
   c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
@@ -260,12 +261,14 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   if (quota < 1) return root.Error("submitter_quota must be positive");
   c.relay.submitter_quota = static_cast<std::size_t>(quota);
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 1024));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits_per_member, root.GetInt("max_waits_per_member", 256));
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 4096));
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
-  if (max_waits < 1 || max_connections < 1 || max_requests < 1) {
-    return root.Error("max_waits, max_connections and max_requests must be positive");
+  if (max_waits < 1 || max_waits_per_member < 1 || max_connections < 1 || max_requests < 1) {
+    return root.Error("max_waits, max_waits_per_member, max_connections and max_requests must be positive");
   }
   c.relay.max_waits = static_cast<std::size_t>(max_waits);
+  c.relay.max_waits_per_member = static_cast<std::size_t>(max_waits_per_member);
   c.max_connections = static_cast<std::size_t>(max_connections);
   c.max_requests = static_cast<std::size_t>(max_requests);
   return c;

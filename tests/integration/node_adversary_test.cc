@@ -125,28 +125,33 @@ TEST_CASE("A certificate revoked while its connection stays open is refused on i
   CHECK(alice->status == 200);
 }
 
-TEST_CASE("A chainA client's own signed proposal on chainB is ROUTE_NOT_ALLOWED") {
+TEST_CASE("A node runs, simulates and queries nothing on a channel the caller's chain may not use: ROUTE_NOT_ALLOWED") {
   RunningAlliance& a = SharedAlliance();
   endorser::Signer alice = a.SignerOf("alice", 1);
-  auto proposal = Must(endorser::MakeSignedProposal(alice, "chainB", "data_exchange", "PublishRecord",
-                                                    {"written-by-chainA", "payload", "a note"}));
-  // Through her own chain's node: a node of chainB does not even take her requests.
-  auto foreign = a.Client("b1", "alice")->Post("/v1/transactions", Json{{"signed_proposal", proposal.ToJson()}}.dump());
-  REQUIRE(foreign.ok());
-  CHECK(foreign->status == 403);
-  auto endorse = a.Client("a1", "alice")->Post("/v1/transactions", Json{{"signed_proposal", proposal.ToJson()}}.dump());
-  REQUIRE(endorse.ok());
-  REQUIRE_MESSAGE(endorse->status == 200, endorse->body);
-  Json endorsed = Must(ParseJson(endorse->body));
-  Bytes payload = Must(Base64Decode(endorsed["envelope_payload"].get<std::string>()));
-  auto envelope = Must(endorser::Envelope::FromJson(Must(ParseJson(ToString(payload)))));
-  Bytes sealed = Must(endorser::SealEnvelope(alice, envelope));
-  auto submitted = a.Client("a1", "alice")->Post("/v1/envelopes", ToString(sealed));
-  REQUIRE(submitted.ok());
-  Json outcome = Must(ParseJson(submitted->body));
-  CHECK(outcome["code_name"] == "ROUTE_NOT_ALLOWED");
-  CHECK(outcome["message"].get<std::string>().find("no write route from chainA to chainB") != std::string::npos);
-  CHECK(outcome["valid"] == false);
+  auto on_chain_b = Must(endorser::MakeSignedProposal(alice, "chainB", "data_exchange", "PublishRecord",
+                                                      {"written-by-chainA", "payload", "a note"}));
+  auto refused = [&](const std::string& node, const std::string& who, const std::string& target, const Json& body) {
+    CAPTURE(target);
+    auto r = a.Client(node, who)->Post(target, body.dump());
+    REQUIRE(r.ok());
+    CHECK(r->status == 403);
+    return r->body;
+  };
+  // chainB's node does not take alice's requests at all; her own node runs nothing on chainB for her.
+  refused("b1", "alice", "/v1/transactions", Json{{"signed_proposal", on_chain_b.ToJson()}});
+  std::string endorse = refused("a1", "alice", "/v1/transactions", Json{{"signed_proposal", on_chain_b.ToJson()}});
+  CHECK(endorse.find("ROUTE_NOT_ALLOWED") != std::string::npos);
+  CHECK(endorse.find("no write route from chainA to chainB") != std::string::npos);
+  refused("a1", "alice", "/v1/simulations", Json{{"signed_proposal", on_chain_b.ToJson()}});
+  // A query on chainB would hand chainB's data to a chainA client.
+  refused("a1", "alice", "/v1/queries",
+          Json{{"channel", "chainB"}, {"contract", "data_exchange"}, {"function", "GetRecord"}, {"args", {"x"}}});
+  // chainB's admin may use a chainA node for the alliance channel only, not to read chainA.
+  endorser::Signer admin_b{Must(crypto::Certificate::LoadFile(a.IdentityDir("admin-b") + "/cert.pem")),
+                           {},
+                           Must(crypto::PrivateKey::LoadFile(a.IdentityDir("admin-b") + "/key.pem"))};
+  auto reading_a = Must(endorser::MakeSignedProposal(admin_b, "chainA", "asset_transfer", "ReadAsset", {"any"}));
+  refused("a1", "admin-b", "/v1/simulations", Json{{"signed_proposal", reading_a.ToJson()}});
 }
 
 TEST_CASE("Contracts are installed only by the chain's own admins, load only once defined, and are never replaced") {
@@ -184,11 +189,13 @@ TEST_CASE("Contracts are installed only by the chain's own admins, load only onc
 TEST_CASE("A package that expands to gigabytes is refused from its header, costing the node less than 64 MiB") {
   RunningAlliance& a = SharedAlliance();
   std::string bomb = TarBomb(a.dir(), std::uint64_t{4} << 30);
-  std::size_t before = ResidentBytes(a.process("a1").pid());
+  REQUIRE(ResetPeakResident(a.process("a1").pid()));
+  std::size_t before = PeakResidentBytes(a.process("a1").pid());
+  REQUIRE(before > 0);
   auto [status, body] = Upload(a, "a1", "admin-a", bomb);
   CHECK(status == 400);
   CHECK(body.find("would expand the package past") != std::string::npos);
-  std::size_t after = ResidentBytes(a.process("a1").pid());
+  std::size_t after = PeakResidentBytes(a.process("a1").pid());  // the peak while it was refused
   CHECK(after < before + (64u << 20));
   auto health = a.Client("a1", "alice")->Get("/healthz");
   REQUIRE(health.ok());
@@ -197,12 +204,14 @@ TEST_CASE("A package that expands to gigabytes is refused from its header, costi
 
 TEST_CASE("Eight MiB of '[' is refused before it is built, costing the node less than 64 MiB") {
   RunningAlliance& a = SharedAlliance();
-  std::size_t before = ResidentBytes(a.process("a2").pid());
+  REQUIRE(ResetPeakResident(a.process("a2").pid()));
+  std::size_t before = PeakResidentBytes(a.process("a2").pid());
+  REQUIRE(before > 0);
   auto r = a.Client("a2", "alice")->Post("/v1/transactions", std::string(8 << 20, '['));
   REQUIRE(r.ok());
   CHECK(r->status == 400);
   CHECK(r->body.find("nested deeper than") != std::string::npos);
-  std::size_t after = ResidentBytes(a.process("a2").pid());
+  std::size_t after = PeakResidentBytes(a.process("a2").pid());  // the peak while it was refused
   CHECK(after < before + (64u << 20));
 }
 

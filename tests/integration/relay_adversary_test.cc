@@ -259,13 +259,34 @@ TEST_CASE("Eight MiB of '[' is refused before it is built, costing the relay les
   RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "body_limit: 16777216\n");
   auto client = a.ClientFor(a.client_a, relay.port);
   CHECK(Send(*client, "GET", "/healthz").status == 200);
-  std::size_t before = ResidentBytes(relay.process->pid());
+  REQUIRE(ResetPeakResident(relay.process->pid()));
+  std::size_t before = PeakResidentBytes(relay.process->pid());
+  REQUIRE(before > 0);
   http::Response refused = Send(*client, "POST", "/v1/envelopes", std::string(8 << 20, '['));
   CHECK(refused.status == 400);
   CHECK(Body(refused)["detail"].get<std::string>().find("nested deeper than") != std::string::npos);
-  std::size_t after = ResidentBytes(relay.process->pid());
+  std::size_t after = PeakResidentBytes(relay.process->pid());  // the peak while it was refused
   CHECK(after < before + (64u << 20));
   StillServes(*client, "after-deep-json");
+}
+
+TEST_CASE("An envelope whose creator writes a chain that is not its own, along no write route, is ROUTE_NOT_ALLOWED") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  // alice (chainA) on chainB's contract `reader`, endorsed by chainB's node: the endorsement is good, the
+  // creator is not chainB's.
+  BuiltEnvelope e = a.Build(a.client_a, {.channel = "chainB",
+                                          .contract = "reader",
+                                          .rwset = RelayAlliance::Writes("chainB", "reader", {"by-chainA"}),
+                                          .endorsers = {&a.node_b1}});
+  Submit(*alice, e);
+  auto bob = a.ClientFor(a.client_b, relay.port);  // chainB's transactions are chainB's to read
+  Json status = WaitSettled(*bob, "/v1/transactions/" + e.tx_id);
+  CHECK(status["code_name"] == "ROUTE_NOT_ALLOWED");
+  CHECK(status["message"].get<std::string>().find("no write route from chainA to chainB/reader") != std::string::npos);
+  CHECK(Send(*bob, "GET", "/v1/channels/chainB/state/reader/by-chainA").status == 404);
 }
 
 TEST_CASE("Access matrix at the relay: another chain's transactions are unknown, its state readable only along a route") {

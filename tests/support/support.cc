@@ -143,13 +143,21 @@ void WriteText(const std::string& path, const std::string& text) {
   out << text;
 }
 
-std::size_t ResidentBytes(int pid) {
+std::size_t PeakResidentBytes(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
+  std::size_t peak = 0;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.rfind("VmHWM:", 0) == 0) peak = std::stoull(line.substr(6)) * 1024;
   }
-  return 0;
+  return peak;
+}
+
+bool ResetPeakResident(int pid) {
+  std::ofstream clear("/proc/" + std::to_string(pid) + "/clear_refs");
+  clear << "5";
+  clear.flush();
+  return clear.good();
 }
 
 std::uint16_t FreePort() {

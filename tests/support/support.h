@@ -68,8 +68,12 @@ std::string ReadText(const std::string& path);
 // Overwrites the file with `text`.
 void WriteText(const std::string& path, const std::string& text);
 
-// Resident memory of process `pid` in bytes (VmRSS of /proc/PID/status); 0 when it cannot be read.
-std::size_t ResidentBytes(int pid);
+// The peak resident memory of process `pid` in bytes since the last ResetPeakResident (VmHWM of
+// /proc/PID/status); 0 when it cannot be read.
+std::size_t PeakResidentBytes(int pid);
+// Starts measuring the peak anew from the current resident memory (/proc/PID/clear_refs, "5"); false
+// when it cannot.
+bool ResetPeakResident(int pid);
 
 // Returns a loopback port nothing listens on right now (bound, then released at once).
 std::uint16_t FreePort();

@@ -28,6 +28,7 @@ Status Contracts::LoadInstalled() {
 }
 
 Result<ContractInfo> Contracts::Install(const std::string& path) {
+  std::lock_guard installing(install_mu_);  // check, extract and record as one step
   ENTENTE_ASSIGN_OR_RETURN(package::PackageMetadata incoming, package::ReadPackageMetadata(path));
   {
     std::shared_lock lock(mu_);
@@ -65,8 +66,10 @@ void Contracts::LoadIfDefined(Installed& entry) {
   auto loaded = package::LoadedChaincode::Load(entry.package);
   const package::PackageMetadata& m = entry.package.metadata;
   if (!loaded.ok()) {
-    entry.load_error = "cannot load: " + loaded.status().message();
-    logger_->error("contract {} {} is defined but {}; it does not run here", m.name, m.version, entry.load_error);
+    // Clients see that it failed; the log, which names the library's path, says why.
+    entry.load_error = "its library cannot be loaded (the node's log says why)";
+    logger_->error("contract {} {} is defined but cannot be loaded: {}; it does not run here", m.name, m.version,
+                   loaded.status().message());
     return;
   }
   entry.loaded = std::move(loaded).value();

@@ -59,6 +59,7 @@ class Contracts : public endorser::ChaincodeRegistry {
 
   std::string install_dir_;
   std::shared_ptr<spdlog::logger> logger_ = Logger("node");
+  std::mutex install_mu_;  // serializes Install
   mutable std::shared_mutex mu_;
   std::vector<Installed> installed_;                      // GUARDED_BY(mu_)
   std::shared_ptr<const validation::AllianceView> view_;  // GUARDED_BY(mu_)
