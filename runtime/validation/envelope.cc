@@ -220,6 +220,12 @@ class EnvelopeChecker {
                                                               ", but contract '" + ns.contract +
                                                               "' is not defined on channel '" + ns.channel + "'");
         }
+        // A creator of another chain, let in by a write route to one namespace, writes no other.
+        if (writes && !alliance_.MayPropose(creator_member, ns.channel, ns.contract)) {
+          return Reject(ValidationCode::kRouteNotAllowed,
+                        "the transaction writes namespace " + name + ", but its creator belongs to " + creator_member +
+                            " and no write route from " + creator_member + " reaches " + name);
+        }
         continue;
       }
       const bool external = alliance_.external_channels.count(ns.channel) > 0;

@@ -172,7 +172,8 @@ ParsedEnvelope ParseEnvelope(ByteView envelope_bytes);
 //  4. the channel is the alliance's → TARGET_CHAIN_NOT_FOUND; the proposal's timestamp is within
 //     ctx.proposal_window of ctx.now → PROPOSAL_EXPIRED;
 //  5. the creator certificate is valid at ctx.now → CERTIFICATE_UNTRUSTED / _EXPIRED / _REVOKED; its
-//     chain may propose on the channel (AllianceView::MayPropose) → ROUTE_NOT_ALLOWED;
+//     chain may propose on the channel (AllianceView::MayPropose) → ROUTE_NOT_ALLOWED, and, in step 9,
+//     write each namespace of the channel it writes → ROUTE_NOT_ALLOWED;
 //  6. the contract is defined on the channel → INVALID_CHAINCODE;
 //  7. every endorsement's certificate is valid (codes as in 5; an unparsable one is BAD_PAYLOAD) and
 //     its signature verifies over the result bytes, and the response is a success →

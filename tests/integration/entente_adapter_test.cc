@@ -183,10 +183,11 @@ TEST_CASE("A read along no route of the alliance is refused with PermissionDenie
   Json written = Commit(*client, WriteOf("shared", "for chainB's reader"));
   REQUIRE(written["code_name"] == "VALID");
 
-  // The alliance as the relay serves it; its only route lets chainB's `reader` read chainA's `asset`.
+  // The alliance as the relay serves it: its one read route lets chainB's `reader` read chainA's `asset`
+  // (the other lets chainA write chainB's `snooper`).
   auto config = Body(Must(client->Get("/v1/alliance"))).get<chaincode::AllianceConfig>();
   auto view = std::make_shared<const validation::AllianceView>(Must(alliance::BuildMembership(config, {})).view);
-  REQUIRE(view->routes.size() == 1);
+  REQUIRE(view->routes.size() == 2);
   adapters::AllianceSource source = [view] { return view; };
   std::shared_ptr<adapters::ChainAdapter> chain_a = AdapterFor(a.node_b1, relay.port, "chainA");
   std::shared_ptr<adapters::ChainAdapter> chain_b = AdapterFor(a.node_b1, relay.port, "chainB");

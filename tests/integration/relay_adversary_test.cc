@@ -289,6 +289,31 @@ TEST_CASE("An envelope whose creator writes a chain that is not its own, along n
   CHECK(Send(*bob, "GET", "/v1/channels/chainB/state/reader/by-chainA").status == 404);
 }
 
+TEST_CASE("A write route lets another chain's creator write that namespace only, not others it calls into") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  auto bob = a.ClientFor(a.client_b, relay.port);
+  // The route a-writes-b lets chainA's creators write chainB/snooper.
+  BuiltEnvelope routed = a.Build(a.client_a, {.channel = "chainB",
+                                               .contract = "snooper",
+                                               .rwset = RelayAlliance::Writes("chainB", "snooper", {"routed"}),
+                                               .endorsers = {&a.node_b1}});
+  Submit(*alice, routed);
+  CHECK(WaitSettled(*bob, "/v1/transactions/" + routed.tx_id)["code_name"] == "VALID");
+  // The same proposal also writing chainB/reader, which no route from chainA reaches.
+  ledger::RwSet both = RelayAlliance::Writes("chainB", "snooper", {"also"});
+  both.namespaces.push_back(RelayAlliance::Writes("chainB", "reader", {"smuggled"}).namespaces.front());
+  BuiltEnvelope smuggled = a.Build(a.client_a, {.channel = "chainB", .contract = "snooper", .rwset = both,
+                                                 .endorsers = {&a.node_b1}});
+  Submit(*alice, smuggled);
+  Json status = WaitSettled(*bob, "/v1/transactions/" + smuggled.tx_id);
+  CHECK(status["code_name"] == "ROUTE_NOT_ALLOWED");
+  CHECK(status["message"].get<std::string>().find("chainB/reader") != std::string::npos);
+  CHECK(Send(*bob, "GET", "/v1/channels/chainB/state/reader/smuggled").status == 404);
+}
+
 TEST_CASE("Access matrix at the relay: another chain's transactions are unknown, its state readable only along a route") {
   RelayAlliance& a = Fixture();
   TempDir data;

@@ -71,6 +71,7 @@ RelayAlliance::RelayAlliance() {
   config.nodes = {node(node_a1, "chainA", 2), node(node_a2, "chainA", 1), node(node_a3, "chainA", 1),
                   node(node_b1, "chainB", 1)};
   config.routes.push_back({"b-reads-a", "chainB", "reader", "chainA", "asset", chaincode::Access::kRead});
+  config.routes.push_back({"a-writes-b", "chainA", "asset", "chainB", "snooper", chaincode::Access::kWrite});
   std::string sha(64, 'a');
   config.contracts = {{"chainA", "asset", "1", sha, "Weighted(0.5)"},
                       {"chainA", "badpolicy", "1", sha, "Nonsense("},
