@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <utility>
+
 #include "runtime/common/file.h"
 
 namespace entente {
@@ -188,6 +190,18 @@ Status ConfigNode::GetListen(std::string& address, std::uint16_t& port) const {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t number, listen.GetInt("port", port));
   if (number < 0 || number > 65535) return listen.Error("port must be 0-65535");
   port = static_cast<std::uint16_t>(number);
+  return Status::Ok();
+}
+
+Status ConfigNode::GetServiceBounds(ServiceBounds& bounds) const {
+  for (auto [key, value] : {std::pair<const char*, std::size_t*>{"max_waits", &bounds.max_waits},
+                            {"max_waits_per_member", &bounds.max_waits_per_member},
+                            {"max_connections", &bounds.max_connections},
+                            {"max_requests", &bounds.max_requests}}) {
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t number, GetInt(key, static_cast<std::int64_t>(*value)));
+    if (number < 1) return Error(std::string(key) + " must be positive");
+    *value = static_cast<std::size_t>(number);
+  }
   return Status::Ok();
 }
 

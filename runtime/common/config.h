@@ -3,6 +3,7 @@
 // integer, got 'http'". Cheap to copy; thread-compatible.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,6 +14,14 @@
 #include "runtime/common/status.h"
 
 namespace entente {
+
+// The bounds of a service (relay.yaml, node.yaml); past each, a request gets 503 with Retry-After.
+struct ServiceBounds {
+  std::size_t max_waits = 1024;            // requests waiting for blocks at once (long-polls, event streams)
+  std::size_t max_waits_per_member = 256;  // of those, from one member chain
+  std::size_t max_connections = 4096;      // open connections; above max_waits, so waits alone cannot fill it
+  std::size_t max_requests = 256;          // requests running or queued for a handler thread
+};
 
 class ConfigNode {
  public:
@@ -55,6 +64,9 @@ class ConfigNode {
   // Reads the optional `listen: {address, port}` child of this map into `address` and `port`, which
   // keep their values when it is absent. InvalidArgument for another key or a port outside 0-65535.
   Status GetListen(std::string& address, std::uint16_t& port) const;
+  // Reads max_waits, max_waits_per_member, max_connections and max_requests of this map into `bounds`
+  // where present; InvalidArgument for one that is not positive.
+  Status GetServiceBounds(ServiceBounds& bounds) const;
 
   // Returns InvalidArgument naming the first key of this map that is not in `allowed` (typos in an
   // operator's file should not be silently ignored).

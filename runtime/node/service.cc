@@ -422,17 +422,12 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t body_limit, root.GetInt("body_limit", 16 << 20));
   if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
   c.body_limit = static_cast<std::size_t>(body_limit);
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits_per_member, root.GetInt("max_waits_per_member", 256));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 4096));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
-  if (max_waits < 1 || max_waits_per_member < 1 || max_connections < 1 || max_requests < 1) {
-    return root.Error("max_waits, max_waits_per_member, max_connections and max_requests must be positive");
-  }
-  o.max_waits = static_cast<std::size_t>(max_waits);
-  o.max_waits_per_member = static_cast<std::size_t>(max_waits_per_member);
-  c.max_connections = static_cast<std::size_t>(max_connections);
-  c.max_requests = static_cast<std::size_t>(max_requests);
+  ServiceBounds bounds;
+  ENTENTE_RETURN_IF_ERROR(root.GetServiceBounds(bounds));
+  o.max_waits = bounds.max_waits;
+  o.max_waits_per_member = bounds.max_waits_per_member;
+  c.max_connections = bounds.max_connections;
+  c.max_requests = bounds.max_requests;
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t window, root.GetInt("proposal_window_s", 300));
   if (window <= 0) return root.Error("proposal_window_s must be positive");
   o.proposal_window = std::chrono::seconds(window);

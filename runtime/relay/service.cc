@@ -260,17 +260,12 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t quota, root.GetInt("submitter_quota", 1000));
   if (quota < 1) return root.Error("submitter_quota must be positive");
   c.relay.submitter_quota = static_cast<std::size_t>(quota);
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits, root.GetInt("max_waits", 1024));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_waits_per_member, root.GetInt("max_waits_per_member", 256));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_connections, root.GetInt("max_connections", 4096));
-  ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_requests, root.GetInt("max_requests", 256));
-  if (max_waits < 1 || max_waits_per_member < 1 || max_connections < 1 || max_requests < 1) {
-    return root.Error("max_waits, max_waits_per_member, max_connections and max_requests must be positive");
-  }
-  c.relay.max_waits = static_cast<std::size_t>(max_waits);
-  c.relay.max_waits_per_member = static_cast<std::size_t>(max_waits_per_member);
-  c.max_connections = static_cast<std::size_t>(max_connections);
-  c.max_requests = static_cast<std::size_t>(max_requests);
+  ServiceBounds bounds;
+  ENTENTE_RETURN_IF_ERROR(root.GetServiceBounds(bounds));
+  c.relay.max_waits = bounds.max_waits;
+  c.relay.max_waits_per_member = bounds.max_waits_per_member;
+  c.max_connections = bounds.max_connections;
+  c.max_requests = bounds.max_requests;
   return c;
 }
 
