@@ -18,7 +18,7 @@ namespace entente {
 // The bounds of a service (relay.yaml, node.yaml); past each, a request gets 503 with Retry-After.
 struct ServiceBounds {
   std::size_t max_waits = 1024;            // requests waiting for blocks at once (long-polls, event streams)
-  std::size_t max_waits_per_member = 256;  // of those, from one member chain
+  std::size_t max_waits_per_member = 512;  // of those, from one member chain
   std::size_t max_connections = 4096;      // open connections; above max_waits, so waits alone cannot fill it
   std::size_t max_requests = 256;          // requests running or queued for a handler thread
 };

@@ -84,9 +84,14 @@ class Responder {
   // Runs `make` on the server's handler pool and sends what it returns: for an answer that takes work
   // to build, when the news arrives on a thread that must not do that work.
   virtual void ReplyWith(std::function<Response()> make) = 0;
+  // Runs `work` on the server's handler pool, which then replies or hands this Responder to another
+  // wait: for news that calls for more work than building the answer (a retry). Nothing runs when the
+  // request was answered already.
+  virtual void Resume(std::function<void()> work) = 0;
 };
 
-// A handler that answers through its Responder, now or later. It must return quickly and never block.
+// A handler that answers through its Responder, now or later. It runs on the handler pool and, like a
+// Handler, may block briefly (a call to a peer), but never waits for news: it hands its Responder on.
 using DeferredHandler = std::function<void(const Request&, std::shared_ptr<Responder>)>;
 
 // ---- Routing ----

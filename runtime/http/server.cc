@@ -551,11 +551,7 @@ class SessionResponder : public Responder, public std::enable_shared_from_this<S
   }
 
   void ReplyWith(std::function<Response()> make) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!session_) return;
-    }
-    core_->RunOnPool([self = shared_from_this(), make = std::move(make)] {
+    Resume([self = shared_from_this(), make = std::move(make)] {
       Response response;
       try {
         response = make();
@@ -563,6 +559,22 @@ class SessionResponder : public Responder, public std::enable_shared_from_this<S
         response = Problem(500, "Internal Server Error", std::string("the answer could not be built: ") + e.what());
       }
       self->Reply(std::move(response));
+    });
+  }
+
+  void Resume(std::function<void()> work) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!session_) return;
+    }
+    core_->RunOnPool([self = shared_from_this(), work = std::move(work)] {
+      try {
+        work();
+      } catch (const std::exception& e) {
+        self->Reply(Problem(500, "Internal Server Error", std::string("the answer could not be built: ") + e.what()));
+      } catch (...) {
+        self->Reply(Problem(500, "Internal Server Error", "the answer could not be built"));
+      }
     });
   }
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
+#include <limits>
 #include <shared_mutex>
 #include <sstream>
 #include <thread>
@@ -128,7 +128,6 @@ struct Node::State {
   std::mutex pullers_mu;
   std::map<std::string, std::thread> pullers;
   mutable std::mutex commit_mu;
-  mutable std::condition_variable commit_cv;
   std::map<std::string, std::string> halted;  // GUARDED_BY(commit_mu)
 
   // Metrics.
@@ -330,9 +329,11 @@ struct Node::State {
 
   void Halt(const std::string& channel, const std::string& why) {
     logger->critical("HALTING channel {}: {}", channel, why);
-    std::lock_guard lock(commit_mu);
-    halted.emplace(channel, why);
-    commit_cv.notify_all();
+    {
+      std::lock_guard lock(commit_mu);
+      halted.emplace(channel, why);
+    }
+    waiters->Advance(CommitKey(channel), std::numeric_limits<std::uint64_t>::max());
   }
 
   // Re-validates `block` as the relay should have, and commits it when every code agrees.
@@ -385,16 +386,13 @@ struct Node::State {
     }
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs));
     waiters->Advance(channel, block.header.number + 1);
+    waiters->Advance(CommitKey(channel), block.header.number + 1);
     ++blocks_committed;
     logger->debug("committed block {} of {} ({} transactions)", block.header.number, channel, block.envelopes.size());
     if (channel == chaincode::kAllianceChannel) {
       Status s = LoadAlliance();
       if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
     }
-    {
-      std::lock_guard lock(commit_mu);
-    }
-    commit_cv.notify_all();
     return Status::Ok();
   }
 
@@ -414,21 +412,6 @@ struct Node::State {
       }
     }
     return std::nullopt;
-  }
-
-  // Waits until this node committed `tx_id`, its channel halted, or `timeout` passed.
-  std::optional<TxOutcome> WaitCommitted(const std::string& tx_id, const std::string& channel,
-                                         std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    std::unique_lock lock(commit_mu);
-    for (;;) {
-      lock.unlock();
-      auto found = Committed(tx_id);
-      lock.lock();
-      if (found) return found;
-      if (halted.count(channel) > 0 || stopping || Clock::now() >= deadline) return std::nullopt;
-      commit_cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
-    }
   }
 
   // ---- Submission (DESIGN.md §7 steps 1-3, 6) ----
@@ -647,46 +630,112 @@ struct Node::State {
                      simulated.tx_id, channel, simulated.response}};
   }
 
-  // Step 4's hand-off and step 6: submits `sealed` to the relay and waits for this node's commit of
-  // exactly that envelope (a second envelope of a committed tx id is DUPLICATE_TXID, not the first's code).
-  Result<std::variant<TxOutcome, Rejection>> SendAndWait(const Bytes& sealed, TxOutcome outcome, bool wait,
-                                                         std::chrono::milliseconds timeout) {
-    ENTENTE_ASSIGN_OR_RETURN(http::Response accepted, Relay().Post("/v1/envelopes", ToString(sealed)));
-    if (accepted.status != 202) {
-      return {Rejection{accepted.status == 400 ? 400 : 502, "RELAY_REFUSED",
-                        "the relay answered " + std::to_string(accepted.status) + ": " + accepted.body, std::nullopt}};
+  // One submitted envelope whose commit on this node a request waits for (step 6).
+  struct CommitWait {
+    std::string hash;  // of the sealed envelope
+    TxOutcome outcome;
+    bool follow_relay = false;           // another envelope owns the tx id here: ask the relay about this one
+    std::optional<TxOutcome> at_relay;   // the relay's verdict on this envelope, once settled
+    Clock::time_point deadline;
+    std::chrono::milliseconds timeout;
+    std::string member;  // whose waits max_waits_per_member counts
+    Node::Resume resume;
+    Node::SubmitDone done;
+  };
+
+  // The key of commit waits on `channel` in `waiters`, apart from the event streams' key (the channel)
+  // so that a halt wakes the commit waits only.
+  static std::string CommitKey(const std::string& channel) { return "commit " + channel; }
+  // What commit waits compare with: the channel's height, or the most there is once nothing more will
+  // be committed (the channel halted, the node stops).
+  std::uint64_t CommitHeight(const std::string& channel) const {
+    if (stopping) return std::numeric_limits<std::uint64_t>::max();
+    {
+      std::lock_guard lock(commit_mu);
+      if (halted.count(channel) > 0) return std::numeric_limits<std::uint64_t>::max();
+    }
+    return ledger->GetSavepoint(channel).height;
+  }
+
+  // Step 4's hand-off and step 6: submits `sealed` to the relay and, when `wait`, answers `done` once
+  // this node committed exactly that envelope (a second envelope of a committed tx id is
+  // DUPLICATE_TXID, not the first's code), holding no thread while it waits.
+  void SendAndAwait(const Bytes& sealed, TxOutcome outcome, bool wait, std::chrono::milliseconds timeout,
+                    const std::string& member, Node::Resume resume, Node::SubmitDone done) {
+    auto accepted = Relay().Post("/v1/envelopes", ToString(sealed));
+    if (!accepted.ok()) return done(accepted.status());
+    if (accepted->status != 202) {
+      return done({Rejection{accepted->status == 400 ? 400 : 502, "RELAY_REFUSED",
+                             "the relay answered " + std::to_string(accepted->status) + ": " + accepted->body,
+                             std::nullopt}});
     }
     ++submitted;
-    if (!wait) return {outcome};
-    const std::string hash = crypto::Sha256Hex(sealed);
-    auto deadline = Clock::now() + timeout;
-    auto committed = WaitCommitted(outcome.tx_id, outcome.channel, timeout);
-    if (committed && IsEnvelopeAt(*committed, hash)) {
-      committed->response = outcome.response;
-      if (committed->code != ValidationCode::kValid) committed->message = RelayMessage(outcome.tx_id);
-      return {*committed};
-    }
-    // Another envelope owns the tx id (or none does here): follow this envelope at the relay.
-    while (Clock::now() < deadline && !stopping) {
-      auto r = Relay().Get("/v1/envelopes/" + hash);
-      auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
-      if (j.ok() && j->is_object() && j->value("state", "") != "pending") {
-        outcome.committed = j->value("state", "") == "committed";
-        outcome.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
-        outcome.message = j->value("message", "");
-        outcome.block = j->value("block", std::uint64_t{0});
-        outcome.index = j->value("index", std::uint64_t{0});
-        // Answer once this node has that block too.
-        std::unique_lock lock(commit_mu);
-        commit_cv.wait_until(lock, deadline, [&] {
-          return stopping || !outcome.committed || ledger->GetSavepoint(outcome.channel).height > outcome.block;
-        });
-        return {outcome};
+    if (!wait) return done({std::move(outcome)});
+    auto pending = std::make_shared<CommitWait>();
+    pending->hash = crypto::Sha256Hex(sealed);
+    pending->outcome = std::move(outcome);
+    pending->deadline = Clock::now() + timeout;
+    pending->timeout = timeout;
+    pending->member = member;
+    pending->resume = std::move(resume);
+    pending->done = std::move(done);
+    AwaitCommit(std::move(pending));
+  }
+
+  // One step of a commit wait: answers when this node committed the envelope, the relay settled it
+  // otherwise, the channel halted, the node stops or the deadline passed; else waits for the channel's
+  // next block (or the deadline) and takes the next step then, through `resume`.
+  void AwaitCommit(std::shared_ptr<CommitWait> pending) {
+    CommitWait& w = *pending;
+    const std::string& channel = w.outcome.channel;
+    const std::uint64_t height = ledger->GetSavepoint(channel).height;
+    if (!w.follow_relay) {
+      if (auto committed = Committed(w.outcome.tx_id)) {
+        if (IsEnvelopeAt(*committed, w.hash)) {
+          committed->response = w.outcome.response;
+          if (committed->code != ValidationCode::kValid) committed->message = RelayMessage(w.outcome.tx_id);
+          return w.done({*committed});
+        }
+        w.follow_relay = true;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    outcome.message = "not committed on this node within " + std::to_string(timeout.count()) + " ms";
-    return {outcome};
+    if (w.follow_relay && !w.at_relay) w.at_relay = RelayVerdict(w.hash, w.outcome);
+    // Answer once this node has the verdict's block too.
+    if (w.at_relay && (!w.at_relay->committed || height > w.at_relay->block)) return w.done({*w.at_relay});
+    std::string halted_why;
+    {
+      std::lock_guard lock(commit_mu);
+      if (auto it = halted.find(channel); it != halted.end()) halted_why = it->second;
+    }
+    if (stopping || !halted_why.empty() || Clock::now() >= w.deadline) {
+      w.outcome.message = stopping ? "the node stopped before it committed the transaction"
+                          : !halted_why.empty()
+                              ? "channel " + channel + " is halted on this node: " + halted_why
+                              : "not committed on this node within " + std::to_string(w.timeout.count()) + " ms";
+      return w.done({w.outcome});
+    }
+    Status waiting = waiters->Wait(
+        CommitKey(channel), height, [this, &channel] { return CommitHeight(channel); }, w.deadline, w.member,
+        [this, pending](HeightWaiters::Outcome) { pending->resume([this, pending] { AwaitCommit(pending); }); });
+    if (!waiting.ok()) {
+      w.outcome.message = "submitted, but this node does not wait for its commit (" + waiting.message() +
+                          "); GET /v1/transactions/" + w.outcome.tx_id + " tells when it is committed";
+      w.done({w.outcome});
+    }
+  }
+
+  // The relay's verdict on the envelope of `hash` (GET /v1/envelopes/{hash}), or nullopt while it is
+  // pending or the relay does not answer.
+  std::optional<TxOutcome> RelayVerdict(const std::string& hash, TxOutcome outcome) {
+    auto r = Relay().Get("/v1/envelopes/" + hash);
+    auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
+    if (!j.ok() || !j->is_object() || j->value("state", "") == "pending") return std::nullopt;
+    outcome.committed = j->value("state", "") == "committed";
+    outcome.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
+    outcome.message = j->value("message", "");
+    outcome.block = j->value("block", std::uint64_t{0});
+    outcome.index = j->value("index", std::uint64_t{0});
+    return outcome;
   }
 
   bool IsEnvelopeAt(const TxOutcome& at, const std::string& hash) const {
@@ -694,20 +743,49 @@ struct Node::State {
     return block.ok() && at.index < block->envelopes.size() && crypto::Sha256Hex(block->envelopes[at.index]) == hash;
   }
 
-  Result<std::variant<TxOutcome, Rejection>> SubmitOnce(const endorser::Signer& client, const TxRequest& request,
-                                                        const std::string& channel) {
-    ENTENTE_ASSIGN_OR_RETURN(SignedBytes signed_proposal,
-                             endorser::MakeSignedProposal(client, channel, request.contract, request.function,
-                                                          request.args, request.transient));
-    ENTENTE_ASSIGN_OR_RETURN(auto prepared, Prepare(signed_proposal, request.transient, request.endorsers, nullptr));
-    if (auto* rejection = std::get_if<Rejection>(&prepared)) return {*rejection};
-    Prepared& p = std::get<Prepared>(prepared);
-    ENTENTE_ASSIGN_OR_RETURN(Bytes sealed, endorser::SealEnvelope(client, p.envelope));
+  // A request of Node::Submit, kept across its attempts.
+  struct Submission {
+    crypto::Certificate client;  // the client's ECert
+    TxRequest request;
+    std::string channel;
+    Node::Resume resume;
+    Node::SubmitDone done;
+  };
+
+  // Attempt `attempt` of `submission`: steps 1-4 on this thread, then step 6 through SendAndAwait; on
+  // MVCC_READ_CONFLICT, or endorsers that simulated other state, the next attempt while retries last.
+  void Attempt(std::shared_ptr<Submission> submission, int attempt) {
+    const endorser::Signer* client = ClientSigner(submission->client);
+    if (client == nullptr) return submission->done({NoIdentity(submission->client)});
+    const TxRequest& request = submission->request;
+    auto signed_proposal = endorser::MakeSignedProposal(*client, submission->channel, request.contract,
+                                                        request.function, request.args, request.transient);
+    if (!signed_proposal.ok()) return submission->done(signed_proposal.status());
+    auto prepared = Prepare(*signed_proposal, request.transient, request.endorsers, nullptr);
+    if (!prepared.ok()) return submission->done(prepared.status());
+    auto next = [this, submission, attempt](Result<std::variant<TxOutcome, Rejection>> result) {
+      auto* outcome = result.ok() ? std::get_if<TxOutcome>(&*result) : nullptr;
+      if (outcome != nullptr) outcome->attempts = attempt;
+      bool conflict = outcome != nullptr && outcome->committed && outcome->code == ValidationCode::kMvccReadConflict;
+      // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.
+      auto* rejection = result.ok() ? std::get_if<Rejection>(&*result) : nullptr;
+      bool lagging = rejection != nullptr && rejection->message.find("ENDORSEMENT_MISMATCH") != std::string::npos;
+      if ((!conflict && !lagging) || attempt > submission->request.retry) return submission->done(std::move(result));
+      logger->info("{}; endorsing again (attempt {})", conflict ? "MVCC_READ_CONFLICT" : "endorsement mismatch",
+                   attempt + 1);
+      if (lagging) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      Attempt(submission, attempt + 1);
+    };
+    if (auto* rejection = std::get_if<Rejection>(&*prepared)) return next({*rejection});
+    Prepared& p = std::get<Prepared>(*prepared);
+    auto sealed = endorser::SealEnvelope(*client, p.envelope);
+    if (!sealed.ok()) return submission->done(sealed.status());
     TxOutcome outcome;
     outcome.tx_id = p.tx_id;
     outcome.channel = p.channel;
     outcome.response = p.response;
-    return SendAndWait(sealed, std::move(outcome), request.wait, request.timeout);
+    SendAndAwait(*sealed, std::move(outcome), request.wait, request.timeout, submission->client.subject().chain,
+                 submission->resume, std::move(next));
   }
 
   // The relay's explanation of an invalid transaction.
@@ -793,7 +871,6 @@ Status Node::ReloadTcerts(std::vector<endorser::Signer> tcerts) {
 void Node::Stop() {
   State& s = *state_;
   s.stopping = true;
-  s.commit_cv.notify_all();
   s.waiters->Stop();
   std::map<std::string, std::thread> pullers;
   {
@@ -832,26 +909,14 @@ endorser::EndorseOutcome Node::Endorse(const SignedBytes& signed_proposal, const
   return state_->EndorseHere(signed_proposal, transient, suggestion);
 }
 
-Result<std::variant<TxOutcome, Rejection>> Node::Submit(const crypto::Certificate& client_ecert, const TxRequest& request) {
+void Node::Submit(const crypto::Certificate& client_ecert, const TxRequest& request, Resume resume, SubmitDone done) {
   State& s = *state_;
-  const endorser::Signer* client = s.ClientSigner(client_ecert);
-  if (client == nullptr) return {State::NoIdentity(client_ecert)};
+  if (s.ClientSigner(client_ecert) == nullptr) return done({State::NoIdentity(client_ecert)});
   std::string channel = request.channel.empty() ? s.options.chain : request.channel;
-  if (auto refused = s.Refuses(client_ecert.subject(), channel, request.contract)) return {*refused};
-  for (int attempt = 1;; ++attempt) {
-    ENTENTE_ASSIGN_OR_RETURN(auto result, s.SubmitOnce(*client, request, channel));
-    auto* outcome = std::get_if<TxOutcome>(&result);
-    if (outcome != nullptr) outcome->attempts = attempt;
-    bool conflict = outcome != nullptr && outcome->committed && outcome->code == ValidationCode::kMvccReadConflict;
-    // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.
-    auto* rejection = std::get_if<Rejection>(&result);
-    bool lagging = rejection != nullptr && rejection->message.find("ENDORSEMENT_MISMATCH") != std::string::npos;
-    if ((!conflict && !lagging) || attempt > request.retry) return result;
-    s.logger->info("{}; endorsing again (attempt {})", conflict ? "MVCC_READ_CONFLICT" : "endorsement mismatch",
-                   attempt + 1);
-    if (lagging) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    client = s.ClientSigner(client_ecert);
-  }
+  if (auto refused = s.Refuses(client_ecert.subject(), channel, request.contract)) return done({*refused});
+  s.Attempt(std::make_shared<State::Submission>(
+                State::Submission{client_ecert, request, std::move(channel), std::move(resume), std::move(done)}),
+            1);
 }
 
 Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certificate& client_ecert, const TxRequest& request) {
@@ -898,10 +963,10 @@ Result<std::variant<Simulated, Rejection>> Node::Simulate(const SignedBytes& sig
   return {std::move(std::get<State::Suggested>(suggested).simulated)};
 }
 
-Result<std::variant<TxOutcome, Rejection>> Node::SubmitSigned(ByteView sealed, bool wait,
-                                                              std::chrono::milliseconds timeout) {
+void Node::SubmitSigned(ByteView sealed, bool wait, std::chrono::milliseconds timeout, const std::string& member,
+                        Resume resume, SubmitDone done) {
   validation::ParsedEnvelope parsed = validation::ParseEnvelope(sealed);
-  if (!parsed.proposal) return {Rejection{400, "BAD_PAYLOAD", parsed.message, static_cast<int>(parsed.code)}};
+  if (!parsed.proposal) return done({Rejection{400, "BAD_PAYLOAD", parsed.message, static_cast<int>(parsed.code)}});
   TxOutcome outcome;
   outcome.tx_id = parsed.proposal->tx_id;
   outcome.channel = parsed.proposal->channel;
@@ -910,7 +975,8 @@ Result<std::variant<TxOutcome, Rejection>> Node::SubmitSigned(ByteView sealed, b
       outcome.response = result->response;
     }
   }
-  return state_->SendAndWait(Bytes(sealed.begin(), sealed.end()), std::move(outcome), wait, timeout);
+  state_->SendAndAwait(Bytes(sealed.begin(), sealed.end()), std::move(outcome), wait, timeout, member,
+                       std::move(resume), std::move(done));
 }
 
 std::optional<TxOutcome> Node::Committed(std::string_view tx_id) const { return state_->Committed(tx_id); }

@@ -61,9 +61,10 @@ struct NodeOptions {
   // Adapters of member chains without Entente nodes (an Ethereum chain, a REST service), which
   // contracts read during simulation along the alliance's routes.
   std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters;
-  // Requests that may wait for blocks at once (event streams); past it WhenBlocks is ResourceExhausted.
+  // Requests that may wait for blocks at once (event streams and commit waits); past it WhenBlocks is
+  // ResourceExhausted.
   std::size_t max_waits = 1024;
-  std::size_t max_waits_per_member = 256;  // of one member chain
+  std::size_t max_waits_per_member = 512;  // of one member chain
 };
 
 // What a client asks the node to run (POST /v1/transactions and /v1/queries).
@@ -163,11 +164,20 @@ class Node {
   endorser::EndorseOutcome Endorse(const SignedBytes& signed_proposal, const std::map<std::string, Bytes>& transient,
                                    ByteView suggestion) const;
 
+  // Where a submission goes on after its commit wait: runs the work on a thread that may block briefly
+  // (the HTTP server's handler pool, Responder::Resume).
+  using Resume = std::function<void(std::function<void()>)>;
+  // Receives a submission's answer, once.
+  using SubmitDone = std::function<void(Result<std::variant<TxOutcome, Rejection>>)>;
+
   // Runs `request` for the client that authenticated with `client` (its ECert), signing with the wallet
-  // identity of exactly that ECert: simulate, endorse, submit, wait. A Rejection when nothing could be
-  // submitted (403 NO_IDENTITY when the wallet holds none for it, 403 ROUTE_NOT_ALLOWED for a channel
-  // the client's chain may not use); InvalidArgument etc. for a malformed request.
-  Result<std::variant<TxOutcome, Rejection>> Submit(const crypto::Certificate& client, const TxRequest& request);
+  // identity of exactly that ECert: simulate, endorse and submit on this thread, then wait for the
+  // commit holding no thread, and call `done` (on this thread or through `resume`). A Rejection when
+  // nothing could be submitted (403 NO_IDENTITY when the wallet holds none for it, 403
+  // ROUTE_NOT_ALLOWED for a channel the client's chain may not use); InvalidArgument etc. for a
+  // malformed request. A submission that finds max_waits requests waiting already is answered as
+  // submitted and not waited for (TxOutcome::committed false, saying so).
+  void Submit(const crypto::Certificate& client, const TxRequest& request, Resume resume, SubmitDone done);
   // Endorses a proposal the client signed itself (as Fabric Gateway clients do): simulate, collect
   // endorsements (from `endorsers`, or as the policy asks), and return the envelope payload to sign.
   // `caller` is who sent it: it may use only its own chain, the alliance channel, or a write route
@@ -181,9 +191,10 @@ class Node {
                                                       const std::map<std::string, Bytes>& transient,
                                                       const crypto::Subject& caller);
   // Submits an envelope the client sealed (SignedBytes JSON of an Endorsed payload) and waits, when
-  // `wait`, for this node's commit of exactly that envelope.
-  Result<std::variant<TxOutcome, Rejection>> SubmitSigned(ByteView sealed_envelope, bool wait,
-                                                          std::chrono::milliseconds timeout);
+  // `wait`, for this node's commit of exactly that envelope, as Submit does; `member` is the chain of
+  // the certificate that sent it (whose waits max_waits_per_member counts).
+  void SubmitSigned(ByteView sealed_envelope, bool wait, std::chrono::milliseconds timeout, const std::string& member,
+                    Resume resume, SubmitDone done);
   // Simulates `request` on this node only and returns the contract's answer; nothing is submitted.
   Result<std::variant<shim::Response, Rejection>> Query(const crypto::Certificate& client, const TxRequest& request);
 

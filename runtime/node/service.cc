@@ -165,36 +165,51 @@ http::Response PostSimulation(Node& node, const http::Request& request) {
                                       {"response", ResponseJson(s.response)}});
 }
 
-// POST /v1/envelopes: an envelope the client sealed, submitted through this node.
-http::Response PostEnvelope(Node& node, const http::Request& request) {
-  auto body = JsonBody(request);
-  if (auto* error = std::get_if<http::Response>(&body)) return *error;
-  if (auto sealed = SignedBytes::FromJson(std::get<Json>(body)); !sealed.ok()) {
-    return BadRequest("the body is not an envelope {payload, signature}: " + sealed.status().message());
-  }
-  bool wait = request.Query("wait").value_or("true") != "false";
-  auto timeout_text = request.Query("timeout_ms").value_or("30000");
-  if (timeout_text.empty() || timeout_text.size() > 6 || timeout_text.find_first_not_of("0123456789") != std::string::npos) {
-    return BadRequest("timeout_ms must be an integer from 0 to 999999");
-  }
-  auto result = node.SubmitSigned(AsBytes(request.body), wait, std::chrono::milliseconds(std::stoll(timeout_text)));
+// The answer to a submission: 200 with the outcome once committed here, 202 when submitted and not
+// (yet) committed, or the rejection's problem.
+http::Response SubmissionResponse(const Result<std::variant<TxOutcome, Rejection>>& result) {
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const TxOutcome& outcome = std::get<TxOutcome>(*result);
   return http::JsonResponse(outcome.committed ? 200 : 202, OutcomeJson(outcome));
 }
 
-http::Response PostTransaction(Node& node, const http::Request& request) {
+// A submission's continuation and answer through `answer`, so that its commit wait holds no thread.
+Node::Resume ResumeOn(std::shared_ptr<http::Responder> answer) {
+  return [answer](std::function<void()> work) { answer->Resume(std::move(work)); };
+}
+Node::SubmitDone AnswerOn(std::shared_ptr<http::Responder> answer) {
+  return [answer](Result<std::variant<TxOutcome, Rejection>> result) { answer->Reply(SubmissionResponse(result)); };
+}
+
+// POST /v1/envelopes: an envelope the client sealed, submitted through this node.
+void PostEnvelope(Node& node, const http::Request& request, std::shared_ptr<http::Responder> answer) {
   auto body = JsonBody(request);
-  if (auto* error = std::get_if<http::Response>(&body)) return *error;
-  if (std::get<Json>(body).contains("signed_proposal")) return EndorseSignedProposal(node, request, std::get<Json>(body));
+  if (auto* error = std::get_if<http::Response>(&body)) return answer->Reply(*error);
+  if (auto sealed = SignedBytes::FromJson(std::get<Json>(body)); !sealed.ok()) {
+    return answer->Reply(BadRequest("the body is not an envelope {payload, signature}: " + sealed.status().message()));
+  }
+  bool wait = request.Query("wait").value_or("true") != "false";
+  auto timeout_text = request.Query("timeout_ms").value_or("30000");
+  if (timeout_text.empty() || timeout_text.size() > 6 || timeout_text.find_first_not_of("0123456789") != std::string::npos) {
+    return answer->Reply(BadRequest("timeout_ms must be an integer from 0 to 999999"));
+  }
+  node.SubmitSigned(AsBytes(request.body), wait, std::chrono::milliseconds(std::stoll(timeout_text)),
+                    request.peer->subject().chain, ResumeOn(answer), AnswerOn(answer));
+}
+
+// POST /v1/transactions: a transaction this node runs for the caller (or endorses, for a proposal the
+// caller signed), answered once committed here.
+void PostTransaction(Node& node, const http::Request& request, std::shared_ptr<http::Responder> answer) {
+  auto body = JsonBody(request);
+  if (auto* error = std::get_if<http::Response>(&body)) return answer->Reply(*error);
+  if (std::get<Json>(body).contains("signed_proposal")) {
+    return answer->Reply(EndorseSignedProposal(node, request, std::get<Json>(body)));
+  }
   auto tx = RequestFrom(std::get<Json>(body));
-  if (!tx.ok()) return BadRequest(tx.status().message());
-  auto result = node.Submit(*request.peer, *tx);  // the router admits only requests with a certificate
-  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
-  if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
-  const TxOutcome& outcome = std::get<TxOutcome>(*result);
-  return http::JsonResponse(outcome.committed ? 200 : 202, OutcomeJson(outcome));
+  if (!tx.ok()) return answer->Reply(BadRequest(tx.status().message()));
+  // The router admits only requests with a certificate.
+  node.Submit(*request.peer, *tx, ResumeOn(answer), AnswerOn(answer));
 }
 
 http::Response PostQuery(Node& node, const http::Request& request) {
@@ -464,8 +479,15 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
       return handler(*n, q);
     };
   };
-  router.Add("POST", "/v1/transactions", users, own_chain(&PostTransaction));
-  router.Add("POST", "/v1/envelopes", users, own_chain(&PostEnvelope));
+  // Submissions wait for their commit holding no thread: they answer through their Responder.
+  auto own_chain_deferred = [n](void (*handler)(Node&, const http::Request&, std::shared_ptr<http::Responder>)) {
+    return [n, handler](const http::Request& q, std::shared_ptr<http::Responder> answer) {
+      if (auto refused = ForeignCaller(*n, q)) return answer->Reply(*refused);
+      handler(*n, q, std::move(answer));
+    };
+  };
+  router.AddDeferred("POST", "/v1/transactions", users, own_chain_deferred(&PostTransaction));
+  router.AddDeferred("POST", "/v1/envelopes", users, own_chain_deferred(&PostEnvelope));
   router.Add("POST", "/v1/queries", users, own_chain(&PostQuery));
   router.Add("POST", "/v1/simulations", users, own_chain(&PostSimulation));
   router.Add("POST", "/v1/proposals", {Role::kNode}, [n](const http::Request& q) { return PostProposal(*n, q); });
@@ -530,7 +552,8 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
     return n->VerifyPeer(leaf, intermediates);
   };
   options.body_limit = config.body_limit;
-  // Requests wait for endorsements and commits: enough handlers for clients and peers at once.
+  // Requests wait for endorsements (a call to a peer): enough handlers for clients and peers at once.
+  // Commit waits and event streams hold none.
   options.handler_threads = 64;
   options.max_connections = config.max_connections;
   options.max_requests = config.max_requests;

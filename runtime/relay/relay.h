@@ -50,7 +50,7 @@ struct RelayOptions {
   std::size_t submitter_quota = 1000;
   // Requests that may wait for blocks at once (long-polls); past it WhenBlocks is ResourceExhausted.
   std::size_t max_waits = 1024;
-  std::size_t max_waits_per_member = 256;  // of one member chain
+  std::size_t max_waits_per_member = 512;  // of one member chain
 };
 
 // Who hands an envelope to the relay: the certificate the connection authenticated with (the leaf,
@@ -186,7 +186,7 @@ struct RelayConfig {
 //   crls: [FILE, ...]    proposal_window_s: 300   workers: 0   body_limit: 1048576
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
-//   submitter_quota: 1000   max_waits: 1024   max_waits_per_member: 256   max_connections: 4096
+//   submitter_quota: 1000   max_waits: 1024   max_waits_per_member: 512   max_connections: 4096
 //   max_requests: 256
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);

@@ -101,8 +101,8 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
 
   // The relay, then the nodes that pull from it.
   WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
-                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: {max_wait_ms: 20}\n") +
-                                     "crls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
+                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: ") +
+                                     extras.relay_blocks + "\ncrls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
   Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
   for (const Chain& chain : Chains()) {
     for (const auto& [id, weight] : chain.nodes) {

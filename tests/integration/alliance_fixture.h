@@ -18,11 +18,12 @@
 namespace entente::testing {
 
 // Additions to the standard alliance: member chains without Entente nodes (reached through adapters),
-// routes, and an `adapters:` block appended to relay.yaml and every node.yaml.
+// routes, an `adapters:` block appended to relay.yaml and every node.yaml, and the relay's block cutting.
 struct AllianceExtras {
   std::vector<chaincode::Member> members;
   std::vector<chaincode::Route> routes;
   std::string adapters_yaml;  // "adapters:\n  - {...}\n", paths absolute
+  std::string relay_blocks = "{max_wait_ms: 20}";  // relay.yaml's `blocks:`
 };
 
 class RunningAlliance {

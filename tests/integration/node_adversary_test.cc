@@ -55,8 +55,37 @@ std::string TarBomb(const std::string& dir, std::uint64_t size) {
   return ReadText(dir + "/bomb.tar.gz");
 }
 
+// Waits up to a minute until node `client` speaks to reports `count` requests waiting for news
+// (entente_node_waiting_requests); returns whether it did.
+bool AwaitWaitingRequests(http::Client& client, double count) {
+  for (int i = 0; i < 2400; ++i) {
+    auto metrics = client.Get("/metrics");
+    if (metrics.ok()) {
+      auto at = metrics->body.find("\nentente_node_waiting_requests ");
+      if (at != std::string::npos && std::stod(metrics->body.substr(at + 31)) == count) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
+}
+
 Json Publish(const std::string& id) {
   return Json{{"contract", "data_exchange"}, {"function", "PublishRecord"}, {"args", {id, "payload", "a note"}}};
+}
+
+// "Still serving" in numbers: node a1 answers /healthz (through `alice`'s connection) within 1 s and
+// commits alice's record `id` within 5 s.
+void CheckStillServing(RunningAlliance& a, http::Client& alice, const std::string& id) {
+  auto start = std::chrono::steady_clock::now();
+  auto health = alice.Get("/healthz");
+  REQUIRE(health.ok());
+  CHECK(health->status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  start = std::chrono::steady_clock::now();
+  auto [status, outcome] = a.Submit("a1", "alice", Publish(id));
+  REQUIRE_MESSAGE(status == 200, outcome.dump());
+  CHECK(outcome["code_name"] == "VALID");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
 
 TEST_CASE("A chainB certificate named like chainA's client cannot use chainA's custodial identity") {
@@ -264,6 +293,8 @@ TEST_CASE("Four times a node's handler threads in event streams hold no thread: 
   RunningAlliance& a = SharedAlliance();
   const int kStreams = 4 * 64;  // a node runs 64 handler threads
   auto alice = a.Client("a1", "alice");
+  // chainA has a block, so that the streams wait for its next.
+  REQUIRE(a.Submit("a1", "alice", Publish("before-event-streams")).first == 200);
   auto channel = alice->Get("/v1/channels/chainA");
   REQUIRE(channel.ok());
   std::uint64_t height = Must(ParseJson(channel->body))["height"];
@@ -276,32 +307,36 @@ TEST_CASE("Four times a node's handler threads in event streams hold no thread: 
       if (r.ok() && r->status == 200 && r->body.find("event: block") != std::string::npos) ++answered;
     });
   }
-  auto waiting = [&] {
-    auto metrics = alice->Get("/metrics");
-    if (!metrics.ok()) return -1.0;
-    auto at = metrics->body.find("\nentente_node_waiting_requests ");
-    return at == std::string::npos ? -1.0 : std::stod(metrics->body.substr(at + 31));
-  };
-  double open = 0;
-  for (int i = 0; i < 600 && open < kStreams; ++i) {
-    open = waiting();
-    if (open < kStreams) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  REQUIRE(open == kStreams);
+  REQUIRE(AwaitWaitingRequests(*alice, kStreams));
 
-  auto start = std::chrono::steady_clock::now();
-  auto health = alice->Get("/healthz");
-  REQUIRE(health.ok());
-  CHECK(health->status == 200);
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
-  start = std::chrono::steady_clock::now();
-  auto [status, committed] = a.Submit("a1", "alice", Publish("under-event-streams"));
-  REQUIRE_MESSAGE(status == 200, committed.dump());
-  CHECK(committed["code_name"] == "VALID");
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CheckStillServing(a, *alice, "under-event-streams");
   // That block is what they waited for: every stream is answered with it.
   for (std::thread& t : streams) t.join();
   CHECK(answered == kStreams);
+}
+
+TEST_CASE("Four times a node's handler threads in commit waits hold no thread: /healthz answers within 1 s, a transaction commits within 5 s") {
+  // The relay cuts a block only at 257 transactions (or after ten minutes): the first 256 submissions
+  // wait for their commit until the 257th arrives.
+  const int kWaits = 4 * 64;  // a node runs 64 handler threads
+  AllianceExtras extras;
+  extras.relay_blocks = "{max_tx: " + std::to_string(kWaits + 1) + ", max_wait_ms: 600000}";
+  RunningAlliance a(std::move(extras));
+  std::atomic<int> committed{0};
+  std::vector<std::thread> submissions;
+  for (int i = 0; i < kWaits; ++i) {
+    submissions.emplace_back([&a, &committed, i] {
+      auto [status, outcome] = a.Submit("a1", "alice", Publish("commit-wait-" + std::to_string(i)));
+      if (status == 200 && outcome["code_name"] == "VALID") ++committed;
+    });
+  }
+  auto alice = a.Client("a1", "alice");
+  REQUIRE(AwaitWaitingRequests(*alice, kWaits));
+
+  CheckStillServing(a, *alice, "past-commit-waits");
+  // Its block holds every waiting transaction: each is answered committed.
+  for (std::thread& t : submissions) t.join();
+  CHECK(committed == kWaits);
 }
 
 }  // namespace
