@@ -79,8 +79,8 @@ Result<Proposal> Endorser::VerifyProposal(const SignedBytes& signed_proposal, Re
     *refusal = Refusal::kBadSignature;
     return Status::PermissionDenied("the creator's signature over the proposal does not verify");
   }
-  if (proposal.tx_id != ComputeTxId(proposal.nonce, creator.Der())) {
-    return Status::InvalidArgument("tx_id is not SHA-256(nonce || creator)");
+  if (proposal.tx_id != ComputeTxId(proposal.nonce, creator.Der(), proposal.channel)) {
+    return Status::InvalidArgument("tx_id is not SHA-256(nonce || creator || channel)");
   }
   crypto::CertificateCheck check = trust_.Check(*chain, crypto::Clock::now());
   if (!check.ok()) {

@@ -30,7 +30,7 @@ namespace entente::endorser {
 // A client's request to run `function` of `contract` on `channel`. The transient map never enters the
 // ledger: the proposal carries only its hash, and the map travels beside the signed proposal.
 struct Proposal {
-  std::string tx_id;  // hex(SHA-256(nonce || creator certificate DER))
+  std::string tx_id;  // hex(SHA-256(nonce || creator certificate DER || channel))
   std::string channel;
   std::string contract;
   std::string function;
@@ -56,8 +56,11 @@ struct Signer {
   std::string ChainPem() const;
 };
 
-// Returns the tx id of a proposal by `creator_der` with `nonce`.
-std::string ComputeTxId(ByteView nonce, ByteView creator_der);
+// Returns the tx id of a proposal by `creator_der` with `nonce` on `channel`: hex(SHA-256(nonce ||
+// creator DER || channel)). Fabric's tx id leaves the channel out; binding it in makes a tx id name its
+// channel, so that one nonce yields a different id on each channel and a tx id is unique across the
+// alliance (the DER is self-delimiting, so the channel's bytes cannot be confused with it).
+std::string ComputeTxId(ByteView nonce, ByteView creator_der, std::string_view channel);
 
 // Builds a proposal with a fresh 24-byte nonce, the current time and its tx id, and signs it.
 Result<SignedBytes> MakeSignedProposal(const Signer& signer, std::string channel, std::string contract,

@@ -18,8 +18,8 @@ Result<std::vector<std::string>> StringArray(const Json& json, const char* field
 
 }  // namespace
 
-std::string ComputeTxId(ByteView nonce, ByteView creator_der) {
-  return HexEncode(crypto::Sha256({nonce, creator_der}));
+std::string ComputeTxId(ByteView nonce, ByteView creator_der, std::string_view channel) {
+  return HexEncode(crypto::Sha256({nonce, creator_der, AsBytes(channel)}));
 }
 
 std::string TransientHash(const std::map<std::string, Bytes>& transient) {
@@ -69,7 +69,7 @@ Result<SignedBytes> MakeSignedProposal(const Signer& signer, std::string channel
   p.nonce = crypto::RandomBytes(24);
   p.timestamp_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(crypto::Clock::now().time_since_epoch()).count();
-  p.tx_id = ComputeTxId(p.nonce, signer.certificate.Der());
+  p.tx_id = ComputeTxId(p.nonce, signer.certificate.Der(), p.channel);
   ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(p.ToJson()));
   SignedBytes signed_proposal;
   signed_proposal.payload = ToBytes(payload);

@@ -100,9 +100,9 @@ class EnvelopeChecker {
     }
 
     // 3. The tx id.
-    if (proposal.tx_id != endorser::ComputeTxId(proposal.nonce, creator.Der())) {
+    if (proposal.tx_id != endorser::ComputeTxId(proposal.nonce, creator.Der(), proposal.channel)) {
       return Reject(ValidationCode::kBadProposalTxid,
-                    "tx_id " + proposal.tx_id + " is not SHA-256(nonce || creator certificate)");
+                    "tx_id " + proposal.tx_id + " is not SHA-256(nonce || creator certificate || channel)");
     }
     out_.creator_authenticated = true;
 

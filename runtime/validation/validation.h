@@ -142,7 +142,7 @@ struct CheckedEnvelope {
   std::string channel;  // ditto
   std::optional<endorser::Proposal> proposal;        // set when it parsed
   std::optional<endorser::SimulationResult> result;  // set when it parsed
-  // The creator's signatures verified and the tx id is SHA-256(nonce || creator): the transaction
+  // The creator's signatures verified and the tx id is SHA-256(nonce || creator || channel): the transaction
   // owns its id (see ledger::ClaimsTxId).
   bool creator_authenticated = false;
 
@@ -168,7 +168,7 @@ ParsedEnvelope ParseEnvelope(ByteView envelope_bytes);
 //     tx_id is the proposal's and its proposal_hash the SHA-256 of the signed proposal → BAD_PAYLOAD;
 //  2. the creator certificate parses (else BAD_PAYLOAD); the proposal's and the envelope's signatures
 //     verify with its key → BAD_CREATOR_SIGNATURE;
-//  3. tx_id = SHA-256(nonce || creator DER) → BAD_PROPOSAL_TXID;
+//  3. tx_id = SHA-256(nonce || creator DER || channel) → BAD_PROPOSAL_TXID;
 //  4. the channel is the alliance's → TARGET_CHAIN_NOT_FOUND; the proposal's timestamp is within
 //     ctx.proposal_window of ctx.now → PROPOSAL_EXPIRED;
 //  5. the creator certificate is valid at ctx.now → CERTIFICATE_UNTRUSTED / _EXPIRED / _REVOKED; its

@@ -314,6 +314,42 @@ TEST_CASE("A write route lets another chain's creator write that namespace only,
   CHECK(Send(*bob, "GET", "/v1/channels/chainB/state/reader/smuggled").status == 404);
 }
 
+TEST_CASE("A tx id names its channel: one nonce gives another id on another channel, and claiming chainA's id on chainB is BAD_PROPOSAL_TXID") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = a.StartRelay(data.Join("relay"));
+  auto alice = a.ClientFor(a.client_a, relay.port);
+  auto bob = a.ClientFor(a.client_b, relay.port);  // reads chainB
+  BuiltEnvelope first = ValidEnvelope(a.client_a, "first-of-nonce");
+  Submit(*alice, first);
+  REQUIRE(WaitSettled(*alice, "/v1/transactions/" + first.tx_id)["code_name"] == "VALID");
+  // The same creator and nonce on chainB, along the write route a-writes-b, claiming the first's id.
+  auto on_chain_b = [&](std::optional<std::string> tx_id, const std::string& key) {
+    return a.Build(a.client_a, {.channel = "chainB",
+                                .contract = "snooper",
+                                .rwset = RelayAlliance::Writes("chainB", "snooper", {key}),
+                                .endorsers = {&a.node_b1},
+                                .nonce = first.nonce,
+                                .tx_id = std::move(tx_id)});
+  };
+  BuiltEnvelope claimed = on_chain_b(first.tx_id, "claimed");
+  Submit(*alice, claimed);
+  Json status = WaitSettled(*bob, "/v1/envelopes/" + claimed.hash);
+  CHECK(status["code_name"] == "BAD_PROPOSAL_TXID");
+  CHECK(status["message"].get<std::string>().find("channel") != std::string::npos);
+  CHECK(Send(*bob, "GET", "/v1/channels/chainB/state/snooper/claimed").status == 404);
+  // The first transaction keeps its id and its verdict.
+  Json kept = WaitSettled(*alice, "/v1/transactions/" + first.tx_id);
+  CHECK(kept["code_name"] == "VALID");
+  CHECK(kept["channel"] == "chainA");
+  // With the id the nonce gives on chainB, the write commits under an id of its own.
+  BuiltEnvelope honest = on_chain_b(std::nullopt, "honest");
+  CHECK(honest.tx_id != first.tx_id);
+  Submit(*alice, honest);
+  CHECK(WaitSettled(*bob, "/v1/transactions/" + honest.tx_id)["code_name"] == "VALID");
+  StillServes(*alice, "after-claimed-tx-id");
+}
+
 TEST_CASE("Access matrix at the relay: another chain's transactions are unknown, its state readable only along a route") {
   RelayAlliance& a = Fixture();
   TempDir data;

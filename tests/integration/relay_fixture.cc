@@ -174,9 +174,14 @@ BuiltEnvelope RelayAlliance::Build(const Member& creator, const EnvelopeSpec& sp
   const endorser::Signer& signer = *creator.signer;
   SignedBytes proposal_bytes = Must(endorser::MakeSignedProposal(signer, spec.channel, spec.contract, "f", {}));
   endorser::Proposal proposal = Must(endorser::Proposal::FromJson(Must(ParseJson(ToString(proposal_bytes.payload)))));
-  if (spec.timestamp_ms || spec.alter_tx_id) {
+  if (spec.timestamp_ms || spec.alter_tx_id || spec.nonce || spec.tx_id) {
     if (spec.timestamp_ms) proposal.timestamp_ms = *spec.timestamp_ms;
+    if (spec.nonce) {
+      proposal.nonce = *spec.nonce;
+      proposal.tx_id = endorser::ComputeTxId(proposal.nonce, signer.certificate.Der(), proposal.channel);
+    }
     if (spec.alter_tx_id) proposal.tx_id = crypto::Sha256Hex(ToBytes("not the tx id of " + proposal.tx_id));
+    if (spec.tx_id) proposal.tx_id = *spec.tx_id;
     proposal_bytes.payload = ToBytes(Must(CanonicalJson(proposal.ToJson())));
     proposal_bytes.signature = Must(signer.key.Sign(proposal_bytes.payload));
   }
@@ -191,7 +196,7 @@ BuiltEnvelope RelayAlliance::Build(const Member& creator, const EnvelopeSpec& sp
   if (spec.tamper_endorsement) envelope.endorsements.at(0).signature.back() ^= 0x01;
   const endorser::Signer& sealer = spec.seal_with ? *spec.seal_with->signer : signer;
   Bytes sealed = Must(endorser::SealEnvelope(sealer, envelope));
-  return {proposal.tx_id, crypto::Sha256Hex(sealed), ToString(sealed)};
+  return {proposal.tx_id, proposal.nonce, crypto::Sha256Hex(sealed), ToString(sealed)};
 }
 
 }  // namespace entente::testing

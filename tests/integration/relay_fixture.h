@@ -32,7 +32,9 @@ struct EnvelopeSpec {
   ledger::RwSet rwset;
   std::vector<const Member*> endorsers;
   std::optional<std::int64_t> timestamp_ms;  // overrides the proposal's time
-  bool alter_tx_id = false;                  // a tx id that is not SHA-256(nonce || creator)
+  bool alter_tx_id = false;                  // a tx id that is not SHA-256(nonce || creator || channel)
+  std::optional<Bytes> nonce;                // reuses a nonce (the tx id follows from it)
+  std::optional<std::string> tx_id;          // claims this tx id, whatever the nonce
   bool garbage_result = false;               // result bytes that do not parse
   bool tamper_endorsement = false;           // flips a byte of the first endorsement's signature
   const Member* seal_with = nullptr;         // signs the envelope with another key than the creator's
@@ -40,6 +42,7 @@ struct EnvelopeSpec {
 
 struct BuiltEnvelope {
   std::string tx_id;
+  Bytes nonce;       // the proposal's
   std::string hash;  // hex SHA-256 of the bytes
   std::string bytes;
 };

@@ -135,7 +135,7 @@ TEST_CASE("The relay reports every validation code over HTTPS and applies only v
       env->endorsements.clear();
       for (const Member* m : majority) env->endorsements.push_back(*endorser::Endorse(*m->signer, env->result));
       Bytes sealed = *endorser::SealEnvelope(*a.client_a.signer, *env);
-      c.envelope = {c.envelope.tx_id, crypto::Sha256Hex(sealed), ToString(sealed)};
+      c.envelope = {c.envelope.tx_id, c.envelope.nonce, crypto::Sha256Hex(sealed), ToString(sealed)};
       c.by_envelope = true;
     }
     Submit(*client, c.envelope);

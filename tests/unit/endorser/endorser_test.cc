@@ -1163,7 +1163,7 @@ TEST_CASE("A verified proposal is returned with every field") {
   CHECK(p.args == std::vector<std::string>{"a", "1"});
   CHECK(p.creator == f.client->ChainPem());
   CHECK(p.nonce.size() == 24);
-  CHECK(p.tx_id == ComputeTxId(p.nonce, f.client->certificate.Der()));
+  CHECK(p.tx_id == ComputeTxId(p.nonce, f.client->certificate.Der(), "chainA"));
 }
 
 TEST_CASE("A creator TCert whose ECert is not registered is refused as kBadCertificate") {
@@ -1465,12 +1465,14 @@ TEST_CASE("SealEnvelope returns SignedBytes JSON whose signature verifies with t
   CHECK(back.endorsements[0].signature == outcome.endorsement->signature);
 }
 
-TEST_CASE("ComputeTxId is the hex SHA-256 of the nonce followed by the creator's DER") {
-  // SHA-256("abc"), split across nonce and DER.
+TEST_CASE("ComputeTxId is the hex SHA-256 of the nonce, the creator's DER and the channel") {
+  // SHA-256("abc"), split across nonce, DER and channel.
   const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-  CHECK(ComputeTxId(AsBytes("abc"), {}) == abc);
-  CHECK(ComputeTxId(AsBytes("a"), AsBytes("bc")) == abc);
-  CHECK(ComputeTxId({}, AsBytes("abc")) == abc);
+  CHECK(ComputeTxId(AsBytes("abc"), {}, "") == abc);
+  CHECK(ComputeTxId(AsBytes("a"), AsBytes("bc"), "") == abc);
+  CHECK(ComputeTxId({}, AsBytes("ab"), "c") == abc);
+  // One nonce and creator give another id on another channel.
+  CHECK(ComputeTxId(AsBytes("n"), AsBytes("der"), "chainA") != ComputeTxId(AsBytes("n"), AsBytes("der"), "chainB"));
 
   Fixture f;
   SignedBytes sp = f.Propose("kv", "Get", {"a"});
@@ -1478,8 +1480,9 @@ TEST_CASE("ComputeTxId is the hex SHA-256 of the nonce followed by the creator's
   Bytes concatenated = p.nonce;
   const Bytes& der = f.client->certificate.Der();
   concatenated.insert(concatenated.end(), der.begin(), der.end());
+  concatenated.insert(concatenated.end(), p.channel.begin(), p.channel.end());
   CHECK(p.tx_id == crypto::Sha256Hex(concatenated));
-  CHECK(p.tx_id == ComputeTxId(p.nonce, der));
+  CHECK(p.tx_id == ComputeTxId(p.nonce, der, p.channel));
   // Every proposal has a fresh nonce, hence a fresh id.
   CHECK(Fixture::ParseProposal(f.Propose("kv", "Get", {"a"})).tx_id != p.tx_id);
 }

@@ -65,7 +65,8 @@ struct Tx {
   std::string creator = "client1";
   std::string channel = kChannel;
   std::string contract = "kv";
-  std::optional<std::string> tx_id;          // default: SHA-256(nonce || creator)
+  std::optional<std::string> tx_id;          // default: SHA-256(nonce || creator || channel)
+  std::optional<std::string> tx_id_channel;  // the channel the default tx id is computed for
   std::optional<std::int64_t> timestamp_ms;  // default: the world's now
   RwSet rwset{{NamespaceRwSet{kChannel, "kv", {KeyRead{"k", std::nullopt}}, {}, {KeyWrite{"k", false, ToBytes("v")}}}}};
   shim::Response response;
@@ -139,7 +140,8 @@ struct World {
     p.creator = creator.ChainPem();
     p.nonce = crypto::RandomBytes(24);
     p.timestamp_ms = tx.timestamp_ms.value_or(Ms(now));
-    p.tx_id = tx.tx_id.value_or(endorser::ComputeTxId(p.nonce, creator.certificate.Der()));
+    p.tx_id = tx.tx_id.value_or(
+        endorser::ComputeTxId(p.nonce, creator.certificate.Der(), tx.tx_id_channel.value_or(p.channel)));
     return p;
   }
 
@@ -367,13 +369,22 @@ TEST_CASE("A proposal whose signature does not verify is BAD_CREATOR_SIGNATURE")
 
 // ---- BAD_PROPOSAL_TXID (8) ----
 
-TEST_CASE("A tx id that is not SHA-256 of the nonce and creator is BAD_PROPOSAL_TXID") {
+TEST_CASE("A tx id that is not SHA-256 of the nonce, creator and channel is BAD_PROPOSAL_TXID") {
   World w;
   Tx tx;
   tx.tx_id = crypto::Sha256Hex(AsBytes("someone else's transaction"));
   CheckedEnvelope checked = w.Check(w.Envelope(tx));
   ExpectRejected(checked, ValidationCode::kBadProposalTxid, {*tx.tx_id, "is not SHA-256(nonce || creator"});
   CHECK(checked.tx_id == *tx.tx_id);
+  CHECK_FALSE(checked.creator_authenticated);
+}
+
+TEST_CASE("The tx id a nonce gives on another channel is BAD_PROPOSAL_TXID: a tx id names its channel") {
+  World w;
+  Tx tx;
+  tx.tx_id_channel = "chainB";
+  CheckedEnvelope checked = w.Check(w.Envelope(tx));
+  ExpectRejected(checked, ValidationCode::kBadProposalTxid, {"is not SHA-256(nonce || creator certificate || channel)"});
   CHECK_FALSE(checked.creator_authenticated);
 }
 
