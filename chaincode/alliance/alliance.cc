@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "runtime/crypto/crypto.h"
+
 namespace entente::chaincode {
 
 using shim::Check;
@@ -126,11 +128,38 @@ std::int64_t AdminWeight(const std::vector<Member>& members) {
   return total;
 }
 
-// Checks what a member's own fields cannot: that its admins are distinct.
+// The CA certificates of `member`, parsed.
+std::vector<crypto::Certificate> CasOf(const Member& member) {
+  std::vector<crypto::Certificate> cas;
+  for (const std::string& pem : member.ca_certs) {
+    auto ca = crypto::Certificate::FromPem(pem);
+    Check(ca.ok(), "member " + member.name + " has a CA certificate that does not parse: " + ca.status().message());
+    cas.push_back(std::move(*ca));
+  }
+  return cas;
+}
+
+// What `crl_pem` says, once a CA of `member` verified it; fails naming the member otherwise.
+crypto::CrlFacts ReadMemberCrl(const Member& member, const std::vector<crypto::Certificate>& cas,
+                               const std::string& crl_pem) {
+  auto facts = crypto::ReadCrl(crl_pem, cas);
+  Check(facts.ok(), "a CRL of member " + member.name + " is not one of its CAs': " + facts.status().message());
+  return std::move(*facts);
+}
+
+// Checks what a member's own fields cannot: that its admins are distinct and that each of its CRLs is
+// signed by one of its CAs, one per CA.
 void CheckMember(const Member& member) {
   std::set<std::string> ids;
   for (const Admin& admin : member.admins) {
     Check(ids.insert(admin.id).second, "member " + member.name + " lists admin " + admin.id + " twice");
+  }
+  if (member.crls.empty()) return;
+  std::vector<crypto::Certificate> cas = CasOf(member);
+  std::set<crypto::Digest> issuers;
+  for (const std::string& crl : member.crls) {
+    Check(issuers.insert(ReadMemberCrl(member, cas, crl).issuer.Fingerprint()).second,
+          "member " + member.name + " lists two CRLs of one CA");
   }
 }
 
@@ -173,10 +202,11 @@ void from_json(const Json& j, Admin& admin) {
 
 void to_json(Json& j, const Member& member) {
   j = Json{{"name", member.name}, {"ca_certs", member.ca_certs}, {"admins", member.admins}};
+  if (!member.crls.empty()) j["crls"] = member.crls;
 }
 
 void from_json(const Json& j, Member& member) {
-  CheckFields(j, "a member", {"name", "ca_certs", "admins"});
+  CheckFields(j, "a member", {"name", "ca_certs", "admins", "crls"});
   member.name = StringField(j, "a member", "name");
   std::string what = "member " + member.name;
   const Json& certs = ArrayField(j, what, "ca_certs");
@@ -195,6 +225,14 @@ void from_json(const Json& j, Member& member) {
       } catch (const shim::ContractError& e) {
         throw shim::ContractError(what + ": " + e.what(), e.status());
       }
+    }
+  }
+  member.crls.clear();
+  if (j.contains("crls")) {
+    for (const Json& crl : ArrayField(j, what, "crls")) {
+      Check(crl.is_string() && crl.get_ref<const std::string&>().find("-----BEGIN X509 CRL-----") != std::string::npos,
+            what + ": each of 'crls' must be a PEM CRL");
+      member.crls.push_back(crl.get<std::string>());
     }
   }
 }
@@ -297,6 +335,7 @@ Alliance::Alliance() : Contract("Alliance") {
   Transaction("AddRoute", &Alliance::AddRoute);
   Transaction("RemoveRoute", &Alliance::RemoveRoute);
   Transaction("DefineContract", &Alliance::DefineContract);
+  Transaction("PublishCrl", &Alliance::PublishCrl);
   Transaction("GetAlliance", &Alliance::GetAlliance, kEvaluate);
   Transaction("CheckRoute", &Alliance::CheckRoute, kEvaluate);
   Transaction("GetContractDefinition", &Alliance::GetContractDefinition, kEvaluate);
@@ -364,10 +403,45 @@ void Alliance::UpdateMember(shim::Context& ctx, Member member) {
   std::vector<Member> members = ReadAll<Member>(stub, kMemberType);
   auto it = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == member.name; });
   Check(it != members.end(), "chain " + member.name + " is not a member");
+  Check(member.crls.empty() || member.crls == it->crls,
+        "member " + member.name + "'s CRLs change through PublishCrl only");
+  // Its CRLs of the CAs it still lists stay.
+  member.crls.clear();
+  if (!it->crls.empty()) {
+    std::vector<crypto::Certificate> cas = CasOf(member);
+    for (const std::string& crl : it->crls) {
+      if (crypto::ReadCrl(crl, cas).ok()) member.crls.push_back(crl);
+    }
+  }
   *it = member;
   Check(AdminWeight(members) > 0, "the alliance would be left without an admin");
   Write(stub, kMemberType, {member.name}, member);
   EmitChange(stub, "UpdateMember", member.name);
+}
+
+void Alliance::PublishCrl(shim::Context& ctx, std::string chain, std::string crl_pem) {
+  shim::Stub& stub = ctx.stub();
+  Check(ctx.creator().chain == chain,
+        "only an admin of chain " + chain + " publishes its CRLs, not one of " + ctx.creator().chain);
+  auto member = ReadOne<Member>(stub, kMemberType, {chain});
+  Check(member.has_value(), "chain " + chain + " is not a member");
+  std::vector<crypto::Certificate> cas = CasOf(*member);
+  crypto::CrlFacts published = ReadMemberCrl(*member, cas, crl_pem);
+  auto at = crypto::TimePoint(std::chrono::milliseconds(stub.TxTimestampMs()));
+  Check(!published.next_update || *published.next_update > at,
+        "the CRL of " + published.issuer.SubjectText() + " is past its nextUpdate already");
+  bool replaced = false;
+  for (std::string& current : member->crls) {
+    crypto::CrlFacts facts = ReadMemberCrl(*member, cas, current);
+    if (facts.issuer.Fingerprint() != published.issuer.Fingerprint()) continue;
+    Check(published.this_update > facts.this_update,
+          "the CRL of " + published.issuer.SubjectText() + " is not newer than the one published (lastUpdate)");
+    current = crl_pem;
+    replaced = true;
+  }
+  if (!replaced) member->crls.push_back(crl_pem);
+  Write(stub, kMemberType, {chain}, *member);
+  EmitChange(stub, "PublishCrl", chain);
 }
 
 void Alliance::SetNode(shim::Context& ctx, Node node) {

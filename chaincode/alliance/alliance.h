@@ -9,6 +9,7 @@
 // State, one compact JSON value per entity under a composite key:
 //   ("member", [chain]) -> Member        ("node", [id]) -> Node
 //   ("route", [id]) -> Route             ("contract", [channel, name]) -> ContractDefinition
+// A member's CRLs travel inside its Member value: every relay and node installs them when it commits.
 #pragma once
 
 #include <cstdint>
@@ -29,11 +30,13 @@ struct Admin {
   bool operator==(const Admin&) const = default;
 };
 
-// A member chain. `ca_certs` are the PEM certificates of the CAs whose identities the chain vouches for.
+// A member chain. `ca_certs` are the PEM certificates of the CAs whose identities the chain vouches for;
+// `crls` the current PEM CRL of each CA that published one (JSON "crls", left out when empty).
 struct Member {
   std::string name;
   std::vector<std::string> ca_certs;  // at least one
   std::vector<Admin> admins;          // unique ids; may be empty
+  std::vector<std::string> crls;      // at most one per CA, each verified by its CA's key
 
   bool operator==(const Member&) const = default;
 };
@@ -114,9 +117,15 @@ class Alliance : public shim::Contract {
   void Init(shim::Context& ctx, AllianceConfig spec);
   // Adds a member chain; fails if a chain of that name is a member.
   void AddMember(shim::Context& ctx, Member member);
-  // Replaces an existing member (CA rotation, admin changes); fails if it is not a member or if the
-  // alliance would be left without an admin.
+  // Replaces an existing member (CA rotation, admin changes); fails if it is not a member, if the
+  // alliance would be left without an admin, or if it carries CRLs other than the member's (CRLs change
+  // through PublishCrl only). Keeps the member's CRLs of the CAs it still lists.
   void UpdateMember(shim::Context& ctx, Member member);
+  // Publishes `crl_pem` as the current CRL of one of chain `chain`'s CAs, replacing that CA's previous
+  // one. Only an admin of `chain` may publish it (and the config transaction needs Admins(0.5) as any
+  // other). Fails unless the CRL is signed by a CA of the chain, is newer (lastUpdate) than the one it
+  // replaces, and its nextUpdate, if any, is after the transaction's timestamp.
+  void PublishCrl(shim::Context& ctx, std::string chain, std::string crl_pem);
   // Adds or replaces a node; fails if its chain is not a member.
   void SetNode(shim::Context& ctx, Node node);
   // Fails if there is no such node.

@@ -272,6 +272,13 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     Status s = m.trust->AddCrl(crl);
     if (!s.ok()) return Status::InvalidArgument("CRL: " + s.message());
   }
+  // The CRLs the members published (PublishCrl); of two CRLs of one CA, the newer stays.
+  for (const chaincode::Member& member : config.members) {
+    for (const std::string& crl : member.crls) {
+      Status s = m.trust->AddCrl(crl);
+      if (!s.ok()) return Status::InvalidArgument("member " + member.name + ": CRL: " + s.message());
+    }
+  }
   return m;
 }
 

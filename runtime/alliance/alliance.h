@@ -56,7 +56,8 @@ inline constexpr char kAlliancePolicy[] = "Admins(0.5)";
 
 // The alliance as validation sees it: the view (with the alliance contract defined on the alliance
 // channel under kAlliancePolicy), and a TrustStore of every member's CAs with the nodes' ECerts
-// registered and `crl_pems` installed.
+// registered, and `crl_pems` (the service's CRL files) and the CRLs the members published installed:
+// of two CRLs of one CA, the newer.
 struct Membership {
   validation::AllianceView view;
   std::shared_ptr<crypto::TrustStore> trust;

@@ -1,8 +1,9 @@
-// `entente alliance propose|define-contract`: config transactions of the alliance contract, endorsed
-// by the alliance's admins themselves (policy Admins(0.5): more than half of their weight). A node
-// simulates the proposal (POST /v1/simulations), every admin given signs the result with its ECert, the
-// first admin seals the envelope and submits it through the node (POST /v1/envelopes), which waits for
-// its commit; define-contract then waits until every node of the contract's chain committed it too.
+// `entente alliance propose|define-contract|update-crl`: config transactions of the alliance contract,
+// endorsed by the alliance's admins themselves (policy Admins(0.5): more than half of their weight). A
+// node simulates the proposal (POST /v1/simulations), every admin given signs the result with its ECert,
+// the first admin seals the envelope and submits it through the node (POST /v1/envelopes), which waits
+// for its commit; define-contract then waits until every node of the contract's chain committed it too,
+// update-crl until every node of the alliance did.
 // Exits 0 for a VALID commit, 2 for a transaction committed invalid, 1 for anything refused.
 #include <chrono>
 #include <iostream>
@@ -27,6 +28,7 @@ struct ProposeOptions {
   std::string function;
   std::vector<std::string> args;
   std::string package, channel, policy;  // define-contract
+  std::string crl, chain;                // update-crl
   int timeout_s = 60;
 };
 
@@ -116,9 +118,9 @@ Result<std::string> DefinitionOf(const ProposeOptions& o) {
   return definition.dump();
 }
 
-// Waits until every node of `chain` (as the alliance lists them) has committed `tx_id`: from then on
-// each of them runs what the config transaction defined. Returns the nodes that have not within the
-// timeout (unreachable, or not pulling blocks), with why.
+// Waits until every node of `chain` (of every chain when it is empty; as the alliance lists them) has
+// committed `tx_id`: from then on each of them applies what the config transaction changed. Returns the
+// nodes that have not within the timeout (unreachable, or not pulling blocks), with why.
 Result<std::vector<std::string>> WaitForChain(const ProposeOptions& o, const std::string& chain, const std::string& tx_id) {
   ENTENTE_ASSIGN_OR_RETURN(http::ClientOptions first, NodeClientOptions(o, o.node));
   ENTENTE_ASSIGN_OR_RETURN(http::Response listed, http::Client(first).Get("/v1/alliance"));
@@ -133,7 +135,7 @@ Result<std::vector<std::string>> WaitForChain(const ProposeOptions& o, const std
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout_s);
   std::vector<std::string> behind;
   for (const chaincode::Node& node : config.nodes) {
-    if (node.chain != chain) continue;
+    if (!chain.empty() && node.chain != chain) continue;
     ENTENTE_ASSIGN_OR_RETURN(http::ClientOptions options, NodeClientOptions(o, node.endpoint));
     http::Client client(options);
     for (;;) {
@@ -159,6 +161,26 @@ Result<int> DefineContract(const ProposeOptions& o) {
   for (const std::string& node : behind) {
     std::cerr << "entente alliance define-contract: warning: node " << node << " has not committed the definition "
               << "within " << o.timeout_s << " s; it runs the contract once it catches up\n";
+  }
+  return 0;
+}
+
+// update-crl: publishes a CRL of one of the chain's CAs (PublishCrl), then waits until every node of
+// the alliance committed it; each revokes what it lists from then on, on open connections too.
+Result<int> UpdateCrl(const ProposeOptions& o) {
+  ENTENTE_ASSIGN_OR_RETURN(std::string crl, ReadFile(o.crl));
+  std::string chain = o.chain;
+  if (chain.empty()) {
+    ENTENTE_ASSIGN_OR_RETURN(endorser::Signer first, LoadAdmin(o.admins.front()));
+    chain = first.certificate.subject().chain;
+  }
+  std::string tx_id;
+  ENTENTE_ASSIGN_OR_RETURN(int exit_code, Propose(o, "PublishCrl", {chain, crl}, &tx_id));
+  if (exit_code != 0) return exit_code;
+  ENTENTE_ASSIGN_OR_RETURN(std::vector<std::string> behind, WaitForChain(o, "", tx_id));
+  for (const std::string& node : behind) {
+    std::cerr << "entente alliance update-crl: warning: node " << node << " has not committed the CRL within "
+              << o.timeout_s << " s; it applies it once it catches up\n";
   }
   return 0;
 }
@@ -198,6 +220,13 @@ void AddAlliancePropose(CLI::App* alliance, int& exit_code) {
   define->add_option("--channel", o->channel, "The chain that runs it")->required();
   define->add_option("--policy", o->policy, "Endorsement policy (default: the package's)");
   define->callback([o, &exit_code] { exit_code = Run("define-contract", DefineContract(*o)); });
+
+  CLI::App* update_crl = alliance->add_subcommand(
+      "update-crl", "Publish a CRL of one of a chain's CAs to the whole alliance (PublishCrl)");
+  AddConnection(update_crl, *o);
+  update_crl->add_option("--crl", o->crl, "The PEM CRL, e.g. from `entente ca crl`")->required()->check(CLI::ExistingFile);
+  update_crl->add_option("--chain", o->chain, "The chain whose CA signed it (default: the first admin's)");
+  update_crl->callback([o, &exit_code] { exit_code = Run("update-crl", UpdateCrl(*o)); });
 }
 
 }  // namespace entente::cli

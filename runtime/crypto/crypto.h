@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -187,6 +188,18 @@ Result<std::string> MakeCrlPem(const Certificate& issuer, const PrivateKey& issu
                                const std::vector<Revocation>& revoked, TimePoint this_update,
                                TimePoint next_update);
 
+// What a CRL says, once the key of its issuer verified it.
+struct CrlFacts {
+  Certificate issuer;                     // the CA certificate whose key signed it
+  TimePoint this_update;                  // lastUpdate: when it was issued
+  std::optional<TimePoint> next_update;   // when a newer one is due, if it says
+  std::set<std::string> revoked_serials;  // uppercase hex, as Certificate::SerialHex
+};
+// Parses a PEM CRL and finds its issuer among `issuers` (the CA certificate named as its issuer whose
+// key verifies it; several may share a name). InvalidArgument when it does not parse or no issuer's
+// key verifies it. Its dates are reported, not judged.
+Result<CrlFacts> ReadCrl(std::string_view crl_pem, const std::vector<Certificate>& issuers);
+
 // ---- Trust decisions ----
 
 enum class CertificateVerdict {
@@ -221,11 +234,15 @@ class TrustStore {
 
   // Trusts a CA certificate. InvalidArgument if it is not a CA certificate.
   Status AddCa(const Certificate& ca);
-  // Installs a PEM CRL, replacing the CRL of the same issuer (the CA certificate whose key signed it).
-  // Its issuer must be a trusted CA, or one of `intermediates` issued by a trusted CA. InvalidArgument
-  // if it does not parse, no such CA's key verifies it, its nextUpdate has passed, or it is older
-  // (lastUpdate) than the installed one.
+  // Installs a PEM CRL, replacing the CRL of the same issuer (the CA certificate whose key signed it)
+  // unless the installed one is newer (lastUpdate): the newer of the two stays. Its issuer must be a
+  // trusted CA, or one of `intermediates` issued by a trusted CA. InvalidArgument if it does not parse
+  // or no such CA's key verifies it. A CRL past its nextUpdate is installed all the same (revocations
+  // never lapse with age) and listed by StaleCrls.
   Status AddCrl(std::string_view crl_pem, const std::vector<Certificate>& intermediates = {});
+  // The issuers (subject text) of the installed CRLs whose nextUpdate is before `at`: each is due for
+  // a newer CRL, which its chain should publish.
+  std::vector<std::string> StaleCrls(TimePoint at) const;
   // Registers an ECert that TCerts may be bound to.
   void AddEcert(const Certificate& ecert);
   // Returns the registered ECert with this fingerprint (a TCert's BoundEcert), if any.

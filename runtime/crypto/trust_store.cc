@@ -54,10 +54,13 @@ struct TrustStore::State {
   std::vector<Certificate> cas;
   X509StorePtr store{X509_STORE_new()};
   // CRLs by the fingerprint of the CA certificate whose key signed them: the revoked serials
-  // (uppercase hex) and the CRL's lastUpdate, so that an older CRL never replaces a newer one.
+  // (uppercase hex), the CRL's lastUpdate, so that an older CRL never replaces a newer one, its
+  // nextUpdate, and the issuer's subject text.
   struct Crl {
     std::set<std::string> serials;
     TimePoint last_update;
+    std::optional<TimePoint> next_update;
+    std::string issuer;
   };
   std::map<Digest, Crl> crls;
   std::map<Digest, Certificate> ecerts;
@@ -89,30 +92,16 @@ Status TrustStore::AddCa(const Certificate& ca) {
   return Status::Ok();
 }
 
-Status TrustStore::AddCrl(std::string_view crl_pem, const std::vector<Certificate>& intermediates) {
+Result<CrlFacts> ReadCrl(std::string_view crl_pem, const std::vector<Certificate>& issuers) {
   BioPtr bio(BIO_new_mem_buf(crl_pem.data(), static_cast<int>(crl_pem.size())));
   X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
   if (!crl) return OpenSslInvalid("malformed CRL");
   std::string issuer_name = NameKey(X509_CRL_get_issuer(crl.get()));
-  TimePoint last_update = ToTimePoint(X509_CRL_get0_lastUpdate(crl.get()));
-  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get());
-  if (next != nullptr && ToTimePoint(next) < Clock::now()) {
-    return Status::InvalidArgument("CRL is out of date: its nextUpdate has passed");
-  }
-
-  std::unique_lock lock(state_->mu);
-  // Candidates: trusted CAs, and intermediates that a trusted CA issued. Several may share a name (a
-  // rotated root, or a member naming its CA like another's): the one whose key verifies the CRL is
-  // its issuer.
-  std::vector<Certificate> candidates = state_->cas;
-  for (const Certificate& c : intermediates) {
-    for (const Certificate& ca : state_->cas) {
-      if (c.IsCa() && c.IsIssuedBy(ca)) candidates.push_back(c);
-    }
-  }
+  // Several CAs may share a name (a rotated root, or a member naming its CA like another's): the one
+  // whose key verifies the CRL is its issuer.
   bool name_known = false;
   const Certificate* issuer = nullptr;
-  for (const Certificate& c : candidates) {
+  for (const Certificate& c : issuers) {
     if (NameKey(X509_get_subject_name(NativeAccess::Cert(c))) != issuer_name) continue;
     name_known = true;
     if (X509_CRL_verify(crl.get(), X509_get0_pubkey(NativeAccess::Cert(c))) == 1) {
@@ -130,21 +119,45 @@ Status TrustStore::AddCrl(std::string_view crl_pem, const std::vector<Certificat
     return Status::InvalidArgument(name_known ? "CRL signature does not verify with the key of any CA named " + name
                                               : "CRL issuer is not a trusted CA: " + name);
   }
-  auto existing = state_->crls.find(issuer->Fingerprint());
-  if (existing != state_->crls.end() && last_update < existing->second.last_update) {
-    return Status::InvalidArgument("CRL of " + issuer->SubjectText() + " is older than the one installed");
-  }
-  State::Crl entry{{}, last_update};
+  CrlFacts facts{*issuer, ToTimePoint(X509_CRL_get0_lastUpdate(crl.get())), std::nullopt, {}};
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl.get()); next != nullptr) facts.next_update = ToTimePoint(next);
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
     const ASN1_INTEGER* serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
     BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
     char* hex = BN_bn2hex(bn.get());
-    entry.serials.insert(hex);
+    facts.revoked_serials.insert(hex);
     OPENSSL_free(hex);
   }
-  state_->crls.insert_or_assign(issuer->Fingerprint(), std::move(entry));
+  return facts;
+}
+
+Status TrustStore::AddCrl(std::string_view crl_pem, const std::vector<Certificate>& intermediates) {
+  std::unique_lock lock(state_->mu);
+  // Candidates: trusted CAs, and intermediates that a trusted CA issued.
+  std::vector<Certificate> candidates = state_->cas;
+  for (const Certificate& c : intermediates) {
+    for (const Certificate& ca : state_->cas) {
+      if (c.IsCa() && c.IsIssuedBy(ca)) candidates.push_back(c);
+    }
+  }
+  ENTENTE_ASSIGN_OR_RETURN(CrlFacts facts, ReadCrl(crl_pem, candidates));
+  auto existing = state_->crls.find(facts.issuer.Fingerprint());
+  if (existing != state_->crls.end() && facts.this_update < existing->second.last_update) return Status::Ok();
+  Digest issuer = facts.issuer.Fingerprint();
+  std::string issuer_text = facts.issuer.SubjectText();
+  state_->crls.insert_or_assign(issuer, State::Crl{std::move(facts.revoked_serials), facts.this_update,
+                                                   facts.next_update, std::move(issuer_text)});
   return Status::Ok();
+}
+
+std::vector<std::string> TrustStore::StaleCrls(TimePoint at) const {
+  std::shared_lock lock(state_->mu);
+  std::vector<std::string> stale;
+  for (const auto& [issuer, crl] : state_->crls) {
+    if (crl.next_update && *crl.next_update < at) stale.push_back(crl.issuer);
+  }
+  return stale;
 }
 
 void TrustStore::AddEcert(const Certificate& ecert) {

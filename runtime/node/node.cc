@@ -189,6 +189,10 @@ struct Node::State {
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
     ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    for (const std::string& issuer : m.trust->StaleCrls(crypto::Clock::now())) {
+      logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
+                   "newer one (entente alliance update-crl)", issuer);
+    }
     auto shared = std::make_shared<const alliance::Membership>(std::move(m));
     ENTENTE_ASSIGN_OR_RETURN(std::shared_ptr<endorser::RemoteState> reads, MakeRemote(loaded, shared));
     {
@@ -1053,7 +1057,10 @@ std::string Node::Metrics() const {
       << "entente_node_tcerts_low " << (valid * 10 < total ? 1 : 0) << "\n"
       << "# HELP entente_node_waiting_requests Requests waiting for blocks (event streams), holding no thread.\n"
       << "# TYPE entente_node_waiting_requests gauge\n"
-      << "entente_node_waiting_requests " << s.waiters->waiting() << "\n";
+      << "entente_node_waiting_requests " << s.waiters->waiting() << "\n"
+      << "# HELP entente_node_crls_stale Installed CRLs past their nextUpdate (still in force), due for a newer one.\n"
+      << "# TYPE entente_node_crls_stale gauge\n"
+      << "entente_node_crls_stale " << s.Members()->trust->StaleCrls(crypto::Clock::now()).size() << "\n";
   return out.str();
 }
 

@@ -168,6 +168,10 @@ struct Relay::State {
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
     ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    for (const std::string& issuer : m.trust->StaleCrls(crypto::Clock::now())) {
+      logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
+                   "newer one (entente alliance update-crl)", issuer);
+    }
     std::unique_lock lock(alliance_mu);
     config = std::move(loaded);
     membership = std::make_shared<const alliance::Membership>(std::move(m));
@@ -682,7 +686,10 @@ std::string Relay::Metrics() const {
       << "entente_relay_verification_seconds_count " << s.verified_count.load() << "\n"
       << "# HELP entente_relay_waiting_requests Requests waiting for blocks (long-polls), holding no thread.\n"
       << "# TYPE entente_relay_waiting_requests gauge\n"
-      << "entente_relay_waiting_requests " << s.waiters->waiting() << "\n";
+      << "entente_relay_waiting_requests " << s.waiters->waiting() << "\n"
+      << "# HELP entente_relay_crls_stale Installed CRLs past their nextUpdate (still in force), due for a newer one.\n"
+      << "# TYPE entente_relay_crls_stale gauge\n"
+      << "entente_relay_crls_stale " << s.Members()->trust->StaleCrls(crypto::Clock::now()).size() << "\n";
   return out.str();
 }
 

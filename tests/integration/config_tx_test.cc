@@ -1,20 +1,27 @@
 // Config transactions of the alliance contract (DESIGN.md §2), proposed and endorsed by the alliance's
-// admins themselves with `entente alliance propose|define-contract` under the policy Admins(0.5).
+// admins themselves with `entente alliance propose|define-contract|update-crl` under the policy
+// Admins(0.5).
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <thread>
+
 #include "runtime/common/file.h"
+#include "runtime/crypto/crypto.h"
 #include "tests/integration/alliance_fixture.h"
 #include "tests/support/must.h"
 
 namespace entente::testing {
 namespace {
 
-// `entente alliance <command>` against node a1, endorsed by `admins` ("admin-a", "admin-b").
+// `entente alliance <command>` against node a1, endorsed by `admins` ("admin-a", "admin-b"), waiting
+// `timeout_s` for commits.
 CommandResult AllianceCommand(const RunningAlliance& a, const std::string& command,
-                              const std::vector<std::string>& admins, std::vector<std::string> args) {
+                              const std::vector<std::string>& admins, std::vector<std::string> args,
+                              int timeout_s = 10) {
   std::vector<std::string> line{"alliance", command, "--node", "127.0.0.1:" + std::to_string(a.port("a1")),
                                 "--cacert", a.dir() + "/ca-chainA/ca.pem", "--cacert", a.dir() + "/ca-chainB/ca.pem",
-                                "--timeout", "10"};
+                                "--timeout", std::to_string(timeout_s)};
   for (const std::string& admin : admins) {
     line.push_back("--admin");
     line.push_back(a.IdentityDir(admin));
@@ -72,6 +79,79 @@ TEST_CASE("define-contract runs an installed package on a chain once its definit
   auto [after_status, after] = a.Submit("b2", "bob", create);
   REQUIRE_MESSAGE(after_status == 200, after.dump());
   CHECK(after["code_name"] == "VALID");
+}
+
+TEST_CASE("A CRL published by config transaction revokes at every node and at the relay, on connections already open") {
+  RunningAlliance& a = SharedAlliance();
+  a.Enroll("carol", "chainA", crypto::Role::kClient, "carol");
+  const std::vector<std::string> services{"a1", "b1", "relay"};
+  std::map<std::string, std::unique_ptr<http::Client>> open;
+  for (const std::string& service : services) {
+    open[service] = a.Client(service, "carol");
+    auto r = open[service]->Get("/v1/alliance");
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+  }
+  // Revoked at chainA's CA, whose CRL file no service reloads: the alliance has not heard of it.
+  a.Revoke("carol", "chainA");
+  CHECK(open["b1"]->Get("/v1/alliance")->status == 200);
+
+  // b3 (revoked) never commits it: a short timeout for the wait after the commit.
+  CommandResult published =
+      AllianceCommand(a, "update-crl", {"admin-a", "admin-b"}, {"--crl", a.dir() + "/ca-chainA/crl.pem"}, 3);
+  INFO(published.output);
+  REQUIRE(published.exit_code == 0);
+  CHECK(published.output.find("\"code_name\":\"VALID\"") != std::string::npos);
+  for (const std::string& service : services) {
+    CAPTURE(service);
+    auto r = open[service]->Get("/v1/alliance");
+    REQUIRE(r.ok());
+    CHECK(r->status == 403);
+    CHECK(r->body.find("revoked") != std::string::npos);
+    auto fresh = a.Client(service, "carol")->Get("/v1/alliance");
+    CHECK((!fresh.ok() || fresh->status == 403));
+  }
+  // The published CRL is in the alliance's configuration, for members that join later.
+  auto listed = a.Client("b2", "admin-b")->Get("/v1/alliance");
+  REQUIRE(listed.ok());
+  CHECK(Must(ParseJson(listed->body))["members"][0]["crls"].size() == 1);
+
+  // The same CRL again is not newer; chainB's admins cannot publish chainA's CRLs.
+  CommandResult again =
+      AllianceCommand(a, "update-crl", {"admin-a", "admin-b"}, {"--crl", a.dir() + "/ca-chainA/crl.pem"}, 3);
+  CHECK(again.exit_code == 1);
+  CHECK(again.output.find("is not newer than the one published") != std::string::npos);
+  CommandResult foreign = AllianceCommand(a, "update-crl", {"admin-b", "admin-a"},
+                                          {"--crl", a.dir() + "/ca-chainA/crl.pem", "--chain", "chainA"}, 3);
+  CHECK(foreign.exit_code == 1);
+  CHECK(foreign.output.find("only an admin of chain chainA publishes its CRLs") != std::string::npos);
+}
+
+TEST_CASE("A CRL file past its nextUpdate stays in force and is reported in the log and at /metrics") {
+  RunningAlliance& a = SharedAlliance();
+  // chainB's CA's CRL listing b3 as before, issued now and due again in a second.
+  std::string ca_dir = a.dir() + "/ca-chainB";
+  auto ca = Must(crypto::Certificate::LoadFile(ca_dir + "/ca.pem"));
+  auto key = Must(crypto::PrivateKey::FromPem(Must(ReadFile(ca_dir + "/ca-key.pem"))));
+  auto b3 = Must(crypto::Certificate::LoadFile(a.IdentityDir("b3") + "/cert.pem"));
+  auto now = crypto::Clock::now();
+  WriteText(ca_dir + "/crl.pem", Must(crypto::MakeCrlPem(ca, key, {{b3.SerialHex(), now}}, now, now + std::chrono::seconds(1))));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  a.process("relay").Signal(SIGHUP, /*wait=*/false);
+  auto relay = a.Client("relay", "admin-b");
+  std::string stale;
+  for (int i = 0; i < 200 && stale != "1"; ++i) {
+    auto metrics = relay->Get("/metrics");
+    REQUIRE(metrics.ok());
+    auto at = metrics->body.find("\nentente_relay_crls_stale ");
+    stale = at == std::string::npos ? "" : metrics->body.substr(at + 26, 1);
+    if (stale != "1") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(stale == "1");
+  CHECK(a.process("relay").Log().find("is past its nextUpdate; its revocations stay in force") != std::string::npos);
+  // b3's revocation holds: the relay serves it no blocks.
+  auto refused = a.Client("relay", "b3")->Get("/v1/channels/chainB");
+  CHECK((!refused.ok() || refused->status == 403));
 }
 
 }  // namespace

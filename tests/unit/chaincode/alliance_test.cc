@@ -2,10 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "runtime/crypto/crypto.h"
 
 namespace {
 
@@ -86,7 +90,125 @@ struct Genesis {
   }
 };
 
+// ---- CRLs: real CAs, since the contract verifies each CRL with its chain's CA key ----
+
+using entente::crypto::Certificate;
+using entente::crypto::PrivateKey;
+using TimePoint = entente::crypto::TimePoint;
+using std::chrono::hours;
+
+struct RealCa {
+  Certificate cert;
+  PrivateKey key;
+};
+
+RealCa MakeCa(const std::string& chain) {
+  PrivateKey key = *PrivateKey::Generate();
+  auto now = entente::crypto::Clock::now();
+  entente::crypto::CertificateRequest request{chain, "ca", "ca-" + chain, now - hours(1), now + hours(24 * 365), true,
+                                              {}, {}, std::nullopt};
+  auto cert = entente::crypto::IssueCertificate(request, key.Public(), nullptr, key);
+  REQUIRE(cert.ok());
+  return {*cert, std::move(key)};
+}
+
+const RealCa& CaA() {
+  static const RealCa ca = MakeCa("chainA");
+  return ca;
+}
+const RealCa& CaB() {
+  static const RealCa ca = MakeCa("chainB");
+  return ca;
+}
+
+// A CRL of `ca` issued `age` ago, due again `valid` after that.
+std::string CrlOf(const RealCa& ca, hours age, hours valid = hours(24)) {
+  TimePoint issued = entente::crypto::Clock::now() - age;
+  auto pem = entente::crypto::MakeCrlPem(ca.cert, ca.key, {}, issued, issued + valid);
+  REQUIRE(pem.ok());
+  return *pem;
+}
+
+Json RealMemberJson(const std::string& name, const RealCa& ca, const std::string& admin) {
+  return {{"name", name}, {"ca_certs", {ca.cert.Pem()}}, {"admins", {{{"id", admin}, {"weight", 1}}}}};
+}
+
+// An alliance of chainA and chainB with real CAs, driven by an admin of chain A at the current time.
+struct CrlGenesis {
+  MockStub stub{"alliance", "alliance", AllianceChaincode()};
+  CrlGenesis() {
+    Json spec{{"members", {RealMemberJson("chainA", CaA(), "adminA"), RealMemberJson("chainB", CaB(), "adminB")}}};
+    Response r = stub.Invoke("Init", {spec.dump()});
+    REQUIRE_MESSAGE(r.ok(), r.message);
+    stub.set_creator(kAdmin);
+    stub.set_timestamp_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              entente::crypto::Clock::now().time_since_epoch())
+                              .count());
+  }
+  Response Publish(const std::string& chain, const std::string& crl) { return stub.Invoke("PublishCrl", {chain, crl}); }
+  Json MemberA() { return Payload(stub.Invoke("GetAlliance"))["members"][0]; }
+};
+
 }  // namespace
+
+TEST_CASE("PublishCrl puts a CRL of the chain's CA into its member, and a newer one replaces it") {
+  CrlGenesis alliance;
+  std::string first = CrlOf(CaA(), hours(2));
+  Response published = alliance.Publish("chainA", first);
+  REQUIRE_MESSAGE(published.ok(), published.message);
+  CHECK(alliance.MemberA()["crls"] == Json::array({first}));
+  std::string newer = CrlOf(CaA(), hours(1));
+  REQUIRE(alliance.Publish("chainA", newer).ok());
+  CHECK(alliance.MemberA()["crls"] == Json::array({newer}));
+  CHECK(alliance.MemberA().get<entente::chaincode::Member>().crls == std::vector<std::string>{newer});
+}
+
+TEST_CASE("PublishCrl refuses another chain's admin, another CA's CRL, one not newer, and one past its nextUpdate") {
+  CrlGenesis alliance;
+  REQUIRE(alliance.Publish("chainA", CrlOf(CaA(), hours(2))).ok());
+  auto refused = [&](const std::string& chain, const std::string& crl, const std::string& why) {
+    Response r = alliance.Publish(chain, crl);
+    CHECK(r.status == 400);
+    CHECK_MESSAGE(r.message.find(why) != std::string::npos, r.message);
+  };
+  refused("chainB", CrlOf(CaB(), hours(1)), "only an admin of chain chainB publishes its CRLs");
+  refused("chainA", CrlOf(CaB(), hours(1)), "not one of its CAs'");
+  refused("chainA", CrlOf(CaA(), hours(3)), "is not newer than the one published");
+  refused("chainA", CrlOf(CaA(), hours(1), hours(0)), "past its nextUpdate");
+  refused("chainA", "-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n", "not one of its CAs'");
+  refused("chainX", CrlOf(CaA(), hours(1)), "only an admin of chain chainX");
+  alliance.stub.set_creator(kClient);
+  refused("chainA", CrlOf(CaA(), hours(1)), "only an admin may change the alliance");
+}
+
+TEST_CASE("UpdateMember keeps a member's CRLs of the CAs it still lists, and changes no CRL itself") {
+  CrlGenesis alliance;
+  std::string crl = CrlOf(CaA(), hours(1));
+  REQUIRE(alliance.Publish("chainA", crl).ok());
+  Json admins_changed = RealMemberJson("chainA", CaA(), "adminA2");
+  REQUIRE(alliance.stub.Invoke("UpdateMember", {admins_changed.dump()}).ok());
+  CHECK(alliance.MemberA()["crls"] == Json::array({crl}));
+
+  Json smuggled = RealMemberJson("chainA", CaA(), "adminA2");
+  smuggled["crls"] = Json::array({CrlOf(CaA(), hours(0))});
+  Response r = alliance.stub.Invoke("UpdateMember", {smuggled.dump()});
+  CHECK(r.status == 400);
+  CHECK(r.message == "member chainA's CRLs change through PublishCrl only");
+
+  Json rotated = RealMemberJson("chainA", CaB(), "adminA2");
+  rotated["name"] = "chainA";
+  REQUIRE(alliance.stub.Invoke("UpdateMember", {rotated.dump()}).ok());
+  CHECK_FALSE(alliance.MemberA().contains("crls"));
+}
+
+TEST_CASE("Init refuses a member whose CRL its CA did not sign") {
+  MockStub stub{"alliance", "alliance", AllianceChaincode()};
+  Json member = RealMemberJson("chainA", CaA(), "adminA");
+  member["crls"] = Json::array({CrlOf(CaB(), hours(1))});
+  Response r = stub.Invoke("Init", {Json{{"members", {member}}}.dump()});
+  CHECK(r.status == 400);
+  CHECK(r.message.find("a CRL of member chainA is not one of its CAs'") != std::string::npos);
+}
 
 TEST_CASE("Init loads the genesis spec, and GetAlliance returns it") {
   Genesis alliance;
@@ -476,6 +598,7 @@ TEST_CASE("The metadata query tags the Alliance functions as submit or evaluate"
                                                    {"GetAlliance", "evaluate"},
                                                    {"GetContractDefinition", "evaluate"},
                                                    {"Init", "submit"},
+                                                   {"PublishCrl", "submit"},
                                                    {"RemoveNode", "submit"},
                                                    {"RemoveRoute", "submit"},
                                                    {"SetNode", "submit"},
