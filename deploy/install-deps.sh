@@ -17,6 +17,7 @@ packages=(
   libsecp256k1-dev
   etcd-server
   curl
+  strace
 )
 
 missing=()

@@ -104,9 +104,12 @@ struct Relay::State {
   chaincode::AllianceConfig config;                          // GUARDED_BY(alliance_mu)
   std::shared_ptr<const alliance::Membership> membership;    // GUARDED_BY(alliance_mu)
 
-  // Accepted envelopes by hash (idempotent resubmission) and pending tx ids.
+  // Accepted envelopes not yet settled (in a block or rejected), by hash, for idempotent resubmission;
+  // the ledger's meta records answer for settled ones. Their sequence numbers, whose lowest bounds the
+  // log segments still needed. Pending tx ids.
   mutable std::mutex accepted_mu;
   std::map<std::string, Acceptance, std::less<>> accepted;   // GUARDED_BY(accepted_mu)
+  std::set<std::uint64_t> unsettled_seqs;                    // GUARDED_BY(accepted_mu)
   std::map<std::string, int, std::less<>> pending_tx;        // tx id -> envelopes in flight
   std::map<std::string, std::size_t, std::less<>> unsettled;  // SubmitterKey -> envelopes in flight
   std::uint64_t outstanding = 0;                             // accepted, not yet committed or rejected
@@ -219,12 +222,15 @@ struct Relay::State {
     }
   }
 
-  void Finish(const Item& item, ValidationCode code) {
+  // Settles `item` with `code`; with `recorded` (the ledger holds its verdict) it is forgotten here.
+  void Finish(const Item& item, ValidationCode code, bool recorded = true) {
     {
       std::lock_guard lock(code_mu);
       ++code_counts[code];
     }
     std::lock_guard lock(accepted_mu);
+    if (recorded) accepted.erase(item.hash);
+    unsettled_seqs.erase(item.seq);
     if (!item.checked.tx_id.empty()) {
       auto it = pending_tx.find(item.checked.tx_id);
       if (it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
@@ -248,7 +254,33 @@ struct Relay::State {
     if (!c.tx_id.empty()) meta.emplace_back(RejectedTxKey(c.tx_id), JsonBytes(record));
     Status s = ledger->PutMeta(meta);
     if (!s.ok()) logger->error("cannot record the rejection of envelope {}: {}", item.hash, s.ToString());
-    Finish(item, code);
+    Finish(item, code, s.ok());
+    DropSettledSegments();
+  }
+
+  // The lowest sequence number not yet settled (the next one when all are).
+  std::uint64_t SettledBelow() const {
+    std::lock_guard lock(accepted_mu);
+    return unsettled_seqs.empty() ? log->size() : *unsettled_seqs.begin();
+  }
+
+  // Deletes the log segments whose every envelope is settled.
+  void DropSettledSegments() {
+    auto dropped = log->DropSettled(SettledBelow());
+    if (!dropped.ok()) logger->warn("cannot delete a settled segment of the envelope log: {}", dropped.status().ToString());
+  }
+
+  // The acceptance of an envelope the ledger holds a verdict on (in a block, or rejected); nullopt
+  // when it holds none.
+  std::optional<Acceptance> Settled(const std::string& hash) const {
+    for (const std::string& key : {EnvelopeKey(hash), RejectedKey(hash)}) {
+      auto record = ledger->GetMeta(key);
+      if (!record.ok() || !*record) continue;
+      auto j = ParseJson(ToString(**record));
+      if (!j.ok() || !j->is_object()) continue;
+      return Acceptance{j->value("tx_id", ""), hash, j->value("sequence", std::uint64_t{0}), true};
+    }
+    return std::nullopt;
   }
 
   Status CommitChannel(const std::string& channel, ChannelQueue& queue) {
@@ -289,10 +321,12 @@ struct Relay::State {
       block.envelopes.push_back(std::move(item.bytes));
       block.metadata.validation_codes.push_back(codes[i]);
       last_seq = item.seq;
+      // Where every envelope went, for its status and a resubmission once the relay forgot it.
+      Json at{{"channel", channel}, {"block", block.header.number}, {"index", i}, {"code", static_cast<int>(codes[i])},
+              {"tx_id", item.checked.tx_id}, {"sequence", item.seq}};
+      meta.emplace_back(EnvelopeKey(item.hash), JsonBytes(at));
       if (codes[i] != ValidationCode::kValid) {
         meta.emplace_back(MessageKey(channel, block.header.number, i), ToBytes(verdict.messages[i]));
-        Json at{{"channel", channel}, {"block", block.header.number}, {"index", i}, {"code", static_cast<int>(codes[i])}};
-        meta.emplace_back(EnvelopeKey(item.hash), JsonBytes(at));
         if (!ledger::ClaimsTxId(codes[i]) && !item.checked.tx_id.empty()) {
           meta.emplace_back(UnclaimedKey(item.checked.tx_id), JsonBytes(at));
         }
@@ -316,6 +350,7 @@ struct Relay::State {
       Status s = LoadAlliance();
       if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
     }
+    DropSettledSegments();
     waiters->Advance(channel, block.header.number + 1);
     queue = ChannelQueue{};
     return Status::Ok();
@@ -423,14 +458,15 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   State* s = state.get();
   std::uint64_t resumed = 0;
   Status replay_status;
-  auto opened = internal::EnvelopeLog::Open(s->options.data_dir + "/envelopes.log", [&](std::uint64_t seq, ByteView bytes) {
+  std::optional<std::uint64_t> first_replayed;  // settled segments are gone: ordering resumes from here
+  auto opened = internal::EnvelopeLog::Open(s->options.data_dir, s->options.log_segment_bytes, [&](std::uint64_t seq, ByteView bytes) {
+    if (!first_replayed) first_replayed = seq;
     Item item;
     item.seq = seq;
     item.bytes.assign(bytes.begin(), bytes.end());
     item.hash = crypto::Sha256Hex(bytes);
     item.parsed = validation::ParseEnvelope(bytes);
     Peek peek = PeekEnvelope(*item.parsed);
-    s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
     auto upto = ordered_upto.find(peek.channel);
     auto rejected = s->ledger->GetMeta(RejectedKey(item.hash));
     if (!rejected.ok()) replay_status = rejected.status();
@@ -442,6 +478,8 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
       return;
     }
     ++resumed;
+    s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
+    s->unsettled_seqs.insert(seq);
     if (!peek.tx_id.empty()) ++s->pending_tx[peek.tx_id];
     ++s->outstanding;
     s->to_verify.push_back(std::move(item));
@@ -449,6 +487,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   if (!opened.ok()) return opened.status();
   ENTENTE_RETURN_IF_ERROR(replay_status);
   s->log = std::move(opened).value();
+  s->next_to_order = first_replayed.value_or(s->log->size());
   s->accepted_count = s->log->size();
   if (resumed > 0) s->logger->info("resuming {} logged envelopes that no block holds", resumed);
 
@@ -523,6 +562,9 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
       again.resubmitted = true;
       return again;
     }
+    // Settled envelopes are forgotten here once the ledger holds their verdict, which it does before
+    // they leave `accepted`.
+    if (auto settled = s.Settled(hash)) return *settled;
     if (!item.submitter.empty()) {
       auto unsettled = s.unsettled.find(item.submitter);
       if (unsettled != s.unsettled.end() && unsettled->second >= s.options.submitter_quota) {
@@ -533,6 +575,7 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
     ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope, digest));
     item.seq = acceptance.sequence;
     s.accepted.emplace(hash, acceptance);
+    s.unsettled_seqs.insert(acceptance.sequence);
     if (!peek.tx_id.empty()) ++s.pending_tx[peek.tx_id];
     if (!item.submitter.empty()) ++s.unsettled[item.submitter];
     ++s.outstanding;
@@ -542,6 +585,7 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
     s.Fail(synced.WithContext("cannot log envelope " + hash));
     std::lock_guard lock(s.accepted_mu);
     s.accepted.erase(hash);
+    s.unsettled_seqs.erase(acceptance.sequence);
     if (auto it = s.pending_tx.find(peek.tx_id); it != s.pending_tx.end() && --it->second == 0) s.pending_tx.erase(it);
     if (auto it = s.unsettled.find(item.submitter); it != s.unsettled.end() && --it->second == 0) s.unsettled.erase(it);
     if (s.outstanding > 0) --s.outstanding;
@@ -687,6 +731,15 @@ std::string Relay::Metrics() const {
       << "# HELP entente_relay_waiting_requests Requests waiting for blocks (long-polls), holding no thread.\n"
       << "# TYPE entente_relay_waiting_requests gauge\n"
       << "entente_relay_waiting_requests " << s.waiters->waiting() << "\n"
+      << "# HELP entente_relay_envelopes_unsettled Envelopes accepted and not yet in a block or rejected.\n"
+      << "# TYPE entente_relay_envelopes_unsettled gauge\n"
+      << "entente_relay_envelopes_unsettled " << [&] {
+           std::lock_guard lock(s.accepted_mu);
+           return s.unsettled_seqs.size();
+         }() << "\n"
+      << "# HELP entente_relay_log_segments Segment files of the envelope log on disk.\n"
+      << "# TYPE entente_relay_log_segments gauge\n"
+      << "entente_relay_log_segments " << s.log->segments() << "\n"
       << "# HELP entente_relay_crls_stale Installed CRLs past their nextUpdate (still in force), due for a newer one.\n"
       << "# TYPE entente_relay_crls_stale gauge\n"
       << "entente_relay_crls_stale " << s.Members()->trust->StaleCrls(crypto::Clock::now()).size() << "\n";

@@ -48,6 +48,9 @@ struct RelayOptions {
   // Envelopes one submitter may have accepted and not yet committed or rejected; past it, Submit
   // answers ResourceExhausted until some settle.
   std::size_t submitter_quota = 1000;
+  // Bytes of one segment of the envelope log: past it a new segment starts, and a segment whose every
+  // envelope a block or a rejection holds is deleted.
+  std::uint64_t log_segment_bytes = 64 << 20;
   // Requests that may wait for blocks at once (long-polls); past it WhenBlocks is ResourceExhausted.
   std::size_t max_waits = 1024;
   std::size_t max_waits_per_member = 512;  // of one member chain
@@ -187,7 +190,7 @@ struct RelayConfig {
 //   blocks: {max_tx: 500, max_bytes: 4194304, max_wait_ms: 50}
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
 //   submitter_quota: 1000   max_waits: 1024   max_waits_per_member: 512   max_connections: 4096
-//   max_requests: 256
+//   max_requests: 256   log_segment_bytes: 67108864
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 

@@ -200,7 +200,7 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
        "delivery_backoff_ms", "submitter_quota", "max_waits", "max_waits_per_member", "max_connections",
-       "max_requests"}));
+       "max_requests", "log_segment_bytes"}));
   RelayConfig c;
   c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
@@ -260,6 +260,9 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t quota, root.GetInt("submitter_quota", 1000));
   if (quota < 1) return root.Error("submitter_quota must be positive");
   c.relay.submitter_quota = static_cast<std::size_t>(quota);
+  ENTENTE_ASSIGN_OR_RETURN(std::int64_t segment, root.GetInt("log_segment_bytes", 64 << 20));
+  if (segment < 1) return root.Error("log_segment_bytes must be positive");
+  c.relay.log_segment_bytes = static_cast<std::uint64_t>(segment);
   ServiceBounds bounds;
   ENTENTE_RETURN_IF_ERROR(root.GetServiceBounds(bounds));
   c.relay.max_waits = bounds.max_waits;

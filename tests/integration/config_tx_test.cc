@@ -6,6 +6,7 @@
 #include <csignal>
 #include <thread>
 
+#include "certs/ca.h"
 #include "runtime/common/file.h"
 #include "runtime/crypto/crypto.h"
 #include "tests/integration/alliance_fixture.h"
@@ -152,6 +153,44 @@ TEST_CASE("A CRL file past its nextUpdate stays in force and is reported in the 
   // b3's revocation holds: the relay serves it no blocks.
   auto refused = a.Client("relay", "b3")->Get("/v1/channels/chainB");
   CHECK((!refused.ok() || refused->status == 403));
+}
+
+TEST_CASE("A member chain added by config transaction connects to the relay and every node at once, with no restart") {
+  RunningAlliance& a = SharedAlliance();
+  TempDir dir;
+  auto ca = Must(certs::CertificateAuthority::Init(dir.Join("ca-chainC"), "chainC", false));
+  auto carl = Must(ca.IssueEcert(crypto::Role::kClient, "carl", 1));
+  MustOk(carl.Save(dir.Join("carl-cert.pem"), dir.Join("carl-key.pem")));
+  // carl's GET /v1/alliance at `service`: the handshake refused, or the answer.
+  auto ask = [&](const std::string& service) {
+    http::ClientOptions options;
+    options.port = a.port(service);
+    options.tls = {dir.Join("carl-cert.pem"), dir.Join("carl-key.pem"),
+                   {a.dir() + "/ca-chainA/ca.pem", a.dir() + "/ca-chainB/ca.pem"}};
+    options.timeout = std::chrono::seconds(10);
+    return http::Client(options).Get("/v1/alliance");
+  };
+  const std::vector<std::string> services{"relay", "a2", "b2"};
+  for (const std::string& service : services) {
+    auto before = ask(service);
+    CHECK_MESSAGE((!before.ok() || before->status == 403), service);
+  }
+
+  Json member{{"name", "chainC"}, {"ca_certs", {ca.root().Pem()}}, {"admins", Json::array()}};
+  CommandResult added =
+      AllianceCommand(a, "propose", {"admin-a", "admin-b"}, {"--function", "AddMember", "--arg", member.dump()});
+  INFO(added.output);
+  REQUIRE(added.exit_code == 0);
+  for (const std::string& service : services) {
+    CAPTURE(service);
+    int status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {
+      auto after = ask(service);
+      status = after.ok() ? after->status : 0;
+      if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(status == 200);
+  }
 }
 
 }  // namespace

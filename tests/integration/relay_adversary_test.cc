@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <csignal>
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "runtime/common/json.h"
@@ -130,7 +132,7 @@ TEST_CASE("Damage inside the envelope log stops the relay naming the offset; a t
     for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
     REQUIRE(relay.process->Signal(SIGTERM) == 0);
   }
-  const std::string log_path = dir + "/envelopes.log";
+  const std::string log_path = dir + "/envelopes-00000000000000000000.log";  // the first segment
   const std::string intact = ReadText(log_path);
   // Where the second record starts: after the first record's header and bytes.
   REQUIRE(intact.size() > 8);
@@ -159,6 +161,111 @@ TEST_CASE("Damage inside the envelope log stops the relay naming the offset; a t
   for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
   CHECK(ReadText(log_path).substr(0, intact.size()) == intact);
   StillServes(*client, "after-torn-end");
+}
+
+// The files of the envelope log's segments in `dir`, in order.
+std::vector<std::string> LogSegments(const std::string& dir) {
+  std::vector<std::string> segments;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with("envelopes-") && name.ends_with(".log")) segments.push_back(entry.path().string());
+  }
+  std::sort(segments.begin(), segments.end());
+  return segments;
+}
+
+// The value of the relay's gauge or counter `name` in /metrics, or -1 when it has none.
+double Metric(http::Client& client, const std::string& name) {
+  http::Response r = Send(client, "GET", "/metrics");
+  auto at = r.body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(r.body.substr(at + name.size() + 2));
+}
+
+TEST_CASE("The envelope log keeps only what is unsettled: settled segments are deleted, a restart reads the rest, and an old envelope resubmitted keeps its verdict") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  std::string dir = data.Join("relay");
+  const std::string small_segments = "log_segment_bytes: 4096\n";
+  std::vector<BuiltEnvelope> envelopes;
+  {
+    RunningRelay relay = a.StartRelay(dir, 20, 100, small_segments);
+    auto client = a.ClientFor(a.client_a, relay.port);
+    for (int i = 0; i < 24; ++i) {
+      envelopes.push_back(ValidEnvelope(a.client_a, "segmented-" + std::to_string(i)));
+      Submit(*client, envelopes.back());
+      if (i % 4 == 3) CHECK(WaitSettled(*client, "/v1/transactions/" + envelopes.back().tx_id)["code_name"] == "VALID");
+    }
+    for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+    CHECK(Metric(*client, "entente_relay_envelopes_unsettled") == 0);
+    // Far more than 4096 bytes were logged; the settled segments are gone.
+    CHECK(Metric(*client, "entente_relay_log_segments") <= 2);
+    CHECK(LogSegments(dir).size() <= 2);
+    CHECK(LogSegments(dir).front() != dir + "/envelopes-00000000000000000000.log");
+
+    // The first envelope again: answered as before, its verdict kept, nothing logged anew.
+    double accepted = Metric(*client, "entente_relay_envelopes_accepted_total");
+    http::Response again = Send(*client, "POST", "/v1/envelopes", envelopes.front().bytes);
+    CHECK(again.status == 202);
+    CHECK(Metric(*client, "entente_relay_envelopes_accepted_total") == accepted);
+    Json status = WaitSettled(*client, "/v1/envelopes/" + envelopes.front().hash);
+    CHECK(status["code_name"] == "VALID");
+    REQUIRE(relay.process->Signal(SIGTERM) == 0);
+  }
+  RunningRelay relay = a.StartRelay(dir, 20, 100, small_segments);
+  auto client = a.ClientFor(a.client_a, relay.port);
+  for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  CHECK(relay.process->Log().find("resuming") == std::string::npos);
+  StillServes(*client, "after-segments");
+}
+
+TEST_CASE("Each new segment of the envelope log has its directory synced before a record in it is acknowledged (fsyncs recorded by strace)") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  std::string dir = data.Join("relay");
+  std::string trace = data.Join("strace.txt");
+  {
+    RunningRelay relay = a.StartRelay(dir, 20, 100, "log_segment_bytes: 4096\n",
+                                      {"strace", "-f", "-qq", "-y", "-e", "trace=openat,fsync,fdatasync", "-o", trace});
+    auto client = a.ClientFor(a.client_a, relay.port);
+    std::vector<BuiltEnvelope> envelopes;
+    for (int i = 0; i < 6; ++i) {
+      envelopes.push_back(ValidEnvelope(a.client_a, "traced-" + std::to_string(i)));
+      Submit(*client, envelopes.back());
+      CHECK(WaitSettled(*client, "/v1/transactions/" + envelopes.back().tx_id)["code_name"] == "VALID");
+    }
+    // The relay is strace's child: stopping it ends strace.
+    std::istringstream children(ReadText("/proc/" + std::to_string(relay.process->pid()) + "/task/" +
+                                         std::to_string(relay.process->pid()) + "/children"));
+    int relay_pid = -1;
+    children >> relay_pid;
+    REQUIRE(relay_pid > 0);
+    ::kill(relay_pid, SIGTERM);
+    REQUIRE(Exits(*relay.process));
+  }
+  // Per segment created: the directory's fsync follows its creation, and comes before the first
+  // fdatasync of the segment (which acknowledges its first records).
+  std::istringstream lines(ReadText(trace));
+  std::string line;
+  std::string created;  // the segment created last, until its directory is synced
+  int segments = 0;
+  int synced_first = 0;
+  const std::string canonical_dir = std::filesystem::canonical(dir).string();
+  while (std::getline(lines, line)) {
+    auto segment = line.find("/envelopes-");
+    if (line.find("openat(") != std::string::npos && line.find("O_CREAT") != std::string::npos &&
+        segment != std::string::npos) {
+      created = line.substr(segment + 1, line.find(".log", segment) + 4 - segment - 1);
+      ++segments;
+    } else if (line.find("fsync(") != std::string::npos && line.find("<" + canonical_dir + ">") != std::string::npos) {
+      if (!created.empty()) ++synced_first;
+      created.clear();
+    } else if (line.find("fdatasync(") != std::string::npos && !created.empty() && line.find(created) != std::string::npos) {
+      FAIL("segment " << created << " was synced before its directory");
+    }
+  }
+  CAPTURE(ReadText(trace));
+  CHECK(segments >= 2);
+  CHECK(synced_first == segments);
 }
 
 TEST_CASE("A certificate revoked while its connection stays open cannot submit once the relay reloads its CRLs") {

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <random>
@@ -244,6 +246,41 @@ class Thrower : public shim::Contract {
     ctx.stub().PutState("partial", shim::ToBytes("write"));
     throw 42;
   }
+};
+
+// Where the Pausing contract and its test meet: the contract says it entered and waits for `go`;
+// `destroyed` is set by its destructor.
+struct PauseGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;  // GUARDED_BY(mu)
+  bool go = false;       // GUARDED_BY(mu)
+  std::atomic<bool> destroyed{false};
+};
+PauseGate& Gate() {
+  static PauseGate gate;
+  return gate;
+}
+
+// A deterministic hook for a contract freed while it runs: Hold pauses until the test lets it go, then
+// reads a member of its own object and writes what it found.
+class Pausing : public shim::Contract {
+ public:
+  Pausing() : Contract("Pausing") { Transaction("Hold", &Pausing::Hold); }
+  ~Pausing() override { Gate().destroyed = true; }
+  void Hold(shim::Context& ctx) {
+    PauseGate& gate = Gate();
+    {
+      std::unique_lock lock(gate.mu);
+      gate.entered = true;
+      gate.cv.notify_all();
+      gate.cv.wait(lock, [&] { return gate.go; });
+    }
+    ctx.stub().PutState("held", shim::ToBytes(name_ + (gate.destroyed ? " destroyed" : " alive")));
+  }
+
+ private:
+  std::string name_ = "pausing";  // read after the pause: freed memory if the contract was destroyed
 };
 
 template <typename C>
@@ -1545,6 +1582,35 @@ TEST_CASE("DifferingKeys names a range read whose keys differ") {
   CHECK(Contains(keys[0], "a"));
   CHECK(Contains(keys[0], "z"));
   CHECK(DifferingKeys(a, a).empty());
+}
+
+
+TEST_CASE("A contract dropped from the registry while a simulation runs it lives until the simulation returns (a deterministic hook)") {
+  Fixture f;
+  f.registry.chaincodes["pausing"] = MakeChaincode<Pausing>();
+  std::optional<SimulationResult> result;
+  std::thread simulation([&] { result = f.RunDirect({}, "pausing", "Hold"); });
+  PauseGate& gate = Gate();
+  {
+    std::unique_lock lock(gate.mu);
+    gate.cv.wait(lock, [&] { return gate.entered; });
+  }
+  // The registry lets go of the contract, as an unload or a reinstall would, while Hold runs.
+  f.registry.chaincodes.erase("pausing");
+  CHECK_FALSE(gate.destroyed);
+  {
+    std::lock_guard lock(gate.mu);
+    gate.go = true;
+  }
+  gate.cv.notify_all();
+  simulation.join();
+  REQUIRE(result.has_value());
+  const NamespaceRwSet* ns = Ns(*result, "pausing");
+  REQUIRE(ns != nullptr);
+  REQUIRE(ns->writes.size() == 1);
+  CHECK(ToString(ns->writes[0].value) == "pausing alive");
+  // The simulation's reference was the last.
+  CHECK(gate.destroyed);
 }
 
 }  // namespace
