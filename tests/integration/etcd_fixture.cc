@@ -44,72 +44,109 @@ std::string EtcdBinary() {
 
 }  // namespace
 
-EtcdServer::EtcdServer() {
+EtcdCluster::EtcdCluster(int members) {
   REQUIRE_MESSAGE(::access(EtcdBinary().c_str(), X_OK) == 0, "etcd is not installed at " << EtcdBinary());
   auto ca = Must(certs::CertificateAuthority::Init(dir_.Join("ca"), "chainE", false));
   MustOk(Must(ca.IssueEcert(crypto::Role::kNode, "etcd", 30, {"127.0.0.1"}))
              .Save(dir_.Join("server-cert.pem"), dir_.Join("server-key.pem")));
   MustOk(Must(ca.IssueEcert(crypto::Role::kRelay, "relay", 30)).Save(client_cert_file(), client_key_file()));
   {
-    ReservedPort client, peer;
-    client_port_ = client.port;
-    peer_port_ = peer.port;
+    std::vector<std::unique_ptr<ReservedPort>> reserved;
+    for (int i = 0; i < members; ++i) {
+      Member m;
+      m.name = "etcd" + std::to_string(i);
+      reserved.push_back(std::make_unique<ReservedPort>());
+      m.client_port = reserved.back()->port;
+      reserved.push_back(std::make_unique<ReservedPort>());
+      m.peer_port = reserved.back()->port;
+      members_.push_back(std::move(m));
+    }
   }
   http::ClientOptions options;
-  options.port = client_port_;
+  options.port = members_.front().client_port;
   options.tls = {client_cert_file(), client_key_file(), {ca_file()}};
   options.timeout = std::chrono::milliseconds(10000);
   client_ = std::make_unique<http::Client>(options);
-  Start();
+  // Every member must run before any has a quorum.
+  for (int i = 0; i < members; ++i) Launch(i, "new");
+  for (int i = 0; i < members; ++i) AwaitHealthy(i);
 }
 
-EtcdServer::~EtcdServer() {
-  if (process_ && process_->running()) process_->Signal(SIGTERM);
+EtcdCluster::~EtcdCluster() {
+  for (Member& m : members_) {
+    if (m.process && m.process->running()) {
+      m.process->Signal(SIGCONT, /*wait=*/false);
+      m.process->Signal(SIGKILL);
+    }
+  }
 }
 
-std::string EtcdServer::endpoint() const { return "https://127.0.0.1:" + std::to_string(client_port_); }
+std::string EtcdCluster::endpoint(int i) const {
+  return "https://127.0.0.1:" + std::to_string(members_.at(i).client_port);
+}
 
-std::string EtcdServer::Log() const { return process_ ? process_->Log() : ""; }
+std::vector<std::string> EtcdCluster::endpoints() const {
+  std::vector<std::string> all;
+  for (int i = 0; i < size(); ++i) all.push_back(endpoint(i));
+  return all;
+}
 
-void EtcdServer::Start() {
-  const std::string client_url = endpoint();
-  const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port_);
-  std::vector<std::string> argv{EtcdBinary(), "--name", "default", "--data-dir", dir_.Join("data")};
+std::string EtcdCluster::Log(int i) const {
+  const Member& m = members_.at(i);
+  return m.process ? m.process->Log() : "";
+}
+
+void EtcdCluster::Launch(int i, const std::string& state) {
+  Member& m = members_.at(i);
+  const std::string client_url = endpoint(i);
+  const std::string peer_url = "http://127.0.0.1:" + std::to_string(m.peer_port);
+  std::string initial_cluster;
+  for (const Member& other : members_) {
+    initial_cluster += (initial_cluster.empty() ? "" : ",") + other.name + "=http://127.0.0.1:" +
+                       std::to_string(other.peer_port);
+  }
+  std::vector<std::string> argv{EtcdBinary(), "--name", m.name, "--data-dir", dir_.Join(m.name + "-data")};
   argv.insert(argv.end(), {"--listen-client-urls", client_url, "--advertise-client-urls", client_url});
   argv.insert(argv.end(), {"--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url});
-  argv.insert(argv.end(), {"--initial-cluster", "default=" + peer_url, "--logger", "zap"});
+  argv.insert(argv.end(), {"--initial-cluster", initial_cluster, "--initial-cluster-state", state});
+  argv.insert(argv.end(), {"--heartbeat-interval", "200", "--election-timeout", "2000", "--logger", "zap"});
   argv.insert(argv.end(), {"--cert-file", dir_.Join("server-cert.pem"), "--key-file", dir_.Join("server-key.pem")});
   argv.insert(argv.end(), {"--client-cert-auth", "--trusted-ca-file", ca_file()});
-  process_ = std::make_unique<Process>(argv, dir_.Join("etcd-" + std::to_string(++starts_) + ".log"));
+  m.process = std::make_unique<Process>(argv, dir_.Join(m.name + "-" + std::to_string(++m.starts) + ".log"));
+}
+
+void EtcdCluster::AwaitHealthy(int i) {
+  Member& m = members_.at(i);
   // A client with a short timeout, so that the wait polls often.
   http::ClientOptions options;
-  options.port = client_port_;
+  options.port = m.client_port;
   options.tls = {client_cert_file(), client_key_file(), {ca_file()}};
   options.timeout = std::chrono::milliseconds(1000);
   http::Client probe(options);
   std::string last;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    REQUIRE_MESSAGE(process_->running(), "etcd exited:\n" << process_->Log());
+    REQUIRE_MESSAGE(m.process->running(), m.name << " exited:\n" << m.process->Log());
     auto health = probe.Get("/health");
     if (health.ok() && health->status == 200 && health->body.find("true") != std::string::npos) return;
     last = health.ok() ? "HTTP " + std::to_string(health->status) + " " + health->body : health.status().ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL("etcd did not answer /health within 30 s; last: " << last << "\n" << process_->Log());
+  FAIL(m.name << " did not answer /health within 30 s; last: " << last << "\n" << m.process->Log());
 }
 
-void EtcdServer::Kill() {
-  REQUIRE(process_);
-  process_->Signal(SIGKILL);
+void EtcdCluster::Start(int i) {
+  Launch(i, members_.at(i).starts == 0 ? "new" : "existing");
+  AwaitHealthy(i);
 }
 
-void EtcdServer::Stop() {
-  REQUIRE(process_);
-  process_->Signal(SIGTERM);
+void EtcdCluster::Signal(int i, int signal) {
+  Member& m = members_.at(i);
+  REQUIRE(m.process);
+  m.process->Signal(signal, /*wait=*/signal == SIGKILL || signal == SIGTERM);
 }
 
-Json EtcdServer::Call(const std::string& path, const Json& body) {
+Json EtcdCluster::Call(const std::string& path, const Json& body) {
   auto response = client_->Post(path, body.dump());
   REQUIRE_MESSAGE(response.ok(), response.status().ToString());
   REQUIRE_MESSAGE(response->status == 200, response->body);
@@ -117,6 +154,9 @@ Json EtcdServer::Call(const std::string& path, const Json& body) {
   REQUIRE_MESSAGE(parsed.ok(), response->body);
   return *parsed;
 }
+
+void EtcdServer::Kill() { cluster_.Signal(0, SIGKILL); }
+void EtcdServer::Stop() { cluster_.Signal(0, SIGTERM); }
 
 std::uint64_t EtcdServer::ModRevision(const std::string& stored_key) {
   Json answer = Call("/v3/kv/range", {{"key", Base64Encode(AsBytes(stored_key))}});

@@ -1,0 +1,117 @@
+// The etcd client (runtime/etcd) against a real cluster of three members on loopback: idempotent
+// appends, ranges, deletes and compaction, leases, and members that crash or freeze.
+#include "runtime/etcd/etcd.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "tests/integration/etcd_fixture.h"
+#include "tests/support/must.h"
+
+namespace entente::testing {
+namespace {
+
+std::unique_ptr<etcd::Client> ClientOf(const EtcdCluster& cluster, std::chrono::milliseconds timeout) {
+  etcd::ClientOptions options;
+  options.endpoints = cluster.endpoints();
+  options.cert_file = cluster.client_cert_file();
+  options.key_file = cluster.client_key_file();
+  options.ca_files = {cluster.ca_file()};
+  options.timeout = timeout;
+  return Must(etcd::Client::Create(std::move(options)));
+}
+
+EtcdCluster& Cluster() {
+  static EtcdCluster cluster(3);
+  return cluster;
+}
+
+TEST_CASE("PutIfAbsent writes a key once: the same append again writes nothing and says so") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  auto first = Must(client->PutIfAbsent("log/r1/0001", AsBytes("batch one")));
+  REQUIRE(first.has_value());
+  CHECK(*first > 0);
+  CHECK_FALSE(Must(client->PutIfAbsent("log/r1/0001", AsBytes("batch one, retried"))).has_value());
+  etcd::RangeResult read = Must(client->Range({"log/r1/0001"}));
+  REQUIRE(read.kvs.size() == 1);
+  CHECK(ToString(read.kvs[0].value) == "batch one");
+  CHECK(read.kvs[0].create_revision == *first);
+  CHECK(read.revision >= *first);
+}
+
+TEST_CASE("Range reads a prefix in key order, bytes intact, cut by a limit, and from a revision on") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  const std::string binary("\x00\xff\x80 bytes", 9);
+  std::int64_t before = Must(client->Put("range/b", AsBytes(binary)));
+  Must(client->Put("range/a", AsBytes("A")));
+  Must(client->Put("range/c", AsBytes("C")));
+  Must(client->Put("rangeX", AsBytes("outside the prefix")));
+  etcd::RangeResult all = Must(client->Range({"range/", etcd::PrefixEnd("range/")}));
+  REQUIRE(all.kvs.size() == 3);
+  CHECK(all.kvs[0].key == "range/a");
+  CHECK(all.kvs[1].key == "range/b");
+  CHECK(ToString(all.kvs[1].value) == binary);
+  CHECK(all.kvs[2].key == "range/c");
+  etcd::RangeResult two = Must(client->Range({"range/", etcd::PrefixEnd("range/"), 2}));
+  CHECK(two.kvs.size() == 2);
+  CHECK(two.more);
+  CHECK(two.count == 3);
+  etcd::RangeResult later = Must(client->Range({"range/", etcd::PrefixEnd("range/"), 0, 0, before + 1}));
+  REQUIRE(later.kvs.size() == 2);
+  CHECK(later.kvs[0].key == "range/a");
+}
+
+TEST_CASE("DeleteRange removes a prefix, and Compact discards the history before a revision") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  std::int64_t old = Must(client->Put("gone/1", AsBytes("1")));
+  std::int64_t now = Must(client->Put("gone/2", AsBytes("2")));
+  CHECK(Must(client->DeleteRange("gone/", etcd::PrefixEnd("gone/"))) == 2);
+  CHECK(Must(client->Range({"gone/", etcd::PrefixEnd("gone/")})).kvs.empty());
+  MustOk(client->Compact(now));
+  auto compacted = client->Range({"gone/", etcd::PrefixEnd("gone/"), 0, old});
+  CHECK_FALSE(compacted.ok());
+  CHECK(compacted.status().message().find("compacted") != std::string::npos);
+}
+
+TEST_CASE("A lease lives while kept alive; once revoked it is gone") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  std::int64_t lease = Must(client->GrantLease(10));
+  MustOk(client->KeepAlive(lease));
+  Must(client->Put("leased/holder", AsBytes("relay1"), lease));
+  MustOk(client->RevokeLease(lease));
+  CHECK(client->KeepAlive(lease).code() == StatusCode::kNotFound);
+  CHECK(Must(client->Range({"leased/holder"})).kvs.empty());
+}
+
+TEST_CASE("With one member of three killed the client goes on; with two frozen it answers Unavailable, and after SIGCONT goes on") {
+  EtcdCluster& cluster = Cluster();
+  auto client = ClientOf(cluster, std::chrono::seconds(2));
+  Must(client->Put("faults/before", AsBytes("1")));
+  cluster.Signal(0, SIGKILL);
+  auto start = std::chrono::steady_clock::now();
+  auto during = client->PutIfAbsent("faults/one-down", AsBytes("2"));
+  REQUIRE_MESSAGE(during.ok(), during.status().ToString());
+  CHECK(during->has_value());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+
+  cluster.Signal(1, SIGSTOP);
+  auto no_quorum = client->Put("faults/no-quorum", AsBytes("3"));
+  CHECK(no_quorum.status().code() == StatusCode::kUnavailable);
+  CHECK(no_quorum.status().message().find("no etcd member answered") != std::string::npos);
+  cluster.Signal(1, SIGCONT);
+  cluster.Start(0);
+  std::optional<std::int64_t> written;
+  for (int i = 0; i < 50 && !written; ++i) {
+    auto again = client->PutIfAbsent("faults/after", AsBytes("4"));
+    if (again.ok()) written = again->value_or(0);
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(written.has_value());
+  CHECK(Must(client->Range({"faults/", etcd::PrefixEnd("faults/")})).kvs.size() >= 3);
+}
+
+}  // namespace
+}  // namespace entente::testing
