@@ -78,6 +78,38 @@ struct Client::Impl {
   std::vector<std::unique_ptr<http::Client>> members;
   std::atomic<std::size_t> current{0};  // the member that answered last
 
+  // Streams the answer to `body` at `path` from the current member (then the others while members
+  // cannot be reached) into `on_data`, until `until`.
+  Status StreamCall(const std::string& path, const Json& body, const std::function<bool(std::string_view)>& on_data,
+                    std::chrono::steady_clock::time_point until) {
+    const std::string text = body.dump();
+    std::string tried;
+    const std::size_t first = current.load();
+    for (std::size_t attempt = 0; attempt < members.size(); ++attempt) {
+      const std::size_t i = (first + attempt) % members.size();
+      std::string error_body;
+      bool ok_status = true;
+      auto status = members[i]->Stream("POST", path, text,
+                                       [&](std::string_view data) {
+                                         if (!ok_status) {
+                                           error_body.append(data);
+                                           return error_body.size() < 4096;
+                                         }
+                                         return on_data(data);
+                                       },
+                                       until);
+      Status failed = !status.ok() ? status.status() : Status::Ok();
+      if (status.ok() && *status != 200) failed = EtcdError(*status, error_body);
+      if (failed.ok()) {
+        current = i;
+        return Status::Ok();
+      }
+      if (failed.code() != StatusCode::kUnavailable) return failed;
+      tried += (tried.empty() ? "" : "; ") + names[i] + ": " + failed.message();
+    }
+    return Status::Unavailable("no etcd member answered " + path + " (" + tried + ")");
+  }
+
   // POSTs `body` to `path` at the current member, then at each other in turn while members cannot be
   // reached or have no leader; returns the first answer.
   Result<Json> Call(const std::string& path, const Json& body) {
@@ -189,6 +221,62 @@ Status Client::KeepAlive(std::int64_t id) {
 
 Status Client::RevokeLease(std::int64_t id) {
   return impl_->Call("/v3/lease/revoke", Json{{"ID", std::to_string(id)}}).status();
+}
+
+Result<std::int64_t> Client::Watch(const RangeRequest& range, std::int64_t start_revision,
+                                   const std::function<bool(const std::vector<WatchEvent>&)>& on_events,
+                                   std::chrono::milliseconds duration) {
+  Json create{{"key", B64(range.key)}, {"start_revision", std::to_string(start_revision)}};
+  if (range.range_end) create["range_end"] = B64(*range.range_end);
+  std::int64_t next = start_revision;
+  std::string pending;  // the gateway sends one JSON message per line
+  Status failure;
+  auto on_data = [&](std::string_view data) {
+    pending.append(data);
+    for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
+      std::string line = pending.substr(0, end);
+      pending.erase(0, end + 1);
+      if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+      auto message = ParseJson(line);
+      if (!message.ok() || !message->is_object()) {
+        failure = Status::Internal("etcd's watch sent something else than JSON");
+        return false;
+      }
+      if (message->contains("error")) {
+        const Json& error = (*message)["error"];
+        failure = EtcdError(200, error.is_object() ? error.dump() : line);
+        return false;
+      }
+      const Json& result = message->contains("result") ? (*message)["result"] : *message;
+      if (Int(result, "compact_revision") > 0) {
+        failure = Status::FailedPrecondition("etcd: revision " + std::to_string(next) + " has been compacted (compact_revision " +
+                                     std::to_string(Int(result, "compact_revision")) + ")");
+        return false;
+      }
+      std::vector<WatchEvent> events;
+      if (auto list = result.find("events"); list != result.end() && list->is_array()) {
+        for (const Json& e : *list) {
+          WatchEvent event;
+          event.type = e.value("type", "PUT") == "DELETE" ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
+          auto kv = ParseKeyValue(e.contains("kv") ? e["kv"] : Json::object());
+          if (!kv.ok()) {
+            failure = kv.status().WithContext("etcd's watch event");
+            return false;
+          }
+          event.kv = std::move(kv).value();
+          next = std::max(next, event.kv.mod_revision + 1);
+          events.push_back(std::move(event));
+        }
+      }
+      if (!events.empty() && !on_events(events)) return false;
+    }
+    return true;
+  };
+  Status streamed = impl_->StreamCall("/v3/watch", Json{{"create_request", create}}, on_data,
+                                      std::chrono::steady_clock::now() + duration);
+  if (!failure.ok()) return failure;
+  if (!streamed.ok()) return streamed;
+  return next;
 }
 
 }  // namespace entente::etcd

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,13 @@ struct RangeRequest {
   std::int64_t min_mod_revision = 0;
 };
 
+// A change a watch saw.
+struct WatchEvent {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  KeyValue kv;  // after a put; for a delete, the key and the deleting revision (mod_revision)
+};
+
 // The range end that makes [prefix, PrefixEnd(prefix)) every key starting with `prefix`.
 std::string PrefixEnd(std::string_view prefix);
 
@@ -76,6 +84,14 @@ class Client {
   // Renews lease `id`; NotFound once it expired.
   Status KeepAlive(std::int64_t id);
   Status RevokeLease(std::int64_t id);
+  // Watches `range` (its key and range_end) from `start_revision` on, handing each batch of events
+  // to `on_events` in revision order as etcd sends them, until `on_events` returns false or `duration`
+  // has passed. Returns the revision to watch from next (one past the last event seen, or
+  // `start_revision`); FailedPrecondition when `start_revision` was compacted away (read the range
+  // instead).
+  Result<std::int64_t> Watch(const RangeRequest& range, std::int64_t start_revision,
+                             const std::function<bool(const std::vector<WatchEvent>&)>& on_events,
+                             std::chrono::milliseconds duration);
 
   // Every call fails with Unavailable naming each member tried and why, once no member answered;
   // an error etcd gave is FailedPrecondition (or NotFound, ResourceExhausted for its space alarm) with

@@ -211,8 +211,10 @@ struct Client::Impl {
     }
   }
 
-  Result<Response> Send(std::string_view method, std::string_view target, std::string_view body,
-                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  // The request to send, or InvalidArgument for what cannot be sent.
+  Result<bhttp::request<bhttp::string_body>> MakeRequest(std::string_view method, std::string_view target,
+                                                         std::string_view body,
+                                                         const std::vector<std::pair<std::string, std::string>>& headers) {
     if (!tls_status.ok()) return tls_status;
     if (!IsToken(method)) return Status::InvalidArgument("'" + std::string(method) + "' is not an HTTP method");
     if (!IsTarget(target)) {
@@ -240,7 +242,13 @@ struct Client::Impl {
     request.body() = std::string(body);
     request.keep_alive(true);
     request.prepare_payload();
-    const bool head = verb == bhttp::verb::head;
+    return request;
+  }
+
+  Result<Response> Send(std::string_view method, std::string_view target, std::string_view body,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+    ENTENTE_ASSIGN_OR_RETURN(bhttp::request<bhttp::string_body> request, MakeRequest(method, target, body, headers));
+    const bool head = request.method() == bhttp::verb::head;
 
     const SteadyClock::time_point deadline = SteadyClock::now() + options.timeout;
     for (int attempt = 0;; ++attempt) {
@@ -267,6 +275,52 @@ struct Client::Impl {
     }
   }
 
+  // Sends `request` on a new connection and hands the response body to `on_data` as it arrives, until
+  // it ends, `on_data` returns false or `until` passes; returns the response's status. The connection
+  // is closed afterwards.
+  template <typename Stream>
+  Result<int> ReadStream(Stream& connection, bhttp::request<bhttp::string_body>& request,
+                         const std::function<bool(std::string_view)>& on_data, SteadyClock::time_point until) {
+    error_code ec;
+    bhttp::async_write(connection, request, [&](error_code e, std::size_t) { ec = e; });
+    if (RunUntil(SteadyClock::now() + options.timeout, [&] { CloseSocket(); })) {
+      return Status::Unavailable("sending the request to " + where + " " + TimeoutText());
+    }
+    if (ec) return Status::Unavailable("cannot send the request to " + where + ": " + ec.message());
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(boost::none);  // a stream has no end but its deadline
+    bhttp::async_read_header(connection, buffer, parser, [&](error_code e, std::size_t) { ec = e; });
+    if (RunUntil(std::min(until, SteadyClock::now() + options.timeout), [&] { CloseSocket(); })) {
+      return Status::Unavailable("waiting for the response from " + where + " " + TimeoutText());
+    }
+    if (ec) return Status::Unavailable("cannot read the response from " + where + ": " + ec.message());
+    const int status = static_cast<int>(parser.get().result_int());
+    char piece[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+      bhttp::async_read_some(connection, buffer, parser, [&](error_code e, std::size_t) { ec = e; });
+      if (RunUntil(until, [&] { CloseSocket(); })) return status;  // the stream lasted its time
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return Status::Unavailable("the response from " + where + " broke off: " + ec.message());
+      std::size_t got = sizeof piece - parser.get().body().size;
+      if (got > 0 && !on_data(std::string_view(piece, got))) return status;
+    }
+    return status;
+  }
+
+  Result<int> Stream(std::string_view method, std::string_view target, std::string_view body,
+                     const std::function<bool(std::string_view)>& on_data, SteadyClock::time_point until) {
+    ENTENTE_ASSIGN_OR_RETURN(bhttp::request<bhttp::string_body> request,
+                             MakeRequest(method, target, body, {{"Content-Type", "application/json"}}));
+    Disconnect();
+    ENTENTE_RETURN_IF_ERROR(Connect(SteadyClock::now() + options.timeout));
+    Result<int> status = plain ? ReadStream(*plain, request, on_data, until) : ReadStream(*stream, request, on_data, until);
+    Disconnect();
+    return status;
+  }
+
   const ClientOptions options;
   std::string host;   // without IPv6 brackets
   std::string where;  // host:port, for the Host header and messages
@@ -288,6 +342,18 @@ Result<Response> Client::Send(std::string_view method, std::string_view target, 
   std::lock_guard lock(impl_->mu);
   try {
     return impl_->Send(method, target, body, headers);
+  } catch (const std::exception& e) {
+    impl_->Disconnect();
+    return Status::Internal(std::string("HTTP client failed: ") + e.what());
+  }
+}
+
+Result<int> Client::Stream(std::string_view method, std::string_view target, std::string_view body,
+                           const std::function<bool(std::string_view)>& on_data,
+                           std::chrono::steady_clock::time_point until) {
+  std::lock_guard lock(impl_->mu);
+  try {
+    return impl_->Stream(method, target, body, on_data, until);
   } catch (const std::exception& e) {
     impl_->Disconnect();
     return Status::Internal(std::string("HTTP client failed: ") + e.what());

@@ -251,6 +251,13 @@ class Client {
   Result<Response> Get(std::string_view target);
   // Sends `body` with content type application/json.
   Result<Response> Post(std::string_view target, std::string_view body);
+  // Sends `body` (application/json) on a connection of its own and hands the response body to
+  // `on_data`, piece by piece as it arrives (a streamed answer, such as etcd's watch), until the body
+  // ends, `on_data` returns false or `until` passes; then closes that connection. Returns the
+  // response's status (its body went to `on_data` whatever the status); Unavailable as Send when
+  // connecting, sending or the headers fail within the timeout, or when the body breaks off.
+  Result<int> Stream(std::string_view method, std::string_view target, std::string_view body,
+                     const std::function<bool(std::string_view)>& on_data, std::chrono::steady_clock::time_point until);
 
  private:
   struct Impl;

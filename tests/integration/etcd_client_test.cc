@@ -1,5 +1,5 @@
 // The etcd client (runtime/etcd) against a real cluster of three members on loopback: idempotent
-// appends, ranges, deletes and compaction, leases, and members that crash or freeze.
+// appends, ranges, deletes and compaction, leases, watches, and members that crash or freeze.
 #include "runtime/etcd/etcd.h"
 
 #include <doctest/doctest.h>
@@ -84,6 +84,57 @@ TEST_CASE("A lease lives while kept alive; once revoked it is gone") {
   MustOk(client->RevokeLease(lease));
   CHECK(client->KeepAlive(lease).code() == StatusCode::kNotFound);
   CHECK(Must(client->Range({"leased/holder"})).kvs.empty());
+}
+
+TEST_CASE("Watch hands over every change of a prefix from a revision on, in order, and where to go on from") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  const etcd::RangeRequest prefix{"watched/", etcd::PrefixEnd("watched/")};
+  std::int64_t from = Must(client->Put("watched/0", AsBytes("zero"))) + 1;
+  Must(client->Put("watched/1", AsBytes("one")));
+  Must(client->Put("watched/2", AsBytes("two")));
+  std::int64_t deleted = Must(client->DeleteRange("watched/1")) > 0 ? 1 : 0;
+  REQUIRE(deleted == 1);
+  std::vector<etcd::WatchEvent> seen;
+  auto collect = [&](std::size_t want) {
+    return [&seen, want](const std::vector<etcd::WatchEvent>& events) {
+      seen.insert(seen.end(), events.begin(), events.end());
+      return seen.size() < want;
+    };
+  };
+  std::int64_t next = Must(client->Watch(prefix, from, collect(3), std::chrono::seconds(10)));
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].kv.key == "watched/1");
+  CHECK(ToString(seen[0].kv.value) == "one");
+  CHECK(seen[1].kv.key == "watched/2");
+  CHECK(seen[2].type == etcd::WatchEvent::Type::kDelete);
+  CHECK(seen[2].kv.key == "watched/1");
+  CHECK(next == seen[2].kv.mod_revision + 1);
+
+  // A change made while the watch runs arrives as it happens.
+  seen.clear();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Must(ClientOf(Cluster(), std::chrono::seconds(5))->Put("watched/3", AsBytes("three")));
+  });
+  auto start = std::chrono::steady_clock::now();
+  std::int64_t after = Must(client->Watch(prefix, next, collect(1), std::chrono::seconds(10)));
+  writer.join();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].kv.key == "watched/3");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  // Nothing more: the watch ends with its duration, to go on from the same revision.
+  CHECK(Must(client->Watch(prefix, after, collect(100), std::chrono::milliseconds(300))) == after);
+}
+
+TEST_CASE("Watch from a revision compacted away is refused, saying so") {
+  auto client = ClientOf(Cluster(), std::chrono::seconds(5));
+  std::int64_t old = Must(client->Put("compacted/a", AsBytes("1")));
+  std::int64_t now = Must(client->Put("compacted/a", AsBytes("2")));
+  MustOk(client->Compact(now));
+  auto refused = client->Watch({"compacted/", etcd::PrefixEnd("compacted/")}, old,
+                               [](const std::vector<etcd::WatchEvent>&) { return true; }, std::chrono::seconds(5));
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(refused.status().message().find("compacted") != std::string::npos);
 }
 
 TEST_CASE("With one member of three killed the client goes on; with two frozen it answers Unavailable, and after SIGCONT goes on") {

@@ -156,6 +156,26 @@ TEST_CASE("A plain HTTP client sends its second request over the same keep-alive
   CHECK(server.connections() == 1);
 }
 
+TEST_CASE("Stream hands a response body to its reader as it arrives and stops when the reader says so") {
+  EchoServer server;
+  Client client(PlainOptions(server.port()));
+  std::string got;
+  auto status = client.Stream("POST", "/watch", "streamed", [&](std::string_view data) {
+    got.append(data);
+    return true;
+  }, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  REQUIRE_MESSAGE(status.ok(), status.status().ToString());
+  CHECK(*status == 200);
+  CHECK(got == "echo:streamed");
+  // A reader that has enough ends the stream: the call returns at once with the status.
+  int pieces = 0;
+  auto stopped = client.Stream("POST", "/watch", "again", [&](std::string_view) { return ++pieces < 1; },
+                               std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  REQUIRE(stopped.ok());
+  CHECK(pieces == 1);
+  CHECK(server.requests().size() == 2);
+}
+
 TEST_CASE("A plain HTTP client ignores TLS files it was given") {
   EchoServer server;
   ClientOptions options = PlainOptions(server.port());
