@@ -4,7 +4,9 @@
 #   deploy/alliance.sh up     SPEC   make what is missing (CAs, ECerts, TCerts, CRLs, genesis, relay.yaml,
 #                                    one node.yaml per node), start the relay and the nodes, wait until
 #                                    each one listens
-#   deploy/alliance.sh status SPEC   which of its processes run
+#   deploy/alliance.sh status SPEC [--json]
+#                                    which of its processes run; with --json one array of
+#                                    {"name", "kind", "pid", "port", "up", "heights": {"<channel>": n}}
 #   deploy/alliance.sh down   SPEC   stop the processes it started (and only those)
 #   deploy/alliance.sh deploy-contract SPEC PACKAGE CHANNEL [POLICY]
 #                                    install PACKAGE on every node of CHANNEL, then commit its definition
@@ -19,7 +21,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 entente=${ENTENTE_BIN:-$root/build/runtime/cli/entente}
 
 usage() {
-  echo "usage: $0 up|status|down SPEC" >&2
+  echo "usage: $0 up|down SPEC" >&2
+  echo "       $0 status SPEC [--json]" >&2
   echo "       $0 deploy-contract SPEC PACKAGE CHANNEL [POLICY]" >&2
   exit 2
 }
@@ -31,6 +34,9 @@ if [ "$command" = deploy-contract ]; then
   [ -f "$package" ] || { echo "alliance.sh: no package at $3" >&2; exit 1; }
   channel=$4
   policy=${5:-}
+elif [ "$command" = status ] && [ $# -eq 3 ]; then
+  [ "$3" = --json ] || usage
+  json=1
 else
   [ $# -eq 2 ] || usage
 fi
@@ -163,6 +169,51 @@ deploy_contract() {
     --channel "$channel" ${policy:+--policy "$policy"}
 }
 
+# The port process $1 listens on, from its log ("... ready on port N"); empty when it never said.
+listening_port() {
+  grep -h "ready on port" "$state/logs/$1.log" 2>/dev/null | tail -1 | awk '{print $NF}'
+}
+
+# The host process $1 listens on, as the spec gives it.
+listening_host() {
+  if [ "$1" = relay ]; then awk '$1 == "relay" {print $2}' <<<"$plan"; else awk -v n="$1" '$1 == "node" && $2 == n {print $4}' <<<"$plan"; fi
+}
+
+# {"<channel>": height, ...} as the process at host $1, port $2 answers, asked as the first chain's
+# client; {} when it does not answer.
+heights_json() {
+  local host=$1 port=$2 first who out="" channel answer height
+  first=$(awk '$1 == "chain" {print $2; exit}' <<<"$plan")
+  who="$state/crypto/$first/clients/client1"
+  for channel in alliance $(awk '$1 == "chain" {print $2}' <<<"$plan"); do
+    answer=$(curl --silent --max-time 5 --cacert "$state/crypto/alliance-cas.pem" --cert "$who/cert.pem" \
+      --key "$who/key.pem" "https://$host:$port/v1/channels/$channel" 2>/dev/null) || continue
+    height=$(sed -n 's/.*"height":\([0-9][0-9]*\).*/\1/p' <<<"$answer")
+    [ -n "$height" ] && out+="${out:+, }\"$channel\": $height"
+  done
+  echo "{$out}"
+}
+
+# Prints one JSON array describing every process of the alliance.
+status_json() {
+  local name kind pid port up heights entries=""
+  [ -f "$state/crypto/alliance-cas.pem" ] || ca_bundle >/dev/null
+  for name in $(names); do
+    kind=node
+    [ "$name" = relay ] && kind=relay
+    pid=null up=false port=null heights="{}"
+    if pid=$(running_pid "$name"); then
+      up=true
+      port=$(listening_port "$name")
+      [ -n "$port" ] && heights=$(heights_json "$(listening_host "$name")" "$port") || port=null
+    else
+      pid=null
+    fi
+    entries+="${entries:+, }{\"name\": \"$name\", \"kind\": \"$kind\", \"pid\": $pid, \"port\": $port, \"up\": $up, \"heights\": $heights}"
+  done
+  echo "[$entries]"
+}
+
 start() {
   local name=$1 kind=$2
   if running_pid "$name" >/dev/null; then
@@ -200,6 +251,10 @@ case "$command" in
     ;;
   status)
     status=0
+    if [ -n "${json:-}" ]; then
+      status_json
+      exit 0
+    fi
     for name in $(names); do
       if pid=$(running_pid "$name"); then
         echo "  $name running (pid $pid)"

@@ -13,6 +13,7 @@
 
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"
+#include "tests/support/must.h"
 #include "tests/support/support.h"
 
 namespace entente::testing {
@@ -110,6 +111,22 @@ TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, 
   CHECK(status.exit_code == 0);
   CHECK(status.output.find("chainB-node2 running") != std::string::npos);
   CHECK(ProcessesNaming(state).find("entente") != std::string::npos);
+  // The same as JSON, with every channel's height as each process answers it.
+  CommandResult listed = RunCommand({"bash", SourceDir() + "/deploy/alliance.sh", "status", spec, "--json"});
+  INFO(listed.output);
+  REQUIRE(listed.exit_code == 0);
+  Json processes = Must(ParseJson(listed.output));
+  REQUIRE(processes.is_array());
+  CHECK(processes.size() == 5);
+  for (const Json& p : processes) {
+    CAPTURE(p.dump());
+    CHECK(p["up"] == true);
+    CHECK(p["pid"].is_number_integer());
+    CHECK(p["port"].is_number_integer());
+    CHECK(p["kind"] == (p["name"] == "relay" ? "relay" : "node"));
+    CHECK(p["heights"]["alliance"].get<int>() >= 1);
+    CHECK(p["heights"]["chainA"].get<int>() >= 1);
+  }
 
   CommandResult down = RunCommand({"bash", SourceDir() + "/deploy/alliance.sh", "down", spec});
   INFO(down.output);
@@ -118,6 +135,11 @@ TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, 
   CommandResult after = RunCommand({"bash", SourceDir() + "/deploy/alliance.sh", "status", spec});
   CHECK(after.exit_code == 3);
   CHECK(after.output.find("relay stopped") != std::string::npos);
+  CommandResult stopped = RunCommand({"bash", SourceDir() + "/deploy/alliance.sh", "status", spec, "--json"});
+  INFO(stopped.output);
+  Json none_up = Must(ParseJson(stopped.output));
+  REQUIRE(none_up.is_array());
+  for (const Json& p : none_up) CHECK(p["up"] == false);
 }
 
 }  // namespace
