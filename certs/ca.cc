@@ -126,8 +126,8 @@ Result<CertificateAuthority> CertificateAuthority::Open(const std::string& dir) 
 Result<IssuedCertificate> CertificateAuthority::IssueEcert(crypto::Role role, const std::string& id, int days,
                                                            const std::vector<std::string>& hosts) const {
   if (role != crypto::Role::kNode && role != crypto::Role::kClient && role != crypto::Role::kAdmin &&
-      role != crypto::Role::kRelay) {
-    return Status::InvalidArgument("an ECert's role is node, client, admin or relay, not " +
+      role != crypto::Role::kRelay && role != crypto::Role::kEtcd) {
+    return Status::InvalidArgument("an ECert's role is node, client, admin, relay or etcd, not " +
                                    std::string(crypto::RoleName(role)));
   }
   if (id.empty()) return Status::InvalidArgument("an ECert needs an id");

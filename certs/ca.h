@@ -49,7 +49,7 @@ class CertificateAuthority {
   // The certificate that signs what this CA issues: the intermediate if there is one, else the root.
   const crypto::Certificate& issuer() const { return intermediate_ ? *intermediate_ : root_; }
 
-  // Issues an ECert for `id` in `role` (node, client, admin or relay) valid from now for `days`.
+  // Issues an ECert for `id` in `role` (node, client, admin, relay or etcd) valid from now for `days`.
   // `hosts` become subjectAltName entries (IP addresses or DNS names), for TLS servers.
   Result<IssuedCertificate> IssueEcert(crypto::Role role, const std::string& id, int days,
                                        const std::vector<std::string>& hosts = {}) const;

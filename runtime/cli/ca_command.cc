@@ -175,9 +175,11 @@ void AddCaCommands(CLI::App& app, int& exit_code) {
 
   CLI::App* issue = ca->add_subcommand("issue", "Issue an ECert: OUT/cert.pem and OUT/key.pem");
   issue->add_option("--dir", options->dir, "CA directory")->required();
-  issue->add_option("--role", options->role, "node, client, admin or relay")
+  issue->add_option("--role", options->role,
+                    "node, client, admin, relay, or etcd (an etcd member's server certificate, which also "
+                    "dials etcd: give its --host)")
       ->required()
-      ->check(CLI::IsMember({"node", "client", "admin", "relay"}));
+      ->check(CLI::IsMember({"node", "client", "admin", "relay", "etcd"}));
   issue->add_option("--id", options->id, "Identity (the CN)")->required();
   issue->add_option("--out", options->out, "Output directory")->required();
   issue->add_option("--days", options->days, "Validity in days")->capture_default_str()->check(CLI::PositiveNumber);

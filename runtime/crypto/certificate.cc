@@ -79,17 +79,18 @@ std::string_view RoleName(Role role) {
     case Role::kRelay: return "relay";
     case Role::kTx: return "tx";
     case Role::kCa: return "ca";
+    case Role::kEtcd: return "etcd";
     case Role::kUnknown: break;
   }
   return "unknown";
 }
 
 Result<Role> ParseRole(std::string_view name) {
-  for (Role r : {Role::kNode, Role::kClient, Role::kAdmin, Role::kRelay, Role::kTx, Role::kCa}) {
+  for (Role r : {Role::kNode, Role::kClient, Role::kAdmin, Role::kRelay, Role::kTx, Role::kCa, Role::kEtcd}) {
     if (RoleName(r) == name) return r;
   }
   return Status::InvalidArgument("unknown role '" + std::string(name) +
-                                 "' (expected node, client, admin, relay, tx or ca)");
+                                 "' (expected node, client, admin, relay, tx, ca or etcd)");
 }
 
 Certificate::Certificate(std::shared_ptr<X509> cert) : cert_(std::move(cert)) {

@@ -89,9 +89,11 @@ class PrivateKey {
 // ---- Certificates ----
 
 // The role of a certificate's holder, from its OU (DESIGN.md §4).
-enum class Role { kNode, kClient, kAdmin, kRelay, kTx, kCa, kUnknown };
+// The OU of an alliance certificate. kEtcd is an etcd member's server certificate (replicated relays
+// order through etcd): it serves etcd and dials it (its gateway), and authenticates to no Entente API.
+enum class Role { kNode, kClient, kAdmin, kRelay, kTx, kCa, kEtcd, kUnknown };
 std::string_view RoleName(Role role);
-// Returns InvalidArgument for a name other than node, client, admin, relay, tx or ca.
+// Returns InvalidArgument for a name other than node, client, admin, relay, tx, ca or etcd.
 Result<Role> ParseRole(std::string_view name);
 
 // Subject fields of an alliance certificate: O=<chain>, OU=<role>, CN=<id>.

@@ -130,5 +130,21 @@ TEST_CASE("openssl verify accepts an ECert and a TCert issued by entente ca") {
   CHECK(Contains(r.output, "tcert-2.pem: OK"));
 }
 
+TEST_CASE("ca issue --role etcd makes an etcd member's certificate: OU=etcd, its host, for serving and for dialing") {
+  Alliance a;
+  std::string etcd = a.tmp.Join("etcd1");
+  REQUIRE(RunEntente({"ca", "issue", "--dir", a.ca, "--role", "etcd", "--id", "etcd1", "--host", "127.0.0.1", "--out",
+                      etcd})
+              .exit_code == 0);
+  CommandResult verified = RunEntente({"ca", "verify", "--trust", a.ca + "/ca.pem", etcd + "/cert.pem"});
+  CHECK(verified.exit_code == 0);
+  CHECK(Contains(verified.output, "role: etcd"));
+  CommandResult text = RunCommand({"openssl", "x509", "-in", etcd + "/cert.pem", "-noout", "-text"});
+  CHECK(Contains(text.output, "TLS Web Server Authentication"));
+  CHECK(Contains(text.output, "TLS Web Client Authentication"));
+  CHECK(Contains(text.output, "IP Address:127.0.0.1"));
+  CHECK(RunEntente({"ca", "issue", "--dir", a.ca, "--role", "tx", "--id", "x", "--out", a.tmp.Join("x")}).exit_code != 0);
+}
+
 }  // namespace
 }  // namespace entente::testing

@@ -47,7 +47,7 @@ std::string EtcdBinary() {
 EtcdCluster::EtcdCluster(int members) {
   REQUIRE_MESSAGE(::access(EtcdBinary().c_str(), X_OK) == 0, "etcd is not installed at " << EtcdBinary());
   auto ca = Must(certs::CertificateAuthority::Init(dir_.Join("ca"), "chainE", false));
-  MustOk(Must(ca.IssueEcert(crypto::Role::kNode, "etcd", 30, {"127.0.0.1"}))
+  MustOk(Must(ca.IssueEcert(crypto::Role::kEtcd, "etcd", 30, {"127.0.0.1"}))
              .Save(dir_.Join("server-cert.pem"), dir_.Join("server-key.pem")));
   MustOk(Must(ca.IssueEcert(crypto::Role::kRelay, "relay", 30)).Save(client_cert_file(), client_key_file()));
   {
