@@ -399,13 +399,13 @@ void Alliance::AddMember(shim::Context& ctx, Member member) {
 
 void Alliance::UpdateMember(shim::Context& ctx, Member member) {
   shim::Stub& stub = ctx.stub();
-  CheckMember(member);
   std::vector<Member> members = ReadAll<Member>(stub, kMemberType);
   auto it = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == member.name; });
   Check(it != members.end(), "chain " + member.name + " is not a member");
   Check(member.crls.empty() || member.crls == it->crls,
         "member " + member.name + "'s CRLs change through PublishCrl only");
-  // Its CRLs of the CAs it still lists stay.
+  // Its CRLs of the CAs it still lists stay; those of CAs it drops go (before the check, so that a
+  // member read, given a new CA and written back is accepted).
   member.crls.clear();
   if (!it->crls.empty()) {
     std::vector<crypto::Certificate> cas = CasOf(member);
@@ -413,6 +413,7 @@ void Alliance::UpdateMember(shim::Context& ctx, Member member) {
       if (crypto::ReadCrl(crl, cas).ok()) member.crls.push_back(crl);
     }
   }
+  CheckMember(member);
   *it = member;
   Check(AdminWeight(members) > 0, "the alliance would be left without an admin");
   Write(stub, kMemberType, {member.name}, member);

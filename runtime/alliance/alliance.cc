@@ -234,27 +234,74 @@ Result<chaincode::AllianceConfig> ReadConfig(const ledger::Snapshot& snapshot) {
   }
 }
 
-Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems) {
-  Membership m;
-  m.trust = std::make_shared<crypto::TrustStore>();
-  m.view.channels.insert(kAllianceChannel);
-  m.view.config_channel = kAllianceChannel;
+namespace {
+std::string RecordedConfigKey(std::uint64_t alliance_height) {
+  std::string number = std::to_string(alliance_height);
+  return "alliance/config/" + std::string(20 - number.size(), '0') + number;
+}
+}  // namespace
+
+Status RecordConfigAt(ledger::Ledger& ledger, std::uint64_t alliance_height, const chaincode::AllianceConfig& config) {
+  return ledger.PutMeta({{RecordedConfigKey(alliance_height), ToBytes(Json(config).dump())}});
+}
+
+Result<std::optional<chaincode::AllianceConfig>> RecordedConfigAt(const ledger::Ledger& ledger,
+                                                                  std::uint64_t alliance_height) {
+  ENTENTE_ASSIGN_OR_RETURN(std::optional<Bytes> recorded, ledger.GetMeta(RecordedConfigKey(alliance_height)));
+  if (!recorded) return std::optional<chaincode::AllianceConfig>();
+  try {
+    return std::optional<chaincode::AllianceConfig>(Json::parse(ToString(*recorded)).get<chaincode::AllianceConfig>());
+  } catch (const std::exception& e) {
+    return Status::Corruption("the configuration recorded at alliance height " + std::to_string(alliance_height) +
+                              " does not parse: " + e.what());
+  }
+}
+
+namespace {
+
+// A TrustStore of every member's CAs and published CRLs, with the nodes' ECerts registered.
+Result<std::shared_ptr<crypto::TrustStore>> AllianceTrust(const chaincode::AllianceConfig& config) {
+  auto trust = std::make_shared<crypto::TrustStore>();
   for (const chaincode::Member& member : config.members) {
-    m.view.channels.insert(member.name);
     for (const std::string& pem : member.ca_certs) {
       auto ca = crypto::Certificate::FromPem(pem);
-      Status s = ca.ok() ? m.trust->AddCa(*ca) : ca.status();
+      Status s = ca.ok() ? trust->AddCa(*ca) : ca.status();
       if (!s.ok()) return Status::InvalidArgument("member " + member.name + ": CA certificate: " + s.message());
-      m.ca_pems.push_back(pem);
     }
-    for (const chaincode::Admin& admin : member.admins) m.view.admins.push_back({admin.id, member.name, admin.weight});
   }
   for (const chaincode::Node& node : config.nodes) {
     auto ecert = crypto::Certificate::FromPem(node.ecert);
     if (!ecert.ok()) return Status::InvalidArgument("node " + node.id + ": ECert: " + ecert.status().message());
-    m.trust->AddEcert(*ecert);
-    m.view.nodes.push_back({node.id, node.chain, node.weight});
+    trust->AddEcert(*ecert);
   }
+  // The CRLs the members published (PublishCrl); of two CRLs of one CA, the newer stays.
+  for (const chaincode::Member& member : config.members) {
+    for (const std::string& crl : member.crls) {
+      Status s = trust->AddCrl(crl);
+      if (!s.ok()) return Status::InvalidArgument("member " + member.name + ": CRL: " + s.message());
+    }
+  }
+  return trust;
+}
+
+}  // namespace
+
+Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems) {
+  Membership m;
+  ENTENTE_ASSIGN_OR_RETURN(m.validation_trust, AllianceTrust(config));
+  ENTENTE_ASSIGN_OR_RETURN(m.trust, AllianceTrust(config));
+  for (const std::string& crl : crl_pems) {
+    Status s = m.trust->AddCrl(crl);
+    if (!s.ok()) return Status::InvalidArgument("CRL: " + s.message());
+  }
+  m.view.channels.insert(kAllianceChannel);
+  m.view.config_channel = kAllianceChannel;
+  for (const chaincode::Member& member : config.members) {
+    m.view.channels.insert(member.name);
+    for (const std::string& pem : member.ca_certs) m.ca_pems.push_back(pem);
+    for (const chaincode::Admin& admin : member.admins) m.view.admins.push_back({admin.id, member.name, admin.weight});
+  }
+  for (const chaincode::Node& node : config.nodes) m.view.nodes.push_back({node.id, node.chain, node.weight});
   // A member chain without nodes in the alliance is reached only through adapters.
   for (const chaincode::Member& member : config.members) {
     bool has_nodes = std::any_of(config.nodes.begin(), config.nodes.end(),
@@ -268,17 +315,6 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     m.view.contracts.push_back({d.channel, d.name, d.version, d.sha256, d.policy});
   }
   m.view.contracts.push_back({kAllianceChannel, kAllianceContract, "builtin", "", kAlliancePolicy});
-  for (const std::string& crl : crl_pems) {
-    Status s = m.trust->AddCrl(crl);
-    if (!s.ok()) return Status::InvalidArgument("CRL: " + s.message());
-  }
-  // The CRLs the members published (PublishCrl); of two CRLs of one CA, the newer stays.
-  for (const chaincode::Member& member : config.members) {
-    for (const std::string& crl : member.crls) {
-      Status s = m.trust->AddCrl(crl);
-      if (!s.ok()) return Status::InvalidArgument("member " + member.name + ": CRL: " + s.message());
-    }
-  }
   return m;
 }
 

@@ -54,17 +54,32 @@ Result<chaincode::AllianceConfig> ReadConfig(const ledger::Snapshot& snapshot);
 // The policy of config transactions of the alliance contract: more than half of the admins' weight.
 inline constexpr char kAlliancePolicy[] = "Admins(0.5)";
 
-// The alliance as validation sees it: the view (with the alliance contract defined on the alliance
-// channel under kAlliancePolicy), and a TrustStore of every member's CAs with the nodes' ECerts
-// registered, and `crl_pems` (the service's CRL files) and the CRLs the members published installed:
-// of two CRLs of one CA, the newer.
+// The alliance as a service sees it: the view (with the alliance contract defined on the alliance
+// channel under kAlliancePolicy), and TrustStores of every member's CAs with the nodes' ECerts
+// registered. Of two CRLs of one CA a store keeps the newer.
 struct Membership {
   validation::AllianceView view;
+  // Who may connect and whom this service endorses for: the CRLs the members published and the
+  // service's own CRL files (`crl_pems`), which take effect at once.
   std::shared_ptr<crypto::TrustStore> trust;
+  // What validation of envelopes and blocks uses: the published CRLs only, which are part of the
+  // ledger, so that every node and relay decides alike (a CRL file of one service cannot make it
+  // disagree with a block).
+  std::shared_ptr<crypto::TrustStore> validation_trust;
   std::vector<std::string> ca_pems;  // every member's CA certificates, for TLS
+  // The height of the alliance channel whose configuration this is (0 when built from a spec).
+  std::uint64_t alliance_height = 0;
 };
 // InvalidArgument naming the member, node or CRL that does not load.
 Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
+
+// The configuration as of alliance height `alliance_height` (the channel's savepoint height), recorded
+// in `ledger`'s meta by a service that reached that height, so that it can validate a block of another
+// channel with the membership the block was cut with (docs/ledger.md).
+Status RecordConfigAt(ledger::Ledger& ledger, std::uint64_t alliance_height, const chaincode::AllianceConfig& config);
+// The configuration recorded at `alliance_height`; nullopt when none was.
+Result<std::optional<chaincode::AllianceConfig>> RecordedConfigAt(const ledger::Ledger& ledger,
+                                                                  std::uint64_t alliance_height);
 
 // Decides whether the certificate a connection presents (`leaf`, then the `intermediates` it sent)
 // identifies a member at `at`: it chains to a member's CA, is within its validity and on no CRL of

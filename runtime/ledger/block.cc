@@ -45,7 +45,8 @@ Bytes Block::SignedMetadataBytes() const {
   for (ValidationCode c : metadata.validation_codes) codes.push_back(static_cast<int>(c));
   Json j{{"header_hash", HexEncode(header.ComputeHash())},
          {"validation_codes", codes},
-         {"timestamp_ms", metadata.timestamp_ms}};
+         {"timestamp_ms", metadata.timestamp_ms},
+         {"alliance_height", metadata.alliance_height}};
   return ToBytes(j.dump());
 }
 
@@ -82,6 +83,7 @@ Json MetadataJson(const BlockMetadata& m) {
   for (ValidationCode c : m.validation_codes) codes.push_back(static_cast<int>(c));
   return Json{{"validation_codes", codes},
               {"timestamp_ms", m.timestamp_ms},
+              {"alliance_height", m.alliance_height},
               {"relay_signature", Base64Encode(m.relay_signature)}};
 }
 
@@ -111,6 +113,12 @@ Result<BlockMetadata> ParseMetadata(const Json& m) {
     metadata.validation_codes.push_back(*code);
   }
   ENTENTE_ASSIGN_OR_RETURN(metadata.timestamp_ms, JsonInt(m, "timestamp_ms"));
+  if (m.contains("alliance_height")) {  // absent in genesis blocks: 0
+    if (!m["alliance_height"].is_number_unsigned()) {
+      return Status::InvalidArgument("block: metadata.alliance_height must be an unsigned integer");
+    }
+    metadata.alliance_height = m["alliance_height"].get<std::uint64_t>();
+  }
   ENTENTE_ASSIGN_OR_RETURN(metadata.relay_signature, JsonBase64(m, "relay_signature"));
   return metadata;
 }

@@ -103,6 +103,9 @@ struct BlockHeader {
 struct BlockMetadata {
   std::vector<ValidationCode> validation_codes;  // one per envelope
   std::int64_t timestamp_ms = 0;
+  // The height of the alliance channel whose membership (certificates, CRLs, policies) validated the
+  // block: every node validates it with that membership, whatever its own alliance channel has reached.
+  std::uint64_t alliance_height = 0;
   Bytes relay_signature;  // over Block::SignedMetadataBytes(), by the relay
 };
 
@@ -113,7 +116,8 @@ struct Block {
 
   // SHA-256 over the concatenated SHA-256 of each envelope.
   Hash ComputeDataHash() const;
-  // The bytes the relay signs: canonical JSON of {header_hash, validation_codes, timestamp_ms}.
+  // The bytes the relay signs: canonical JSON of {alliance_height, header_hash, timestamp_ms,
+  // validation_codes}.
   Bytes SignedMetadataBytes() const;
   // The stored form: header and metadata as JSON, envelopes as raw length-prefixed bytes. Parse
   // returns InvalidArgument naming what is wrong with damaged or truncated input.

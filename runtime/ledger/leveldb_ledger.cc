@@ -333,6 +333,25 @@ class LevelDbLedger final : public Ledger {
   CommitStats last_commit_;
 };
 
+// Records the current format in a ledger without blocks; refuses one with blocks of another format.
+Status CheckFormat(leveldb::DB* db, bool has_blocks, const std::string& dir) {
+  std::string format;
+  leveldb::Status s = db->Get(leveldb::ReadOptions(), leveldb::Slice(kFormatKey.data(), kFormatKey.size()), &format);
+  if (s.ok() && format == kFormat) return Status::Ok();
+  if (!s.ok() && !s.IsNotFound()) return FromLevelDb(s, "cannot read the format of " + dir);
+  if (has_blocks) {
+    return Status::FailedPrecondition(
+        "the ledger in " + dir + " has format " + (s.ok() ? format : std::string("1")) + ", this Entente writes " +
+        std::string(kFormat) + " (transaction ids include the channel): its blocks would not validate; "
+        "create the alliance's ledgers anew (docs/ledger.md, Format)");
+  }
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  return FromLevelDb(db->Put(sync, leveldb::Slice(kFormatKey.data(), kFormatKey.size()),
+                             leveldb::Slice(kFormat.data(), kFormat.size())),
+                     "cannot record the format of " + dir);
+}
+
 // Checks the last block of a channel against its savepoint and the block before it.
 Status CheckTip(leveldb::DB* db, std::string_view channel, const Savepoint& savepoint) {
   if (savepoint.height == 0) return Status::Ok();
@@ -389,6 +408,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, OpenMode mo
   }
   if (!it->status().ok()) return FromLevelDb(it->status(), "cannot read savepoints in " + dir);
   it.reset();
+  ENTENTE_RETURN_IF_ERROR(CheckFormat(db.get(), !savepoints.empty(), dir));
   for (const auto& [channel, savepoint] : savepoints) {
     ENTENTE_RETURN_IF_ERROR(CheckTip(db.get(), channel, savepoint).WithContext("ledger " + dir));
   }

@@ -109,6 +109,9 @@ struct Node::State {
   chaincode::AllianceConfig config;                        // GUARDED_BY(alliance_mu)
   std::shared_ptr<const alliance::Membership> membership;  // GUARDED_BY(alliance_mu)
   std::shared_ptr<endorser::RemoteState> remote;            // GUARDED_BY(alliance_mu): other chains' state
+  // Memberships of earlier alliance heights that blocks named, built from the recorded configurations.
+  std::mutex past_mu;
+  std::map<std::uint64_t, std::shared_ptr<const alliance::Membership>> past_memberships;  // GUARDED_BY(past_mu)
 
   mutable std::mutex tcerts_mu;  // guards options.tcerts, which SIGHUP replaces
   std::size_t next_tcert = 0;    // GUARDED_BY(tcerts_mu)
@@ -189,9 +192,15 @@ struct Node::State {
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
     ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    m.alliance_height = snapshot->GetSavepoint(chaincode::kAllianceChannel).height;
+    ENTENTE_RETURN_IF_ERROR(alliance::RecordConfigAt(*ledger, m.alliance_height, loaded));
     for (const std::string& issuer : m.trust->StaleCrls(crypto::Clock::now())) {
       logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
                    "newer one (entente alliance update-crl)", issuer);
+    }
+    {
+      std::lock_guard past(past_mu);  // built with the CRL files of their time; rebuilt on demand
+      past_memberships.clear();
     }
     auto shared = std::make_shared<const alliance::Membership>(std::move(m));
     ENTENTE_ASSIGN_OR_RETURN(std::shared_ptr<endorser::RemoteState> reads, MakeRemote(loaded, shared));
@@ -340,6 +349,33 @@ struct Node::State {
     waiters->Advance(CommitKey(channel), std::numeric_limits<std::uint64_t>::max());
   }
 
+  // The membership a block cut at alliance height `height` is validated with: the current one, or the
+  // one recorded at that height. When this node's alliance channel is behind, waits for it a while and
+  // then answers Unavailable (the block is fetched again); FailedPrecondition when none was recorded.
+  Result<std::shared_ptr<const alliance::Membership>> MembershipAt(std::uint64_t height) {
+    auto current = Members();
+    for (int waited = 0; height > current->alliance_height && waited < 100 && !stopping; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      current = Members();
+    }
+    if (height == 0 || height == current->alliance_height) return current;
+    if (height > current->alliance_height) {
+      return Status::Unavailable("the block was cut at alliance height " + std::to_string(height) +
+                                 "; this node's alliance channel is at " + std::to_string(current->alliance_height));
+    }
+    std::lock_guard lock(past_mu);
+    if (auto it = past_memberships.find(height); it != past_memberships.end()) return it->second;
+    ENTENTE_ASSIGN_OR_RETURN(std::optional<chaincode::AllianceConfig> recorded, alliance::RecordedConfigAt(*ledger, height));
+    if (!recorded) {
+      return Status::FailedPrecondition("no configuration recorded at alliance height " + std::to_string(height));
+    }
+    ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(*recorded, options.crl_pems));
+    m.alliance_height = height;
+    auto shared = std::make_shared<const alliance::Membership>(std::move(m));
+    past_memberships.emplace(height, shared);
+    return shared;
+  }
+
   // Re-validates `block` as the relay should have, and commits it when every code agrees.
   Status ValidateAndCommit(const std::string& channel, const ledger::Block& block) {
     ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
@@ -360,9 +396,15 @@ struct Node::State {
       Halt(channel, "block " + std::to_string(block.header.number) + ": codes and envelopes differ in number");
       return Status::Ok();
     }
-    auto members = Members();
-    // Validation runs at the block's time, so that a node catching up decides as the relay did.
-    validation::ValidationContext ctx{members->trust.get(), &members->view,
+    auto members_at = MembershipAt(block.metadata.alliance_height);
+    if (!members_at.ok()) {
+      if (members_at.status().code() == StatusCode::kUnavailable) return members_at.status();
+      Halt(channel, "block " + std::to_string(block.header.number) + ": " + members_at.status().message());
+      return Status::Ok();
+    }
+    const std::shared_ptr<const alliance::Membership> members = *members_at;
+    // Validation runs at the block's time and membership, so that a node catching up decides as the relay did.
+    validation::ValidationContext ctx{members->validation_trust.get(), &members->view,
                                       crypto::TimePoint(std::chrono::milliseconds(block.metadata.timestamp_ms)),
                                       options.proposal_window};
     std::vector<validation::CheckedEnvelope> checked;
@@ -718,8 +760,11 @@ struct Node::State {
                               : "not committed on this node within " + std::to_string(w.timeout.count()) + " ms";
       return w.done({w.outcome});
     }
+    // Following the relay, whose answer may have failed for a moment: asks it again soon, block or not.
+    const auto wake = w.follow_relay && !w.at_relay ? std::min(w.deadline, Clock::now() + std::chrono::milliseconds(200))
+                                                    : w.deadline;
     Status waiting = waiters->Wait(
-        CommitKey(channel), height, [this, &channel] { return CommitHeight(channel); }, w.deadline, w.member,
+        CommitKey(channel), height, [this, &channel] { return CommitHeight(channel); }, wake, w.member,
         [this, pending](HeightWaiters::Outcome) { pending->resume([this, pending] { AwaitCommit(pending); }); });
     if (!waiting.ok()) {
       w.outcome.message = "submitted, but this node does not wait for its commit (" + waiting.message() +

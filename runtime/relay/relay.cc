@@ -71,6 +71,7 @@ struct Item {
   std::string submitter;  // SubmitterKey of who submitted it; "" when replayed or in-process
   std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
   validation::CheckedEnvelope checked;
+  std::uint64_t checked_at = 0;  // the alliance height of the membership `checked` was decided with
   bool done = false;  // replayed from the log and already in a block or rejected
 };
 
@@ -171,6 +172,7 @@ struct Relay::State {
     auto snapshot = ledger->GetSnapshot();
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
     ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
+    m.alliance_height = snapshot->GetSavepoint(alliance::kAllianceChannel).height;
     for (const std::string& issuer : m.trust->StaleCrls(crypto::Clock::now())) {
       logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
                    "newer one (entente alliance update-crl)", issuer);
@@ -205,11 +207,12 @@ struct Relay::State {
         }
       }
       auto members = Members();
-      validation::ValidationContext ctx{members->trust.get(), &members->view, std::chrono::system_clock::now(),
+      validation::ValidationContext ctx{members->validation_trust.get(), &members->view, std::chrono::system_clock::now(),
                                         options.proposal_window};
       for (Item& item : batch) {
         auto start = Clock::now();
         item.checked = validation::CheckEnvelope(std::move(*item.parsed), ctx);
+        item.checked_at = members->alliance_height;
         item.parsed.reset();
         verify_ns += static_cast<std::uint64_t>(std::chrono::nanoseconds(Clock::now() - start).count());
         ++verified_count;
@@ -222,15 +225,18 @@ struct Relay::State {
     }
   }
 
-  // Settles `item` with `code`; with `recorded` (the ledger holds its verdict) it is forgotten here.
+  // Settles `item` with `code`; with `recorded` (the ledger holds its verdict) it is forgotten here and
+  // its log segment may go. Without, it stays in the log, so that a restart records its verdict.
   void Finish(const Item& item, ValidationCode code, bool recorded = true) {
     {
       std::lock_guard lock(code_mu);
       ++code_counts[code];
     }
     std::lock_guard lock(accepted_mu);
-    if (recorded) accepted.erase(item.hash);
-    unsettled_seqs.erase(item.seq);
+    if (recorded) {
+      accepted.erase(item.hash);
+      unsettled_seqs.erase(item.seq);
+    }
     if (!item.checked.tx_id.empty()) {
       auto it = pending_tx.find(item.checked.tx_id);
       if (it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
@@ -289,8 +295,18 @@ struct Relay::State {
     ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
     const std::shared_ptr<const alliance::Membership> members_now = Members();
     const std::set<std::string>& external = members_now->view.external_channels;
+    // A configuration block committed since an envelope was checked (a CRL, a member removed) applies to
+    // it too: the block names one membership, with which every node validates it.
+    validation::ValidationContext now_ctx{members_now->validation_trust.get(), &members_now->view,
+                                          std::chrono::system_clock::now(), options.proposal_window};
     std::vector<const validation::CheckedEnvelope*> checked;
     std::vector<std::string> hashes;
+    for (Item& item : queue.items) {
+      if (item.checked_at != members_now->alliance_height) {
+        item.checked = validation::CheckEnvelope(item.bytes, now_ctx);
+        item.checked_at = members_now->alliance_height;
+      }
+    }
     for (const Item& item : queue.items) {
       checked.push_back(&item.checked);
       hashes.push_back(item.hash);
@@ -334,6 +350,7 @@ struct Relay::State {
     }
     block.header.data_hash = block.ComputeDataHash();
     block.metadata.timestamp_ms = NowMs();
+    block.metadata.alliance_height = members_now->alliance_height;
     ENTENTE_ASSIGN_OR_RETURN(block.metadata.relay_signature, options.signing_key->Sign(block.SignedMetadataBytes()));
     meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs, meta));

@@ -70,8 +70,12 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
     enroll(ca, crypto::Role::kAdmin, chain.admin, 0);
   }
   enroll(cas.at("chainA"), crypto::Role::kRelay, "relay", 0);
-  // b3's ECert is revoked: the relay and the nodes know from chainB's CRL.
+  // b3's ECert is revoked: the relay and the nodes know from chainB's CRL file ...
   MustOk(cas.at("chainB").Revoke(Must(crypto::Certificate::LoadFile(identities_["b3"] + "/cert.pem"))));
+  // ... and the alliance from its genesis, which validation goes by.
+  for (chaincode::Member& member : config.members) {
+    if (member.name == "chainB") member.crls.push_back(Must(cas.at("chainB").CrlPem()));
+  }
   std::string crls = dir_.Join("ca-chainA/crl.pem") + ", " + dir_.Join("ca-chainB/crl.pem");
   WriteText(dir_.Join("ca-chainA/crl.pem"), Must(cas.at("chainA").CrlPem()));
 

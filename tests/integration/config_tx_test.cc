@@ -9,6 +9,7 @@
 #include "certs/ca.h"
 #include "runtime/common/file.h"
 #include "runtime/crypto/crypto.h"
+#include "runtime/endorser/endorser.h"
 #include "tests/integration/alliance_fixture.h"
 #include "tests/support/must.h"
 
@@ -126,6 +127,49 @@ TEST_CASE("A CRL published by config transaction revokes at every node and at th
                                           {"--crl", a.dir() + "/ca-chainA/crl.pem", "--chain", "chainA"}, 3);
   CHECK(foreign.exit_code == 1);
   CHECK(foreign.output.find("only an admin of chain chainA publishes its CRLs") != std::string::npos);
+}
+
+TEST_CASE("A node that catches up after a CRL was published commits the revoked client's earlier transactions as the relay did") {
+  RunningAlliance& a = SharedAlliance();
+  a.Enroll("dan", "chainA", crypto::Role::kClient, "dan");
+  // a2 hears nothing of what follows until it restarts.
+  a.process("a2").Signal(SIGSTOP, /*wait=*/false);
+  auto proposal = Must(endorser::MakeSignedProposal(a.SignerOf("dan", 0), "chainA", "data_exchange", "PublishRecord",
+                                                    {"by-dan", "payload", "signed by dan"}));
+  auto [status, endorsed] =
+      a.Submit("a1", "dan", Json{{"signed_proposal", proposal.ToJson()}, {"endorsers", {"a1", "a3"}}});
+  REQUIRE_MESSAGE(status == 200, endorsed.dump());
+  Bytes payload = Must(Base64Decode(endorsed["envelope_payload"].get<std::string>()));
+  auto envelope = Must(endorser::Envelope::FromJson(Must(ParseJson(ToString(payload)))));
+  auto sealed = Must(endorser::SealEnvelope(a.SignerOf("dan", 0), envelope));
+  auto submitted = a.Client("a1", "dan")->Post("/v1/envelopes", ToString(sealed));
+  REQUIRE(submitted.ok());
+  REQUIRE_MESSAGE(submitted->status == 200, submitted->body);
+  Json committed = Must(ParseJson(submitted->body));
+  REQUIRE_MESSAGE(committed["code_name"] == "VALID", committed.dump());
+  const std::string tx_id = committed["tx_id"];
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a CRL newer than the one published
+  a.Revoke("dan", "chainA");
+  CommandResult published =
+      AllianceCommand(a, "update-crl", {"admin-a", "admin-b"}, {"--crl", a.dir() + "/ca-chainA/crl.pem"}, 3);
+  INFO(published.output);
+  REQUIRE(published.exit_code == 0);
+  std::uint64_t height = Must(ParseJson(a.Client("a1", "alice")->Get("/v1/channels/chainA")->body))["height"];
+
+  // Its alliance channel reaches the CRL while it catches up chainA: dan's transaction was decided
+  // before, with the membership its block names.
+  a.Restart("a2", SIGKILL);
+  for (const Json& answer : a.WaitForHeight("chainA", height)) {
+    CAPTURE(answer.dump());
+    CHECK(answer.value("height", std::uint64_t{0}) >= height);
+  }
+  auto at_a2 = a.Client("a2", "alice")->Get("/v1/transactions/" + tx_id);
+  REQUIRE(at_a2.ok());
+  CHECK_MESSAGE(at_a2->body.find("\"code_name\":\"VALID\"") != std::string::npos, at_a2->body);
+  const std::string log = a.process("a2").Log();
+  const auto halting = log.find("HALTING");
+  CHECK_MESSAGE(halting == std::string::npos, log.substr(halting == std::string::npos ? 0 : halting, 600));
 }
 
 TEST_CASE("A CRL file past its nextUpdate stays in force and is reported in the log and at /metrics") {

@@ -218,14 +218,14 @@ TEST_CASE("The envelope log keeps only what is unsettled: settled segments are d
   StillServes(*client, "after-segments");
 }
 
-TEST_CASE("Each new segment of the envelope log has its directory synced before a record in it is acknowledged (fsyncs recorded by strace)") {
+TEST_CASE("Each new segment of the envelope log has its directory synced before a record in it is acknowledged, and each deletion before the next (fsyncs recorded by strace)") {
   RelayAlliance& a = Fixture();
   TempDir data;
   std::string dir = data.Join("relay");
   std::string trace = data.Join("strace.txt");
   {
     RunningRelay relay = a.StartRelay(dir, 20, 100, "log_segment_bytes: 4096\n",
-                                      {"strace", "-f", "-qq", "-y", "-e", "trace=openat,fsync,fdatasync", "-o", trace});
+                                      {"strace", "-f", "-qq", "-y", "-e", "trace=openat,fsync,fdatasync,unlink,unlinkat", "-o", trace});
     auto client = a.ClientFor(a.client_a, relay.port);
     std::vector<BuiltEnvelope> envelopes;
     for (int i = 0; i < 6; ++i) {
@@ -247,8 +247,11 @@ TEST_CASE("Each new segment of the envelope log has its directory synced before 
   std::istringstream lines(ReadText(trace));
   std::string line;
   std::string created;  // the segment created last, until its directory is synced
+  std::string deleted;  // the segment deleted last, until its directory is synced
   int segments = 0;
   int synced_first = 0;
+  int deletions = 0;
+  int synced_deletions = 0;
   const std::string canonical_dir = std::filesystem::canonical(dir).string();
   while (std::getline(lines, line)) {
     auto segment = line.find("/envelopes-");
@@ -256,9 +259,15 @@ TEST_CASE("Each new segment of the envelope log has its directory synced before 
         segment != std::string::npos) {
       created = line.substr(segment + 1, line.find(".log", segment) + 4 - segment - 1);
       ++segments;
+    } else if (line.find("unlink") != std::string::npos && segment != std::string::npos) {
+      if (!deleted.empty()) FAIL("a segment was deleted before the deletion of " << deleted << " was synced");
+      deleted = line.substr(segment + 1, line.find(".log", segment) + 4 - segment - 1);
+      ++deletions;
     } else if (line.find("fsync(") != std::string::npos && line.find("<" + canonical_dir + ">") != std::string::npos) {
       if (!created.empty()) ++synced_first;
+      if (!deleted.empty()) ++synced_deletions;
       created.clear();
+      deleted.clear();
     } else if (line.find("fdatasync(") != std::string::npos && !created.empty() && line.find(created) != std::string::npos) {
       FAIL("segment " << created << " was synced before its directory");
     }
@@ -266,6 +275,8 @@ TEST_CASE("Each new segment of the envelope log has its directory synced before 
   CAPTURE(ReadText(trace));
   CHECK(segments >= 2);
   CHECK(synced_first == segments);
+  CHECK(deletions >= 1);
+  CHECK(synced_deletions == deletions);
 }
 
 TEST_CASE("A certificate revoked while its connection stays open cannot submit once the relay reloads its CRLs") {

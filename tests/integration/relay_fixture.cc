@@ -63,6 +63,7 @@ RelayAlliance::RelayAlliance() {
 
   chaincode::AllianceConfig config;
   config.members.push_back({"chainA", {ca_a.root().Pem()}, {{"admin-a", 1}}});
+  config.members.back().crls.push_back(Must(ca_a.CrlPem()));  // mallory's revocation, which validation goes by
   config.members.push_back({"chainB", {ca_b.root().Pem()}, {{"admin-b", 1}}});
   auto node = [](const Member& m, const std::string& chain, std::int64_t weight) {
     return chaincode::Node{m.ecert->certificate.subject().id, chain, weight, "https://127.0.0.1:1",

@@ -31,6 +31,10 @@ std::string TxKey(std::string_view channel, std::string_view tx_id);
 std::string SavepointKey(std::string_view channel);
 inline constexpr std::string_view kSavepointPrefix{"p\0", 2};
 inline constexpr std::string_view kMetaPrefix{"m\0", 2};
+// The ledger format: written when a ledger is created; a ledger with blocks and another (or no) format
+// refuses to open, since its blocks would no longer validate (docs/ledger.md, "Format").
+inline constexpr std::string_view kFormatKey{"f\0format", 8};
+inline constexpr std::string_view kFormat{"2"};
 // Tx ids are hex SHA-256 (64 characters); anything longer than this is refused.
 inline constexpr std::size_t kMaxTxIdLength = 256;
 

@@ -215,8 +215,11 @@ Result<std::size_t> EnvelopeLog::DropSettled(std::uint64_t settled) {
     for (std::size_t i = 0; i < n; ++i) drop.push_back(segments_[i].path);
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
   }
+  // Oldest first, each deletion durable before the next: a crash leaves the segments that remain
+  // contiguous, never a gap that Open would take for corruption.
   for (const std::string& path : drop) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("cannot delete " + path);
+    ENTENTE_RETURN_IF_ERROR(SyncDirectory(dir_));
   }
   return drop.size();
 }

@@ -201,6 +201,20 @@ TEST_CASE("UpdateMember keeps a member's CRLs of the CAs it still lists, and cha
   CHECK_FALSE(alliance.MemberA().contains("crls"));
 }
 
+TEST_CASE("UpdateMember accepts a member as read, given another CA and written back with the old CA's CRLs") {
+  CrlGenesis alliance;
+  std::string crl = CrlOf(CaA(), hours(1));
+  REQUIRE(alliance.Publish("chainA", crl).ok());
+  Json read = alliance.MemberA();
+  REQUIRE(read["crls"] == Json::array({crl}));
+  Json rotated = RealMemberJson("chainA", CaB(), "adminA");
+  rotated["name"] = "chainA";
+  rotated["crls"] = read["crls"];  // as read: the CRLs of the CA it drops
+  Response r = alliance.stub.Invoke("UpdateMember", {rotated.dump()});
+  REQUIRE_MESSAGE(r.status == 200, r.message);
+  CHECK_FALSE(alliance.MemberA().contains("crls"));
+}
+
 TEST_CASE("Init refuses a member whose CRL its CA did not sign") {
   MockStub stub{"alliance", "alliance", AllianceChaincode()};
   Json member = RealMemberJson("chainA", CaA(), "adminA");

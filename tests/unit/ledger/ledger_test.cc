@@ -4,6 +4,7 @@
 #include "runtime/ledger/ledger.h"
 
 #include <doctest/doctest.h>
+#include <leveldb/db.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -923,6 +924,39 @@ TEST_CASE("reopening the ledger keeps blocks, state, history, the tx index and s
   // And it continues from where it was.
   REQUIRE(CommitNext(*ledger, "chA", {Tx("a3", "chA", "cc", {{"k", "3"}})}).ok());
   CHECK(Get(*ledger, "chA", "cc", "k") == VV("3", 2, 0));
+}
+
+TEST_CASE("a ledger with blocks of an earlier format refuses to open, saying what to do; an empty one takes the format") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("data");
+  {
+    auto ledger = OpenOrDie(dir);
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a0", "chA", "cc", {{"k", "1"}})}).ok());
+  }
+  CHECK(Ledger::Open(dir).ok());
+  {
+    // A ledger from before format records: blocks, and no format.
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), dir, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    REQUIRE(db->Delete(leveldb::WriteOptions(), leveldb::Slice("f\0format", 8)).ok());
+  }
+  auto refused = Ledger::Open(dir);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(Contains(refused.status().message(), "format 1"));
+  CHECK(Contains(refused.status().message(), "create the alliance's ledgers anew"));
+
+  const std::string empty = tmp.Join("empty");
+  { OpenOrDie(empty); }
+  {
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), empty, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    std::string format;
+    REQUIRE(db->Get(leveldb::ReadOptions(), leveldb::Slice("f\0format", 8), &format).ok());
+    CHECK(format == "2");
+  }
 }
 
 TEST_CASE("many channels in one ledger are independent") {
