@@ -34,6 +34,17 @@ struct BlockCutting {
   std::chrono::milliseconds max_wait{50};
 };
 
+// Replicated ordering (DESIGN.md §11): the relays of the alliance order through one etcd cluster.
+struct EtcdOrderingOptions {
+  std::string relay_id;                // this relay's name among the alliance's relays
+  std::vector<std::string> endpoints;  // the members' client URLs
+  std::string ca_file;                 // the CA of the members' server certificates
+  std::string cert_file;               // this relay's etcd client certificate and key
+  std::string key_file;
+  std::string prefix = "/entente";     // the key prefix of the alliance's log
+  std::chrono::milliseconds timeout{1500};  // per call to one member
+};
+
 struct RelayOptions {
   std::string data_dir;    // ledger and envelope log
   ledger::Block genesis;   // block 0 of the alliance channel
@@ -54,6 +65,9 @@ struct RelayOptions {
   // Requests that may wait for blocks at once (long-polls); past it WhenBlocks is ResourceExhausted.
   std::size_t max_waits = 1024;
   std::size_t max_waits_per_member = 512;  // of one member chain
+  // Order through etcd with the alliance's other relays; without it this relay orders alone with its
+  // envelope log in data_dir.
+  std::optional<EtcdOrderingOptions> etcd;
 };
 
 // Who hands an envelope to the relay: the certificate the connection authenticated with (the leaf,
@@ -87,6 +101,8 @@ class Relay {
  public:
   // Opens the ledger in options.data_dir, commits the genesis if needed (refusing a ledger of another
   // alliance), loads the alliance, replays the envelope log and resumes ordering what no block holds.
+  // With options.etcd it reads the replicated log from where its blocks stand instead (and refuses a
+  // ledger the local log ordered, or the log under another prefix).
   static Result<std::unique_ptr<Relay>> Open(RelayOptions options);
   ~Relay();  // Stop()s
 
@@ -96,7 +112,14 @@ class Relay {
   // PermissionDenied when `submitter` is not a valid certificate of the alliance now (expired,
   // revoked, untrusted); ResourceExhausted when the submitter has submitter_quota envelopes unsettled;
   // Unavailable when the pipeline has stopped (see Health). A null `submitter` is an in-process caller.
+  // Replicated, it returns once etcd acknowledged the batch holding it (a quorum of its members has
+  // it); Unavailable when etcd did not within ~2 s (the envelope may still be ordered: the status
+  // tells); InvalidArgument past MaxEnvelopeBytes.
   Result<Acceptance> Submit(ByteView envelope, const Submitter* submitter = nullptr);
+
+  // The largest envelope Submit takes (the replicated log's batch limit); nullopt without a limit
+  // besides the service's body limit.
+  std::optional<std::size_t> MaxEnvelopeBytes() const;
 
   // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
   // the current membership and CRLs): OK, or PermissionDenied with the reason.
@@ -191,6 +214,9 @@ struct RelayConfig {
 //   adapters: [...]   (adapters::LoadAdapters)   delivery_backoff_ms: 200
 //   submitter_quota: 1000   max_waits: 1024   max_waits_per_member: 512   max_connections: 4096
 //   max_requests: 256   log_segment_bytes: 67108864
+//   id: relay1            (replicated ordering; with ordering:)
+//   ordering: {etcd: {endpoints: [https://127.0.0.1:2379, ...], ca: FILE, cert: FILE, key: FILE,
+//                     prefix: /entente, timeout_ms: 1500}}
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 

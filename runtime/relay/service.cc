@@ -57,6 +57,12 @@ http::Response PostEnvelope(Relay& relay, const http::Request& request) {
                          "the body is not an envelope {payload, signature}: " + envelope.status().message());
   }
   if (!request.peer) return http::Problem(401, "Unauthorized", "a client certificate is required");
+  if (auto limit = relay.MaxEnvelopeBytes(); limit && request.body.size() > *limit) {
+    return http::Problem(413, "Payload Too Large",
+                         "an envelope of " + std::to_string(request.body.size()) +
+                             " bytes does not fit in a batch of the ordered log (at most " + std::to_string(*limit) +
+                             ")");
+  }
   Submitter submitter{*request.peer, request.peer_chain};
   auto accepted = relay.Submit(AsBytes(request.body), &submitter);
   if (!accepted.ok()) {
@@ -200,7 +206,7 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
        "delivery_backoff_ms", "submitter_quota", "max_waits", "max_waits_per_member", "max_connections",
-       "max_requests", "log_segment_bytes"}));
+       "max_requests", "log_segment_bytes", "id", "ordering"}));
   RelayConfig c;
   c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
@@ -263,6 +269,33 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t segment, root.GetInt("log_segment_bytes", 64 << 20));
   if (segment < 1) return root.Error("log_segment_bytes must be positive");
   c.relay.log_segment_bytes = static_cast<std::uint64_t>(segment);
+  if (root.Has("ordering")) {
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode ordering, root.Child("ordering"));
+    ENTENTE_RETURN_IF_ERROR(ordering.CheckKeys({"etcd"}));
+    ENTENTE_ASSIGN_OR_RETURN(ConfigNode etcd, ordering.Child("etcd"));
+    ENTENTE_RETURN_IF_ERROR(etcd.CheckKeys({"endpoints", "ca", "cert", "key", "prefix", "timeout_ms"}));
+    EtcdOrderingOptions o;
+    ENTENTE_ASSIGN_OR_RETURN(o.relay_id, root.GetString("id"));
+    if (o.relay_id.empty() || o.relay_id.find_first_of("/ ") != std::string::npos) {
+      return root.Error("id must be a name without '/' or spaces");
+    }
+    ENTENTE_ASSIGN_OR_RETURN(o.endpoints, etcd.GetStringList("endpoints"));
+    if (o.endpoints.empty()) return etcd.Error("endpoints must name at least one etcd member");
+    ENTENTE_ASSIGN_OR_RETURN(std::string ca, etcd.GetString("ca"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string etcd_cert, etcd.GetString("cert"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string etcd_key, etcd.GetString("key"));
+    o.ca_file = ResolvePath(path, ca);
+    o.cert_file = ResolvePath(path, etcd_cert);
+    o.key_file = ResolvePath(path, etcd_key);
+    ENTENTE_ASSIGN_OR_RETURN(o.prefix, etcd.GetString("prefix", o.prefix));
+    if (o.prefix.empty() || o.prefix[0] != '/') return etcd.Error("prefix must start with '/'");
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t timeout, etcd.GetInt("timeout_ms", 1500));
+    if (timeout < 1) return etcd.Error("timeout_ms must be positive");
+    o.timeout = std::chrono::milliseconds(timeout);
+    c.relay.etcd = std::move(o);
+  } else if (root.Has("id")) {
+    return root.Error("id names a relay of replicated ordering: it needs ordering: {etcd: ...}");
+  }
   ServiceBounds bounds;
   ENTENTE_RETURN_IF_ERROR(root.GetServiceBounds(bounds));
   c.relay.max_waits = bounds.max_waits;

@@ -155,6 +155,25 @@ Json EtcdCluster::Call(const std::string& path, const Json& body) {
   return *parsed;
 }
 
+int EtcdCluster::Leader() const {
+  for (int i = 0; i < size(); ++i) {
+    if (!members_[i].process || !members_[i].process->running()) continue;
+    http::ClientOptions options;
+    options.host = "127.0.0.1";
+    options.port = members_[i].client_port;
+    options.tls = {client_cert_file(), client_key_file(), {ca_file()}};
+    options.timeout = std::chrono::milliseconds(5000);
+    http::Client client(options);
+    auto response = client.Post("/v3/maintenance/status", "{}");
+    if (!response.ok() || response->status != 200) continue;
+    auto status = ParseJson(response->body);
+    if (!status.ok() || !status->contains("leader") || !status->contains("header")) continue;
+    if ((*status)["header"].value("member_id", "") == status->value("leader", "")) return i;
+  }
+  FAIL("no member of the etcd cluster says it leads");
+  return -1;
+}
+
 void EtcdServer::Kill() { cluster_.Signal(0, SIGKILL); }
 void EtcdServer::Stop() { cluster_.Signal(0, SIGTERM); }
 

@@ -32,6 +32,8 @@ class EtcdCluster {
   void Signal(int i, int signal);
 
   int size() const { return static_cast<int>(members_.size()); }
+  // The index of the member that leads now, by each running member's own status; REQUIREs one.
+  int Leader() const;
   // "https://127.0.0.1:<client port>" of member `i`.
   std::string endpoint(int i) const;
   std::vector<std::string> endpoints() const;

@@ -92,7 +92,15 @@ std::string BatchLog::KeyOf(const std::string& relay, std::uint64_t seq) const {
 Result<std::optional<std::int64_t>> BatchLog::Append(std::uint64_t seq, const std::vector<Bytes>& envelopes,
                                                      bool cut_after, std::int64_t time_ms) {
   ENTENTE_ASSIGN_OR_RETURN(Bytes value, EncodeBatch(envelopes, cut_after, time_ms));
-  return client_.PutIfAbsent(KeyOf(relay_, seq), value);
+  const std::string key = KeyOf(relay_, seq);
+  ENTENTE_ASSIGN_OR_RETURN(auto written, client_.PutIfAbsent(key, value));
+  if (written) return written;
+  // The key exists: an earlier try of this append whose answer was lost, or another writer's.
+  ENTENTE_ASSIGN_OR_RETURN(etcd::RangeResult found, client_.Range({key}));
+  if (found.kvs.size() == 1 && found.kvs[0].value == value && found.kvs[0].version == 1) {
+    return std::optional<std::int64_t>(found.kvs[0].mod_revision);
+  }
+  return std::optional<std::int64_t>();
 }
 
 Result<std::uint64_t> BatchLog::NextSeq() {

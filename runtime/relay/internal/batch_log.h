@@ -45,8 +45,10 @@ class BatchLog {
   // `client` outlives the log; `prefix` is the alliance's key prefix; `relay` this relay's id.
   BatchLog(etcd::Client& client, std::string prefix, std::string relay);
 
-  // Appends batch `seq` of this relay. Returns the revision etcd ordered it at, or nullopt when batch
-  // `seq` existed already (a retry: nothing written). InvalidArgument past kMaxBatchBytes.
+  // Appends batch `seq` of this relay. Returns the revision etcd ordered it at, also when an earlier
+  // try whose answer was lost wrote it (nothing is written twice); nullopt when batch `seq` holds
+  // another value (another writer took the key: the caller appends as the next seq). InvalidArgument
+  // past kMaxBatchBytes.
   Result<std::optional<std::int64_t>> Append(std::uint64_t seq, const std::vector<Bytes>& envelopes, bool cut_after,
                                              std::int64_t time_ms);
   // The number of this relay's next batch: one past its highest batch key (0 for none).

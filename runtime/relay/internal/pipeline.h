@@ -1,0 +1,222 @@
+// The relay's pipeline (DESIGN.md §9): its state, shared by the public API (relay.cc), the pipeline
+// (log → verify on a worker pool → order in log order, per channel → cut → MVCC → sign → commit;
+// pipeline.cc) and the replicated ordering on etcd (replicated.cc). Internal to the relay.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/alliance/alliance.h"
+#include "runtime/common/json.h"
+#include "runtime/common/log.h"
+#include "runtime/common/waiters.h"
+#include "runtime/relay/internal/delivery.h"
+#include "runtime/relay/internal/envelope_log.h"
+#include "runtime/relay/internal/etcd_ordering.h"
+#include "runtime/relay/relay.h"
+#include "runtime/validation/validation.h"
+
+namespace entente::relay {
+namespace internal {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds since the epoch by the system clock.
+inline std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The tx id and channel of an envelope, as far as it parses: enough to place a log record at replay.
+struct Peek {
+  std::string tx_id;
+  std::string channel;
+};
+
+inline Peek PeekEnvelope(const validation::ParsedEnvelope& parsed) {
+  if (!parsed.proposal) return {};
+  return {parsed.proposal->tx_id, parsed.proposal->channel};
+}
+
+// Meta keys of the relay's bookkeeping in its ledger.
+inline std::string OrderedKey(std::string_view channel) { return "relay/ordered/" + std::string(channel); }
+inline std::string RejectedKey(std::string_view hash) { return "relay/rejected/" + std::string(hash); }
+inline std::string RejectedTxKey(std::string_view tx_id) { return "relay/rejected-tx/" + std::string(tx_id); }
+inline std::string UnclaimedKey(std::string_view tx_id) { return "relay/unclaimed/" + std::string(tx_id); }
+inline std::string EnvelopeKey(std::string_view hash) { return "relay/envelope/" + std::string(hash); }
+inline std::string MessageKey(std::string_view channel, std::uint64_t block, std::uint64_t index) {
+  return "relay/message/" + std::string(channel) + "/" + std::to_string(block) + "/" + std::to_string(index);
+}
+// With replicated ordering: the revision of the ordered log a restart reads from, and the etcd prefix
+// the ledger was ordered from.
+inline constexpr std::string_view kResumeKey = "relay/resume";
+inline constexpr std::string_view kOrderingKey = "relay/ordering";
+
+inline Bytes JsonBytes(const Json& j) { return ToBytes(DumpJson(j)); }
+
+// The quota key of a verified submitter: its chain, role and id.
+inline std::string SubmitterKey(const crypto::Certificate& certificate) {
+  const crypto::Subject& subject = certificate.subject();
+  return subject.chain + "/" + subject.role_name + "/" + subject.id;
+}
+
+// One envelope (or, with replicated ordering, a cut marker) on its way through the pipeline.
+struct Item {
+  std::uint64_t order = 0;  // its place in the pipeline: dense, from the first item this run
+  std::uint64_t seq = 0;    // its place in the log: the local log's sequence, or the etcd position
+  Bytes bytes;
+  std::string hash;
+  std::string submitter;  // SubmitterKey of who submitted it here; "" when replayed, another relay's, or in-process
+  std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
+  validation::CheckedEnvelope checked;
+  std::uint64_t checked_at = 0;  // the alliance height of the membership `checked` was decided with
+  bool done = false;       // replayed from the log and already in a block or rejected, or a cut marker
+  std::int64_t time_ms = 0;  // replicated: the log's time for it (validation, block timestamp); 0: the clock's
+  bool cut_after = false;    // replicated: cut every pending block after it
+};
+
+struct ChannelQueue {
+  std::vector<Item> items;
+  std::size_t bytes = 0;
+  Clock::time_point oldest;
+};
+
+}  // namespace internal
+
+struct Relay::State {
+  using Item = internal::Item;
+  using ChannelQueue = internal::ChannelQueue;
+  using LogEntry = internal::LogEntry;
+  using Peek = internal::Peek;
+
+  RelayOptions options;
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<internal::EnvelopeLog> log;
+  std::unique_ptr<internal::Deliveries> deliveries;
+  std::shared_ptr<spdlog::logger> logger;
+
+  std::mutex reload_mu;  // serializes LoadAlliance (a config block, a CRL reload)
+  mutable std::shared_mutex alliance_mu;
+  chaincode::AllianceConfig config;                          // GUARDED_BY(alliance_mu)
+  std::shared_ptr<const alliance::Membership> membership;    // GUARDED_BY(alliance_mu)
+
+  // Accepted envelopes not yet settled (in a block or rejected), by hash, for idempotent resubmission;
+  // the ledger's meta records answer for settled ones. Their sequence numbers, whose lowest bounds the
+  // log segments still needed. Pending tx ids.
+  mutable std::mutex accepted_mu;
+  std::map<std::string, Acceptance, std::less<>> accepted;   // GUARDED_BY(accepted_mu)
+  std::set<std::uint64_t> unsettled_seqs;                    // GUARDED_BY(accepted_mu)
+  std::map<std::string, int, std::less<>> pending_tx;        // tx id -> envelopes in flight
+  std::map<std::string, std::size_t, std::less<>> unsettled;  // SubmitterKey -> envelopes in flight
+  std::uint64_t outstanding = 0;                             // accepted, not yet committed or rejected
+  mutable std::condition_variable idle_cv;
+
+  // Verification queue and ordered results.
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  std::deque<Item> to_verify;                // GUARDED_BY(work_mu)
+  std::map<std::uint64_t, Item> verified;    // GUARDED_BY(work_mu)
+  std::uint64_t next_to_order = 0;           // GUARDED_BY(work_mu)
+  std::condition_variable ordered_cv;
+  std::atomic<bool> stopping{false};
+  Status failure;  // why the pipeline stopped, if it did; GUARDED_BY(work_mu)
+
+  std::vector<std::thread> workers;
+  std::thread sequencer;
+  std::map<std::string, ChannelQueue> queues;  // owned by the sequencer thread
+
+  std::unique_ptr<HeightWaiters> waiters;  // long-polls for blocks, by channel
+
+  // Replicated ordering on etcd (replicated.cc); null when the relay orders with its local log.
+  std::unique_ptr<internal::EtcdOrdering> ordering;
+  // Envelopes this relay appended that the log's reader has not yet taken: hash -> SubmitterKey.
+  std::map<std::string, std::string, std::less<>> own;      // GUARDED_BY(accepted_mu)
+  std::condition_variable room_cv;  // the reader waits on work_mu for room in the pipeline
+  std::uint64_t next_admitted = 0;  // the order of the next item the reader admits; reader thread
+  std::map<std::string, std::uint64_t> ordered_at_open;  // per channel, the last position blocks held at Open
+  std::uint64_t last_taken = 0;                          // the log position the sequencer took last
+  std::map<std::string, std::int64_t> last_block_time;   // per channel; sequencer thread
+  internal::Clock::time_point last_cut_request;                  // sequencer thread
+
+  // Metrics.
+  std::atomic<std::uint64_t> accepted_count{0};
+  std::atomic<std::uint64_t> verify_ns{0}, verified_count{0};
+  mutable std::mutex code_mu;
+  std::map<ValidationCode, std::uint64_t> code_counts;
+
+  // The status recorded under a meta key: a location {channel, block, index, code} in a block, or a
+  // rejection {channel, code, message} outside every block.
+  std::optional<TxStatus> Located(const std::string& key) const;
+
+  std::shared_ptr<const alliance::Membership> Members() const;
+
+  // Rebuilds the membership from the committed config and options.crl_pems. REQUIRES: reload_mu held,
+  // or the relay not yet running.
+  Status LoadAlliance();
+
+  void Enqueue(Item item);
+
+  // Verifies envelopes a few at a time (one lock round trip and one wake-up of the sequencer per batch).
+  void VerifyLoop();
+
+  // Settles `item` with `code`; with `recorded` (the ledger holds its verdict) it is forgotten here and
+  // its log segment may go. Without, it stays in the log, so that a restart records its verdict.
+  void Finish(const Item& item, ValidationCode code, bool recorded = true);
+
+  // An envelope that names no channel of the alliance cannot join a block: its verdict is kept apart.
+  void Reject(const Item& item);
+
+  // The lowest sequence number not yet settled (the next one when all are).
+  std::uint64_t SettledBelow() const;
+
+  // Deletes the log segments whose every envelope is settled.
+  void DropSettledSegments();
+
+  // The acceptance of an envelope the ledger holds a verdict on (in a block, or rejected); nullopt
+  // when it holds none.
+  std::optional<Acceptance> Settled(const std::string& hash) const;
+
+  Status CommitChannel(const std::string& channel, ChannelQueue& queue);
+
+  // Orders verified envelopes in log order; cuts and commits blocks.
+  void SequenceLoop();
+
+  // Stops ordering: the envelopes not yet in a block stay in the log for the next Open.
+  void Fail(Status why);
+
+  void Place(Item item);
+
+  void CommitOrDie(const std::string& channel, ChannelQueue& q);
+
+  // Starts the verifying workers and the sequencer.
+  void StartPipeline();
+  // Commits every channel's pending block (a cut marker or a cut-after batch in the log).
+  void CutAll();
+  // The time an item of the replicated log is validated at: its batch's.
+  static crypto::TimePoint TimeOf(const Item& item);
+  // A block's timestamp: the clock's with the local log; with replicated ordering, the log's time of
+  // its last envelope, never before the channel's previous block.
+  std::int64_t BlockTime(const std::string& channel, const ChannelQueue& queue);
+  // The revision a restart reads the replicated log from, once `committed`'s queue is in a block.
+  std::int64_t ResumeRevision(const std::string& committed) const;
+
+  // ---- Replicated ordering (replicated.cc) ----
+  // Starts reading and appending the ordered log on etcd from where the ledger stands.
+  Status OpenReplicated();
+  // Takes the next entry of the ordered log into the pipeline; false once the relay stops.
+  bool Admit(LogEntry entry);
+  // Appends `item` (checked and parsed by Submit) to the ordered log; returns once etcd holds it.
+  Result<Acceptance> SubmitReplicated(Item item, const Peek& peek);
+};
+
+}  // namespace entente::relay
