@@ -21,6 +21,7 @@ constexpr char kMemberType[] = "member";
 constexpr char kNodeType[] = "node";
 constexpr char kRouteType[] = "route";
 constexpr char kContractType[] = "contract";
+constexpr char kRelayType[] = "relay";
 
 // Keeps sums of weights far from overflow.
 constexpr std::int64_t kMaxWeight = 1'000'000'000;
@@ -255,6 +256,25 @@ void from_json(const Json& j, Node& node) {
   node.ecert = PemField(j, what, "ecert");
 }
 
+void to_json(Json& j, const AllianceRelay& relay) {
+  j = Json{{"id", relay.id},
+           {"chain", relay.chain},
+           {"weight", relay.weight},
+           {"endpoint", relay.endpoint},
+           {"cert", relay.cert}};
+}
+
+void from_json(const Json& j, AllianceRelay& relay) {
+  CheckFields(j, "a relay", {"id", "chain", "weight", "endpoint", "cert"});
+  relay.id = StringField(j, "a relay", "id");
+  std::string what = "relay " + relay.id;
+  Check(relay.id.find('/') == std::string::npos, what + ": 'id' must not contain '/'");
+  relay.chain = StringField(j, what, "chain");
+  relay.weight = WeightField(j, what, "weight");
+  relay.endpoint = StringField(j, what, "endpoint");
+  relay.cert = PemField(j, what, "cert");
+}
+
 void to_json(Json& j, const Access& access) { j = access == Access::kRead ? "read" : "write"; }
 
 void from_json(const Json& j, Access& access) {
@@ -307,10 +327,11 @@ void from_json(const Json& j, ContractDefinition& definition) {
 void to_json(Json& j, const AllianceConfig& config) {
   j = Json{
       {"members", config.members}, {"nodes", config.nodes}, {"routes", config.routes}, {"contracts", config.contracts}};
+  if (!config.relays.empty()) j["relays"] = config.relays;  // absent for one relay: genesis bytes stay as they were
 }
 
 void from_json(const Json& j, AllianceConfig& config) {
-  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts"});
+  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts", "relays"});
   auto list = [&j](const char* field, auto& out) {
     out.clear();
     if (!j.contains(field)) return;
@@ -322,6 +343,7 @@ void from_json(const Json& j, AllianceConfig& config) {
   list("nodes", config.nodes);
   list("routes", config.routes);
   list("contracts", config.contracts);
+  list("relays", config.relays);
 }
 
 // ---- The contract ----
@@ -353,7 +375,7 @@ void Alliance::BeforeTransaction(shim::Context& ctx) {
 
 void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
   shim::Stub& stub = ctx.stub();
-  for (const char* type : {kMemberType, kNodeType, kRouteType, kContractType}) {
+  for (const char* type : {kMemberType, kNodeType, kRouteType, kContractType, kRelayType}) {
     Check(stub.GetStateByPartialCompositeKey(type, {}).empty(),
           "the alliance is already initialized; change it with config transactions");
   }
@@ -369,6 +391,12 @@ void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
     Check(node_ids.insert(node.id).second, "node " + node.id + " is listed twice");
     Check(chains.count(node.chain) > 0,
           "node " + node.id + " belongs to chain " + node.chain + ", which is not a member");
+  }
+  std::set<std::string> relay_ids;
+  for (const AllianceRelay& relay : spec.relays) {
+    Check(relay_ids.insert(relay.id).second, "relay " + relay.id + " is listed twice");
+    Check(chains.count(relay.chain) > 0,
+          "relay " + relay.id + " is run by chain " + relay.chain + ", which is not a member");
   }
   std::set<std::string> route_ids;
   for (const Route& route : spec.routes) {
@@ -386,6 +414,7 @@ void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
   for (const Node& n : spec.nodes) Write(stub, kNodeType, {n.id}, n);
   for (const Route& r : spec.routes) Write(stub, kRouteType, {r.id}, r);
   for (const ContractDefinition& d : spec.contracts) Write(stub, kContractType, {d.channel, d.name}, d);
+  for (const AllianceRelay& r : spec.relays) Write(stub, kRelayType, {r.id}, r);
   EmitChange(stub, "Init", "genesis");
 }
 
@@ -490,7 +519,8 @@ void Alliance::DefineContract(shim::Context& ctx, ContractDefinition definition)
 AllianceConfig Alliance::GetAlliance(shim::Context& ctx) {
   shim::Stub& stub = ctx.stub();
   return AllianceConfig{ReadAll<Member>(stub, kMemberType), ReadAll<Node>(stub, kNodeType),
-                        ReadAll<Route>(stub, kRouteType), ReadAll<ContractDefinition>(stub, kContractType)};
+                        ReadAll<Route>(stub, kRouteType), ReadAll<ContractDefinition>(stub, kContractType),
+                        ReadAll<AllianceRelay>(stub, kRelayType)};
 }
 
 bool Alliance::CheckRoute(shim::Context& ctx, std::string from_chain, std::string contract, std::string to_chain,

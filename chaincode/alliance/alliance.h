@@ -51,6 +51,18 @@ struct Node {
   bool operator==(const Node&) const = default;
 };
 
+// One of the alliance's replicated relays (docs/relay.md): a member runs it; its certificate's key
+// signs the blocks it orders, and its weight counts toward a block's certificate.
+struct AllianceRelay {
+  std::string id;
+  std::string chain;        // the member that runs it
+  std::int64_t weight = 0;  // > 0
+  std::string endpoint;     // "https://host:port" where nodes fetch blocks
+  std::string cert;         // PEM: the relay's ECert (OU=relay)
+
+  bool operator==(const AllianceRelay&) const = default;
+};
+
 enum class Access { kRead, kWrite };
 
 // Allows contract `contract` on `from_chain` to read (or read and write) the state of contract
@@ -82,6 +94,9 @@ struct AllianceConfig {
   std::vector<Node> nodes;
   std::vector<Route> routes;
   std::vector<ContractDefinition> contracts;
+  // Empty: one relay, the one each node's configuration names. Otherwise a block commits only with
+  // valid signatures of relays holding more than half of these relays' weight.
+  std::vector<AllianceRelay> relays;
 
   bool operator==(const AllianceConfig&) const = default;
 };
@@ -95,6 +110,8 @@ void to_json(shim::Json& j, const Member& member);
 void from_json(const shim::Json& j, Member& member);
 void to_json(shim::Json& j, const Node& node);
 void from_json(const shim::Json& j, Node& node);
+void to_json(shim::Json& j, const AllianceRelay& relay);
+void from_json(const shim::Json& j, AllianceRelay& relay);
 void to_json(shim::Json& j, const Access& access);
 void from_json(const shim::Json& j, Access& access);
 void to_json(shim::Json& j, const Route& route);
@@ -111,9 +128,10 @@ class Alliance : public shim::Contract {
 
   Alliance();
 
-  // Loads the genesis spec {"members","nodes","routes","contracts"} (all but members may be omitted).
-  // Fails unless the alliance is empty, or if the spec has no member, no admin, a duplicate id (chain
-  // name, node id, route id, or channel and contract name), or a reference to an unknown chain.
+  // Loads the genesis spec {"members","nodes","routes","contracts","relays"} (all but members may be
+  // omitted). Fails unless the alliance is empty, or if the spec has no member, no admin, a duplicate id
+  // (chain name, node id, relay id, route id, or channel and contract name), or a reference to an unknown
+  // chain.
   void Init(shim::Context& ctx, AllianceConfig spec);
   // Adds a member chain; fails if a chain of that name is a member.
   void AddMember(shim::Context& ctx, Member member);

@@ -102,6 +102,19 @@ Result<chaincode::Node> LoadNode(const ConfigNode& n, const std::string& spec_pa
   return node;
 }
 
+Result<chaincode::AllianceRelay> LoadRelay(const ConfigNode& r, const std::string& spec_path) {
+  ENTENTE_RETURN_IF_ERROR(r.CheckKeys({"id", "chain", "weight", "endpoint", "cert"}));
+  chaincode::AllianceRelay relay;
+  ENTENTE_ASSIGN_OR_RETURN(relay.id, r.GetString("id"));
+  ENTENTE_ASSIGN_OR_RETURN(relay.chain, r.GetString("chain"));
+  ENTENTE_ASSIGN_OR_RETURN(relay.weight, r.GetInt("weight", 1));
+  if (relay.weight <= 0) return r.Error("weight must be positive");
+  ENTENTE_ASSIGN_OR_RETURN(relay.endpoint, r.GetString("endpoint"));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode cert, r.Child("cert"));
+  ENTENTE_ASSIGN_OR_RETURN(relay.cert, ReadPem(cert, spec_path));
+  return relay;
+}
+
 Result<chaincode::Route> LoadRoute(const ConfigNode& r) {
   ENTENTE_RETURN_IF_ERROR(r.CheckKeys({"id", "from", "contract", "to", "namespace", "access"}));
   chaincode::Route route;
@@ -137,7 +150,8 @@ Result<chaincode::ContractDefinition> LoadContract(const ConfigNode& c) {
 Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   // `relay` (where the relay listens) is for deploy tools; the genesis does not hold it.
-  ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay"}));
+  // `ordering` (the etcd members) is for deploy tools too.
+  ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay", "relays", "ordering"}));
   chaincode::AllianceConfig config;
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
   ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
@@ -155,6 +169,11 @@ Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   for (const ConfigNode& r : routes) {
     ENTENTE_ASSIGN_OR_RETURN(chaincode::Route route, LoadRoute(r));
     config.routes.push_back(std::move(route));
+  }
+  ENTENTE_ASSIGN_OR_RETURN(auto relays, OptionalList(root, "relays"));
+  for (const ConfigNode& r : relays) {
+    ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceRelay relay, LoadRelay(r, path));
+    config.relays.push_back(std::move(relay));
   }
   ENTENTE_ASSIGN_OR_RETURN(auto contracts, OptionalList(root, "contracts"));
   for (const ConfigNode& c : contracts) {
@@ -315,7 +334,34 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     m.view.contracts.push_back({d.channel, d.name, d.version, d.sha256, d.policy});
   }
   m.view.contracts.push_back({kAllianceChannel, kAllianceContract, "builtin", "", kAlliancePolicy});
+  for (const chaincode::AllianceRelay& relay : config.relays) {
+    auto cert = crypto::Certificate::FromPem(relay.cert);
+    if (!cert.ok()) return Status::InvalidArgument("relay " + relay.id + ": certificate: " + cert.status().message());
+    if (cert->subject().role != crypto::Role::kRelay || cert->subject().chain != relay.chain) {
+      return Status::InvalidArgument("relay " + relay.id + ": its certificate (" + cert->SubjectText() +
+                                     ") is not a relay certificate of chain " + relay.chain);
+    }
+    m.relays.push_back({relay.id, relay.weight, cert->Key()});
+  }
   return m;
+}
+
+CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block) {
+  CertificateCheck check;
+  for (const Membership::RelayKey& relay : members.relays) check.total += relay.weight;
+  const Bytes signed_bytes = block.SignedMetadataBytes();
+  for (const auto& [id, signature] : block.metadata.certificate) {
+    auto relay = std::find_if(members.relays.begin(), members.relays.end(),
+                              [&](const Membership::RelayKey& r) { return r.id == id; });
+    if (relay == members.relays.end()) {
+      check.unknown.push_back(id);
+    } else if (relay->key.Verify(signed_bytes, signature)) {
+      check.weight += relay->weight;
+    } else {
+      check.refused.push_back(id);
+    }
+  }
+  return check;
 }
 
 Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
@@ -329,6 +375,9 @@ Status CheckPeerCertificate(const Membership& members, const crypto::Certificate
       return Status::Ok();
     case crypto::Role::kRelay:
       if (leaf.Key() == relay_key) return Status::Ok();
+      for (const Membership::RelayKey& relay : members.relays) {
+        if (leaf.Key() == relay.key) return Status::Ok();
+      }
       return Status::PermissionDenied(leaf.SubjectText() + " is not the alliance's relay");
     case crypto::Role::kNode:
       if (members.trust->FindEcert(leaf.Fingerprint())) return Status::Ok();

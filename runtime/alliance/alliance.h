@@ -69,6 +69,13 @@ struct Membership {
   std::vector<std::string> ca_pems;  // every member's CA certificates, for TLS
   // The height of the alliance channel whose configuration this is (0 when built from a spec).
   std::uint64_t alliance_height = 0;
+  // The replicated relays and their block signing keys; empty for an alliance of one relay.
+  struct RelayKey {
+    std::string id;
+    std::int64_t weight = 0;
+    crypto::PublicKey key;
+  };
+  std::vector<RelayKey> relays;
 };
 // InvalidArgument naming the member, node or CRL that does not load.
 Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
@@ -81,10 +88,22 @@ Status RecordConfigAt(ledger::Ledger& ledger, std::uint64_t alliance_height, con
 Result<std::optional<chaincode::AllianceConfig>> RecordedConfigAt(const ledger::Ledger& ledger,
                                                                   std::uint64_t alliance_height);
 
+// What a block's certificate (BlockMetadata::certificate) proves against `members`' relays.
+struct CertificateCheck {
+  std::int64_t weight = 0;        // of the relays whose signature verifies
+  std::int64_t total = 0;         // of all the relays
+  std::vector<std::string> refused;  // relays whose signature does not verify (they signed another block)
+  std::vector<std::string> unknown;  // signers that are no relay of the alliance
+  // More than half of the relays' weight signed exactly this block.
+  bool certified() const { return total > 0 && 2 * weight > total; }
+};
+CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block);
+
 // Decides whether the certificate a connection presents (`leaf`, then the `intermediates` it sent)
 // identifies a member at `at`: it chains to a member's CA, is within its validity and on no CRL of
 // `members`; its role is client or admin, node for an ECert the alliance registers as a node's, or
-// relay for the certificate whose key is `relay_key` (any other OU=relay certificate is refused). A
+// relay for the certificate whose key is `relay_key` or the key of one of the alliance's replicated
+// relays (any other OU=relay certificate is refused). A
 // TCert or a CA certificate never authenticates a connection. OK, or PermissionDenied with the reason.
 Status CheckPeerCertificate(const Membership& members, const crypto::Certificate& leaf,
                             const std::vector<crypto::Certificate>& intermediates, crypto::TimePoint at,

@@ -81,10 +81,16 @@ Result<ByteView> ReadFramed(ByteView& in, const char* what) {
 Json MetadataJson(const BlockMetadata& m) {
   Json codes = Json::array();
   for (ValidationCode c : m.validation_codes) codes.push_back(static_cast<int>(c));
-  return Json{{"validation_codes", codes},
-              {"timestamp_ms", m.timestamp_ms},
-              {"alliance_height", m.alliance_height},
-              {"relay_signature", Base64Encode(m.relay_signature)}};
+  Json j{{"validation_codes", codes},
+         {"timestamp_ms", m.timestamp_ms},
+         {"alliance_height", m.alliance_height},
+         {"relay_signature", Base64Encode(m.relay_signature)}};
+  if (!m.certificate.empty()) {
+    Json certificate = Json::object();
+    for (const auto& [relay, signature] : m.certificate) certificate[relay] = Base64Encode(signature);
+    j["certificate"] = std::move(certificate);
+  }
+  return j;
 }
 
 Result<BlockHeader> ParseHeader(const Json& h) {
@@ -120,6 +126,15 @@ Result<BlockMetadata> ParseMetadata(const Json& m) {
     metadata.alliance_height = m["alliance_height"].get<std::uint64_t>();
   }
   ENTENTE_ASSIGN_OR_RETURN(metadata.relay_signature, JsonBase64(m, "relay_signature"));
+  if (m.contains("certificate")) {
+    const Json& certificate = m["certificate"];
+    if (!certificate.is_object() || certificate.size() > 1024) {
+      return Status::InvalidArgument("block: metadata.certificate must be an object of at most 1024 signatures");
+    }
+    for (const auto& [relay, signature] : certificate.items()) {
+      ENTENTE_ASSIGN_OR_RETURN(metadata.certificate[relay], JsonBase64(certificate, relay));
+    }
+  }
   return metadata;
 }
 

@@ -11,6 +11,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,9 @@ struct BlockMetadata {
   // block: every node validates it with that membership, whatever its own alliance channel has reached.
   std::uint64_t alliance_height = 0;
   Bytes relay_signature;  // over Block::SignedMetadataBytes(), by the relay
+  // With replicated relays: each relay's signature over SignedMetadataBytes(), by relay id, as the
+  // relays published them (a node counts the ones that verify). Empty with one relay.
+  std::map<std::string, Bytes> certificate;
 };
 
 struct Block {
@@ -124,7 +128,8 @@ struct Block {
   Bytes Serialize() const;
   static Result<Block> Parse(ByteView bytes);
   // {"header":{channel,number,prev_hash,data_hash},"data":[base64...],"metadata":{validation_codes,
-  //  timestamp_ms,relay_signature}}: the form served over REST and printed by `entente ledger dump`.
+  //  timestamp_ms,alliance_height,relay_signature,certificate?}}: the form served over REST and printed
+  //  by `entente ledger dump` (certificate: {relay id: base64}, only when it has signatures).
   Json ToJson() const;
   static Result<Block> FromJson(const Json& json);
 };

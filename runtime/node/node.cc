@@ -135,6 +135,7 @@ struct Node::State {
 
   // Metrics.
   std::atomic<std::uint64_t> submitted{0}, endorsed{0}, refused{0}, blocks_committed{0};
+  std::atomic<std::uint64_t> refused_relay_signatures{0};  // relays' signatures of another block
 
   explicit State(NodeOptions o)
       : options(std::move(o)),
@@ -292,9 +293,34 @@ struct Node::State {
     pullers.emplace(channel, std::thread([this, channel] { PullLoop(channel); }));
   }
 
+  // Where blocks can be pulled from: the relay this node's configuration names, then the alliance's
+  // replicated relays.
+  std::vector<Peer> RelayPeers() const {
+    std::vector<Peer> peers{options.relay};
+    std::shared_lock lock(alliance_mu);
+    for (const chaincode::AllianceRelay& relay : config.relays) {
+      auto peer = ParseEndpoint(relay.endpoint);
+      bool known = std::any_of(peers.begin(), peers.end(),
+                               [&](const Peer& p) { return peer && p.host == peer->host && p.port == peer->port; });
+      if (peer && !known) peers.push_back(*peer);
+    }
+    return peers;
+  }
+
   void PullLoop(const std::string& channel) {
-    http::Client client(ClientOptionsFor(options.relay));
+    // With several relays, a relay that fails or has nothing new makes the next pull go to the next one:
+    // one that is down, behind, or builds blocks the others do not certify holds nothing up for long.
+    std::size_t current = 0;
+    Peer peer = options.relay;
+    auto client = std::make_unique<http::Client>(ClientOptionsFor(peer));
     auto backoff = std::chrono::milliseconds(100);
+    auto next_relay = [&] {
+      std::vector<Peer> peers = RelayPeers();
+      if (peers.size() < 2) return;
+      current = (current + 1) % peers.size();
+      peer = peers[current];
+      client = std::make_unique<http::Client>(ClientOptionsFor(peer));
+    };
     while (!stopping) {
       {
         std::lock_guard lock(commit_mu);
@@ -303,7 +329,7 @@ struct Node::State {
       std::uint64_t from = ledger->GetSavepoint(channel).height;
       std::string target = "/v1/channels/" + channel + "/blocks?from=" + std::to_string(from) +
                            "&max=" + std::to_string(kPullBatch) + "&wait_ms=" + std::to_string(options.pull_wait.count());
-      auto response = client.Get(target);
+      auto response = client->Get(target);
       Status status = Status::Ok();
       if (!response.ok()) {
         status = response.status();
@@ -312,9 +338,11 @@ struct Node::State {
       } else {
         status = ApplyBlocks(channel, response->body);
       }
+      if (status.ok() && ledger->GetSavepoint(channel).height == from) next_relay();
       if (!status.ok()) {
         if (stopping) return;
-        logger->warn("pulling blocks of {} from the relay: {}", channel, status.ToString());
+        logger->warn("pulling blocks of {} from the relay at {}:{}: {}", channel, peer.host, peer.port, status.ToString());
+        next_relay();
         for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stopping; waited += std::chrono::milliseconds(50)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
@@ -388,10 +416,6 @@ struct Node::State {
       Halt(channel, "block " + std::to_string(block.header.number) + ": the data hash does not match its envelopes");
       return Status::Ok();
     }
-    if (!options.relay_key || !options.relay_key->Verify(block.SignedMetadataBytes(), block.metadata.relay_signature)) {
-      Halt(channel, "block " + std::to_string(block.header.number) + ": the relay's signature does not verify");
-      return Status::Ok();
-    }
     if (block.metadata.validation_codes.size() != block.envelopes.size()) {
       Halt(channel, "block " + std::to_string(block.header.number) + ": codes and envelopes differ in number");
       return Status::Ok();
@@ -403,6 +427,24 @@ struct Node::State {
       return Status::Ok();
     }
     const std::shared_ptr<const alliance::Membership> members = *members_at;
+    if (!members->relays.empty()) {
+      // Replicated relays: relays of more than half their weight must have signed exactly this block.
+      alliance::CertificateCheck check = alliance::CheckBlockCertificate(*members, block);
+      for (const std::string& relay : check.refused) {
+        ++refused_relay_signatures;
+        logger->error("relay {} signed another block {} of {} than the relays certified: its signature is refused",
+                      relay, block.header.number, channel);
+      }
+      if (!check.certified()) {
+        return Status::Unavailable("block " + std::to_string(block.header.number) + " of " + channel +
+                                   " is signed by relays of weight " + std::to_string(check.weight) + " of " +
+                                   std::to_string(check.total) + ", not more than half");
+      }
+    } else if (!options.relay_key ||
+               !options.relay_key->Verify(block.SignedMetadataBytes(), block.metadata.relay_signature)) {
+      Halt(channel, "block " + std::to_string(block.header.number) + ": the relay's signature does not verify");
+      return Status::Ok();
+    }
     // Validation runs at the block's time and membership, so that a node catching up decides as the relay did.
     validation::ValidationContext ctx{members->validation_trust.get(), &members->view,
                                       crypto::TimePoint(std::chrono::milliseconds(block.metadata.timestamp_ms)),
@@ -708,7 +750,7 @@ struct Node::State {
   // DUPLICATE_TXID, not the first's code), holding no thread while it waits.
   void SendAndAwait(const Bytes& sealed, TxOutcome outcome, bool wait, std::chrono::milliseconds timeout,
                     const std::string& member, Node::Resume resume, Node::SubmitDone done) {
-    auto accepted = Relay().Post("/v1/envelopes", ToString(sealed));
+    auto accepted = SubmitToRelays(ToString(sealed));
     if (!accepted.ok()) return done(accepted.status());
     if (accepted->status != 202) {
       return done({Rejection{accepted->status == 400 ? 400 : 502, "RELAY_REFUSED",
@@ -773,12 +815,29 @@ struct Node::State {
     }
   }
 
+  // POSTs `envelope` to the relay this node names and, when it cannot be reached or answers 503, to the
+  // alliance's other relays in turn (replicated relays all order the same log). Returns the last answer.
+  Result<http::Response> SubmitToRelays(const std::string& envelope) {
+    auto accepted = Relay().Post("/v1/envelopes", envelope);
+    if (accepted.ok() && accepted->status != 503) return accepted;
+    std::vector<Peer> peers = RelayPeers();
+    for (std::size_t i = 1; i < peers.size(); ++i) {
+      logger->warn("the relay at {}:{} did not take an envelope ({}); trying {}:{}", peers[i - 1].host,
+                   peers[i - 1].port, accepted.ok() ? "503" : accepted.status().ToString(), peers[i].host, peers[i].port);
+      accepted = http::Client(ClientOptionsFor(peers[i])).Post("/v1/envelopes", envelope);
+      if (accepted.ok() && accepted->status != 503) return accepted;
+    }
+    return accepted;
+  }
+
   // The relay's verdict on the envelope of `hash` (GET /v1/envelopes/{hash}), or nullopt while it is
-  // pending or the relay does not answer.
+  // pending, the relay does not know it (yet: a replicated relay may not have read it) or does not answer.
   std::optional<TxOutcome> RelayVerdict(const std::string& hash, TxOutcome outcome) {
     auto r = Relay().Get("/v1/envelopes/" + hash);
     auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
-    if (!j.ok() || !j->is_object() || j->value("state", "") == "pending") return std::nullopt;
+    if (!j.ok() || !j->is_object()) return std::nullopt;
+    const std::string state = j->value("state", "");
+    if (state != "committed" && state != "rejected") return std::nullopt;
     outcome.committed = j->value("state", "") == "committed";
     outcome.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
     outcome.message = j->value("message", "");
@@ -1084,7 +1143,10 @@ std::string Node::Metrics() const {
   for (const std::string& channel : s.ledger->Channels()) {
     out << "entente_node_block_height{channel=\"" << channel << "\"} " << s.ledger->GetSavepoint(channel).height << "\n";
   }
-  out << "# HELP entente_node_channel_halted 1 when re-validation differed from the relay's codes.\n"
+  out << "# HELP entente_node_refused_relay_signatures_total Relays' signatures of blocks other than the certified ones.\n"
+      << "# TYPE entente_node_refused_relay_signatures_total counter\n"
+      << "entente_node_refused_relay_signatures_total " << s.refused_relay_signatures.load() << "\n"
+      << "# HELP entente_node_channel_halted 1 when re-validation differed from the relay's codes.\n"
       << "# TYPE entente_node_channel_halted gauge\n";
   for (const auto& [channel, why] : Halted()) out << "entente_node_channel_halted{channel=\"" << channel << "\"} 1\n";
   std::size_t total;

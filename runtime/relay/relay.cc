@@ -274,7 +274,16 @@ Result<ledger::Savepoint> Relay::Height(std::string_view channel) const {
   if (s.Members()->view.channels.count(std::string(channel)) == 0) {
     return Status::NotFound("channel " + std::string(channel) + " is not a chain of the alliance");
   }
-  return s.ledger->GetSavepoint(channel);
+  ledger::Savepoint committed = s.ledger->GetSavepoint(channel);
+  if (!s.certifier) return committed;
+  // Replicated: what is certified, which is what nodes are served.
+  ledger::Savepoint served{s.ServedHeight(channel), {}};
+  if (served.height >= committed.height) return committed;
+  if (served.height > 0) {
+    ENTENTE_ASSIGN_OR_RETURN(ledger::Block last, s.ledger->GetBlock(channel, served.height - 1));
+    served.last_hash = last.header.ComputeHash();
+  }
+  return served;
 }
 
 Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::uint64_t from, std::size_t max) const {
@@ -283,9 +292,19 @@ Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::
     return Status::NotFound("channel " + std::string(channel) + " is not a chain of the alliance");
   }
   std::vector<ledger::Block> out;
-  std::uint64_t height = s.ledger->GetSavepoint(channel).height;
+  std::uint64_t height = std::min(s.ledger->GetSavepoint(channel).height, s.ServedHeight(channel));
   for (std::uint64_t n = from; n < height && out.size() < std::max<std::size_t>(max, 1); ++n) {
     ENTENTE_ASSIGN_OR_RETURN(ledger::Block block, s.ledger->GetBlock(channel, n));
+    if (s.certifier) {
+      // The certificate the relays' signatures make, stored beside the block.
+      ENTENTE_ASSIGN_OR_RETURN(auto stored, s.ledger->GetMeta(CertificateKey(channel, n)));
+      if (stored) {
+        ENTENTE_ASSIGN_OR_RETURN(Json certificate, ParseJson(ToString(*stored)));
+        for (const auto& [relay, signature] : certificate.items()) {
+          ENTENTE_ASSIGN_OR_RETURN(block.metadata.certificate[relay], JsonBase64(certificate, relay));
+        }
+      }
+    }
     out.push_back(std::move(block));
   }
   return out;
@@ -299,8 +318,17 @@ Status Relay::WhenBlocks(std::string_view channel, std::uint64_t from, std::chro
     return Status::NotFound("channel " + name + " is not a chain of the alliance");
   }
   return s.waiters->Wait(
-      name, from, [&] { return s.ledger->GetSavepoint(name).height; }, HeightWaiters::Clock::now() + wait, member,
+      name, from, [&] { return s.ServedHeight(name); }, HeightWaiters::Clock::now() + wait, member,
       [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
+}
+
+Json Relay::Disagreements() const {
+  Json list = Json::array();
+  if (!state_->certifier) return list;
+  for (const internal::Disagreement& d : state_->certifier->disagreements()) {
+    list.push_back(Json{{"relay", d.relay}, {"channel", d.channel}, {"block", d.block}});
+  }
+  return list;
 }
 
 chaincode::AllianceConfig Relay::Alliance() const {
@@ -357,7 +385,15 @@ std::string Relay::Metrics() const {
         << "entente_relay_log_revision " << s.ordering->read_revision() << "\n"
         << "# HELP entente_relay_etcd_errors_total Calls to etcd that failed (appends and reads).\n"
         << "# TYPE entente_relay_etcd_errors_total counter\n"
-        << "entente_relay_etcd_errors_total " << s.ordering->errors() << "\n";
+        << "entente_relay_etcd_errors_total " << s.ordering->errors() << "\n"
+        << "# HELP entente_relay_certificate_disagreements_total Relays' signatures of blocks other than this relay's.\n"
+        << "# TYPE entente_relay_certificate_disagreements_total counter\n"
+        << "entente_relay_certificate_disagreements_total " << s.certifier->disagreement_count() << "\n"
+        << "# HELP entente_relay_certified_height Blocks per channel that relays of more than half the weight signed.\n"
+        << "# TYPE entente_relay_certified_height gauge\n";
+    for (const std::string& channel : s.ledger->Channels()) {
+      out << "entente_relay_certified_height{channel=\"" << channel << "\"} " << s.ServedHeight(channel) << "\n";
+    }
   }
   return out.str();
 }
@@ -382,6 +418,7 @@ void Relay::Stop() {
   s.ordered_cv.notify_all();
   s.room_cv.notify_all();
   if (s.ordering) s.ordering->Stop();
+  if (s.certifier) s.certifier->Stop();
   if (s.waiters) s.waiters->Stop();
   for (auto& w : s.workers) {
     if (w.joinable()) w.join();

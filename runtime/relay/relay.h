@@ -153,8 +153,8 @@ class Relay {
   // the alliance does not know.
   Result<ledger::Savepoint> Height(std::string_view channel) const;
 
-  // Blocks of `channel` from number `from`, at most `max`, as committed now. NotFound for a channel the
-  // alliance does not know.
+  // Blocks of `channel` from number `from`, at most `max`, as committed now (replicated: as certified
+  // now, each with its certificate). NotFound for a channel the alliance does not know.
   Result<std::vector<ledger::Block>> Blocks(std::string_view channel, std::uint64_t from, std::size_t max) const;
   // Calls `ready` once, without holding a thread while it waits: when `channel` has a block numbered
   // `from` or above (at once when it has), when `wait` has passed, or when the relay stops. NotFound
@@ -169,6 +169,9 @@ class Relay {
   Result<std::optional<Json>> Delivery(std::string_view tx_id) const;
 
   chaincode::AllianceConfig Alliance() const;
+  // Replicated: the relays whose signature of a block did not verify on this relay's block (they
+  // built another), the last 100: [{"relay", "channel", "block"}]; [] otherwise.
+  Json Disagreements() const;
   // The members' CA certificates (PEM), which TLS clients must chain to.
   std::vector<std::string> CaPems() const;
   // The relay's block signing certificate's public key, for verifiers.

@@ -332,6 +332,9 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   router.Add("GET", "/v1/alliance", {}, [r](const http::Request&) {
     return http::JsonResponse(200, Json(r->Alliance()));
   });
+  router.Add("GET", "/v1/alliance/disagreements", {}, [r](const http::Request&) {
+    return http::JsonResponse(200, Json{{"disagreements", r->Disagreements()}});
+  });
   router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
     return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
   });

@@ -70,6 +70,14 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
     enroll(ca, crypto::Role::kAdmin, chain.admin, 0);
   }
   enroll(cas.at("chainA"), crypto::Role::kRelay, "relay", 0);
+  const std::vector<std::pair<std::string, std::string>> replicas{{"r1", "chainA"}, {"r2", "chainB"}, {"r3", "chainA"}};
+  if (extras.ordering) {
+    for (const auto& [id, chain] : replicas) {
+      auto ecert = enroll(cas.at(chain), crypto::Role::kRelay, id, 0);
+      ports_[id] = FreePort();
+      config.relays.push_back({id, chain, 1, "127.0.0.1:" + std::to_string(ports_[id]), ecert.certificate.Pem()});
+    }
+  }
   // b3's ECert is revoked: the relay and the nodes know from chainB's CRL file ...
   MustOk(cas.at("chainB").Revoke(Must(crypto::Certificate::LoadFile(identities_["b3"] + "/cert.pem"))));
   // ... and the alliance from its genesis, which validation goes by.
@@ -103,11 +111,33 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
   auto genesis = Must(alliance::MakeGenesisBlock(config, now_ms));
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
 
-  // The relay, then the nodes that pull from it.
-  WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
-                                     "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: ") +
-                                     extras.relay_blocks + "\ncrls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
-  Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
+  // The relay (or the replicated relays), then the nodes that pull from it.
+  std::string node_relay = "relay";
+  if (!extras.ordering) {
+    WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
+                                       "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: ") +
+                                       extras.relay_blocks + "\ncrls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
+    Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
+  } else {
+    const auto& o = *extras.ordering;
+    std::string endpoints;
+    for (const std::string& e : o.endpoints) endpoints += (endpoints.empty() ? "" : ", ") + e;
+    for (const auto& [id, chain] : replicas) {
+      WriteText(dir_.Join(id + ".yaml"),
+                "id: " + id + "\ndata: " + id + "-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: " +
+                    std::to_string(ports_[id]) + "}\ntls: {cert: " + id + "/cert.pem, key: " + id +
+                    "/key.pem}\nblocks: " + extras.relay_blocks + "\ncrls: [" + crls +
+                    "]\ndelivery_backoff_ms: 100\nordering: {etcd: {endpoints: [" + endpoints + "], ca: " + o.ca_file +
+                    ", cert: " + o.cert_file + ", key: " + o.key_file + ", prefix: /alliance}}\n" + extras.adapters_yaml);
+      std::vector<std::string> command;
+      if (auto launcher = o.launchers.find(id); launcher != o.launchers.end()) command = launcher->second;
+      for (const std::string& arg : {EntenteBinary(), std::string("relay"), std::string("--config"), dir_.Join(id + ".yaml")}) {
+        command.push_back(arg);
+      }
+      Start(id, command);
+    }
+    node_relay = o.node_relay;
+  }
   for (const Chain& chain : Chains()) {
     for (const auto& [id, weight] : chain.nodes) {
       std::string packages;
@@ -115,7 +145,8 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
       std::string yaml = "id: " + id + "\nchain: " + chain.name + "\ndata: " + id + "-data\ngenesis: genesis.json\n" +
                          "listen: {address: 127.0.0.1, port: " + std::to_string(ports_[id]) + "}\n" +
                          "tls: {cert: " + id + "/cert.pem, key: " + id + "/key.pem}\ntcerts: " + id + "/tcerts\n" +
-                         "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_["relay"]) + ", cert: relay/cert.pem}\n" +
+                         "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_[node_relay]) + ", cert: " + node_relay +
+                         "/cert.pem}\n" +
                          "clients: [{id: " + chain.client + ", ecert: " + chain.client + "/cert.pem, tcerts: " +
                          chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n" + extras.adapters_yaml;
       WriteText(dir_.Join(id + ".yaml"), yaml);
@@ -138,7 +169,8 @@ RunningAlliance::~RunningAlliance() {
 void RunningAlliance::Start(const std::string& name, const std::vector<std::string>& args) {
   commands_[name] = args;
   processes_[name] = std::make_unique<Process>(args, dir_.Join(name + ".log"));
-  std::string port = processes_[name]->WaitForLine(name == "relay" ? "relay ready on port " : "node ready on port ");
+  const bool relay = name == "relay" || (name.size() == 2 && name[0] == 'r');
+  std::string port = processes_[name]->WaitForLine(relay ? "relay ready on port " : "node ready on port ");
   REQUIRE_MESSAGE(!port.empty(), name << " did not start:\n" << processes_[name]->Log());
   ports_[name] = static_cast<std::uint16_t>(std::stoi(port));
 }

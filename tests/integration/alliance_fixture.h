@@ -1,11 +1,13 @@
 // A running alliance on loopback for scenario tests: chainA with nodes a1, a2, a3 (weights 2, 1, 1) and
-// chainB with nodes b1, b2, b3 (weight 1 each; b3's ECert is revoked), one relay, data_exchange deployed on both chains (chainB's
+// chainB with nodes b1, b2, b3 (weight 1 each; b3's ECert is revoked), one relay (or three replicated
+// ones, r1, r2, r3), data_exchange deployed on both chains (chainB's
 // may read chainA's) and asset_transfer on chainA. Every node holds a custodial identity for the client
 // of its chain (alice on chainA, bob on chainB). Real processes, real HTTPS; stopped by the destructor.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,16 @@ struct AllianceExtras {
   std::vector<chaincode::Route> routes;
   std::string adapters_yaml;  // "adapters:\n  - {...}\n", paths absolute
   std::string relay_blocks = "{max_wait_ms: 20}";  // relay.yaml's `blocks:`
+  // Replicated relays instead of the one relay: r1 (chainA), r2 (chainB) and r3 (chainA), weight 1
+  // each, ordering through the etcd cluster at these endpoints (TLS files as EtcdCluster makes them).
+  struct Ordering {
+    std::vector<std::string> endpoints;
+    std::string ca_file, cert_file, key_file;
+    std::string node_relay = "r1";  // the relay every node.yaml names
+    // What goes before a relay's command line, by relay (e.g. an environment for a fault).
+    std::map<std::string, std::vector<std::string>> launchers;
+  };
+  std::optional<Ordering> ordering;
 };
 
 class RunningAlliance {

@@ -45,6 +45,9 @@ RelayAlliance::RelayAlliance() {
   expired_client = MakeMember(ca_a, crypto::Role::kClient, "old");
   foreign_client = MakeMember(ca_x, crypto::Role::kClient, "xavier");
   relay = MakeMember(ca_a, crypto::Role::kRelay, "relay", {"127.0.0.1"});
+  replicas[0] = MakeMember(ca_a, crypto::Role::kRelay, "r1", {"127.0.0.1"});
+  replicas[1] = MakeMember(ca_b, crypto::Role::kRelay, "r2", {"127.0.0.1"});
+  replicas[2] = MakeMember(ca_a, crypto::Role::kRelay, "r3", {"127.0.0.1"});
   MustOk(ca_a.Revoke(revoked_client.ecert->certificate));
 
   // A TCert of `old` that expired an hour ago (its ECert is still valid).
@@ -80,14 +83,33 @@ RelayAlliance::RelayAlliance() {
                       {"chainB", "snooper", "1", sha, "Weighted(0.5)"}};
   auto genesis = Must(alliance::MakeGenesisBlock(config, 1700000000000));
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
+  // The same alliance with three replicated relays, one vote each.
+  for (int i = 0; i < 3; ++i) {
+    const crypto::Subject& subject = replicas[i].ecert->certificate.subject();
+    config.relays.push_back({subject.id, subject.chain, 1, "https://127.0.0.1:1", replicas[i].ecert->certificate.Pem()});
+  }
+  auto replicated = Must(alliance::MakeGenesisBlock(config, 1700000000000));
+  WriteText(dir_.Join("genesis-replicated.json"), replicated.ToJson().dump());
 }
 
 std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms, int max_tx,
                                             const std::string& extra) const {
+  return WriteConfig(data_dir, max_wait_ms, max_tx, extra, dir_.Join("genesis.json"), relay);
+}
+
+RunningRelay RelayAlliance::StartReplica(int index, const std::string& data_dir, const std::string& extra,
+                                         const std::vector<std::string>& launcher) const {
+  return Launch(WriteConfig(data_dir, 50, 10, extra, dir_.Join("genesis-replicated.json"), replicas[index]), data_dir,
+                launcher);
+}
+
+std::string RelayAlliance::WriteConfig(const std::string& data_dir, int max_wait_ms, int max_tx,
+                                       const std::string& extra, const std::string& genesis,
+                                       const Member& identity) const {
   std::string path = data_dir + ".yaml";
-  WriteText(path, "data: " + data_dir + "\ngenesis: " + dir_.Join("genesis.json") +
-                      "\nlisten: {address: 127.0.0.1, port: 0}\ntls: {cert: " + relay.dir + "-cert.pem, key: " +
-                      relay.dir + "-key.pem}\ncrls: [" + dir_.Join("ca-a/crl.pem") +
+  WriteText(path, "data: " + data_dir + "\ngenesis: " + genesis +
+                      "\nlisten: {address: 127.0.0.1, port: 0}\ntls: {cert: " + identity.dir + "-cert.pem, key: " +
+                      identity.dir + "-key.pem}\ncrls: [" + dir_.Join("ca-a/crl.pem") +
                       "]\n" + (extra.find("body_limit:") == std::string::npos ? "body_limit: 65536\n" : "") +
                       "blocks: {max_tx: " + std::to_string(max_tx) +
                       ", max_wait_ms: " + std::to_string(max_wait_ms) +
@@ -97,8 +119,12 @@ std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max
 
 RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait_ms, int max_tx,
                                        const std::string& extra, const std::vector<std::string>& launcher) const {
+  return Launch(WriteRelayConfig(data_dir, max_wait_ms, max_tx, extra), data_dir, launcher);
+}
+
+RunningRelay RelayAlliance::Launch(const std::string& config, const std::string& data_dir,
+                                   const std::vector<std::string>& launcher) const {
   RunningRelay r;
-  std::string config = WriteRelayConfig(data_dir, max_wait_ms, max_tx, extra);
   std::vector<std::string> argv = launcher;
   for (std::string arg : {EntenteBinary(), std::string("relay"), std::string("--config"), config}) argv.push_back(arg);
   r.process = std::make_unique<Process>(argv, data_dir + ".log");

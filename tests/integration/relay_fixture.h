@@ -66,6 +66,11 @@ class RelayAlliance {
   // command line (e.g. {"bash", "-c", "ulimit -f 64; exec \"$@\"", "relay"}).
   RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100,
                           const std::string& extra = "", const std::vector<std::string>& launcher = {}) const;
+  // Starts replicated relay `index` (0-2: r1 of chainA, r2 of chainB, r3 of chainA) of this alliance
+  // with a genesis that lists the three (weight 1 each), cutting blocks at 10 transactions or 50 ms;
+  // `extra` holds its id and ordering keys.
+  RunningRelay StartReplica(int index, const std::string& data_dir, const std::string& extra,
+                            const std::vector<std::string>& launcher = {}) const;
   // A client of the relay authenticating with `who`'s ECert.
   std::unique_ptr<http::Client> ClientFor(const Member& who, std::uint16_t port) const;
 
@@ -82,9 +87,14 @@ class RelayAlliance {
 
   Member node_a1, node_a2, node_a3, node_b1;  // weights 2, 1, 1 on chainA; 1 on chainB
   Member client_a, client_b, revoked_client, expired_client, foreign_client, relay;
+  Member replicas[3];  // the replicated relays r1, r2, r3
   crypto::PublicKey relay_key() const { return relay.ecert->key.Public(); }
 
  private:
+  std::string WriteConfig(const std::string& data_dir, int max_wait_ms, int max_tx, const std::string& extra,
+                          const std::string& genesis, const Member& identity) const;
+  RunningRelay Launch(const std::string& config, const std::string& data_dir,
+                      const std::vector<std::string>& launcher) const;
   Member MakeMember(certs::CertificateAuthority& ca, crypto::Role role, const std::string& id,
                     std::vector<std::string> hosts = {});
   TempDir dir_;

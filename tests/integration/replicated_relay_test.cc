@@ -14,21 +14,25 @@
 namespace entente::testing {
 namespace {
 
-// relay.yaml keys that make a relay `id` of the alliance ordering through `etcd` under `prefix`.
+// relay.yaml keys that make a relay `id` of the alliance ordering through `etcd` under `prefix`; calls
+// to a member time out after 500 ms (loopback), so that a relay finds a new leader soon after an election.
 std::string OrderingKeys(const EtcdCluster& etcd, const std::string& id, const std::string& prefix) {
   std::string endpoints;
   for (const std::string& e : etcd.endpoints()) endpoints += (endpoints.empty() ? "" : ", ") + e;
   return "id: " + id + "\nordering: {etcd: {endpoints: [" + endpoints + "], ca: " + etcd.ca_file() +
-         ", cert: " + etcd.client_cert_file() + ", key: " + etcd.client_key_file() + ", prefix: " + prefix + "}}\n";
+         ", cert: " + etcd.client_cert_file() + ", key: " + etcd.client_key_file() + ", prefix: " + prefix + ", timeout_ms: 500}}\n";
 }
 
 // Three relays of one alliance, ordering through one etcd cluster.
 struct Replicas {
-  Replicas(RelayAlliance& a, EtcdCluster& etcd, const std::string& prefix) : alliance(a), etcd(etcd), prefix(prefix) {
+  // `third` goes before the third relay's command line (e.g. an environment for a fault).
+  Replicas(RelayAlliance& a, EtcdCluster& etcd, const std::string& prefix, std::vector<std::string> third = {})
+      : alliance(a), etcd(etcd), prefix(prefix), third_launcher(std::move(third)) {
     for (int i = 0; i < 3; ++i) Start(i);
   }
   void Start(int i) {
-    relays[i] = alliance.StartRelay(Dir(i), 50, 10, OrderingKeys(etcd, "r" + std::to_string(i + 1), prefix));
+    relays[i] = alliance.StartReplica(i, Dir(i), OrderingKeys(etcd, "r" + std::to_string(i + 1), prefix),
+                                      i == 2 ? third_launcher : std::vector<std::string>{});
     clients[i] = alliance.ClientFor(alliance.client_a, relays[i].port);
     readers[i] = alliance.ClientFor(alliance.node_a1, relays[i].port);  // blocks are for nodes
   }
@@ -37,6 +41,7 @@ struct Replicas {
   RelayAlliance& alliance;
   EtcdCluster& etcd;
   std::string prefix;
+  std::vector<std::string> third_launcher;
   TempDir data;
   RunningRelay relays[3];
   std::unique_ptr<http::Client> clients[3];
@@ -58,21 +63,30 @@ Json WaitCommitted(http::Client& client, const std::string& tx_id) {
   return last;
 }
 
-// Every block of `channel` at `client`, each without its relay signature.
-std::vector<Json> BlocksWithoutSignatures(http::Client& client, const std::string& channel) {
+// Every block of `channel` at `client`, as served.
+std::vector<Json> Blocks(http::Client& client, const std::string& channel) {
   std::vector<Json> out;
   for (;;) {
     http::Response r = Send(client, "GET", "/v1/channels/" + channel + "/blocks?from=" + std::to_string(out.size()));
     REQUIRE_MESSAGE(r.status == 200, r.body);
     Json page = Body(r);
     if (page["blocks"].empty()) return out;
-    for (Json block : page["blocks"]) {
-      block["metadata"].erase("relay_signature");
-      out.push_back(std::move(block));
-    }
+    for (Json block : page["blocks"]) out.push_back(std::move(block));
   }
 }
 
+// Every block of `channel` at `client`, each without the relays' signatures (its relay's and the
+// certificate, which holds the signatures that relay gathered first).
+std::vector<Json> BlocksWithoutSignatures(http::Client& client, const std::string& channel) {
+  std::vector<Json> out = Blocks(client, channel);
+  for (Json& block : out) {
+    block["metadata"].erase("relay_signature");
+    block["metadata"].erase("certificate");
+  }
+  return out;
+}
+
+// Checks that the three relays serve the same blocks of `channel`, certified.
 void CheckSameBlocks(Replicas& replicas, const std::string& channel) {
   std::vector<Json> first = BlocksWithoutSignatures(*replicas.readers[0], channel);
   CHECK(first.size() > 1);
@@ -223,6 +237,49 @@ TEST_CASE("An etcd member killed under load stalls submissions under 5 s; two of
     for (int at = 0; at < 3; ++at) CHECK(WaitCommitted(*replicas.clients[at], e.tx_id)["code_name"] == "VALID");
   }
   CheckSameBlocks(replicas, "chainA");
+}
+
+TEST_CASE("A relay that signs another verdict is outvoted: the others certify their block and report it; it certifies nothing") {
+  RelayAlliance& a = Fixture();
+  EtcdCluster etcd(3);
+  Replicas replicas(a, etcd, "/liar", {"env", "ENTENTE_RELAY_FAULT=flip-verdicts"});
+  const std::vector<const Member*> majority{&a.node_a1, &a.node_a2};
+  BuiltEnvelope e = a.Build(a.client_a, {.rwset = RelayAlliance::Writes("chainA", "asset", {"outvoted"}),
+                                         .endorsers = majority});
+  Submit(*replicas.clients[2], e);  // through the liar itself
+  for (int at = 0; at < 3; ++at) {
+    CAPTURE(at);
+    INFO(replicas.relays[at].process->Log());
+    WaitCommitted(*replicas.clients[at], e.tx_id);
+  }
+
+  // r1 and r2 certify block 0 of chainA with their two signatures, and serve it with r3's refused one.
+  std::vector<Json> blocks;
+  for (int i = 0; i < 250 && blocks.empty(); ++i) {
+    blocks = Blocks(*replicas.readers[0], "chainA");
+    if (blocks.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(blocks.size() == 1);
+  const Json& metadata = blocks[0]["metadata"];
+  CHECK(metadata["validation_codes"] == Json::array({0}));
+  CHECK(metadata["certificate"].contains("r1"));
+  CHECK(metadata["certificate"].contains("r2"));
+  CHECK(BlocksWithoutSignatures(*replicas.readers[1], "chainA") == BlocksWithoutSignatures(*replicas.readers[0], "chainA"));
+  // The honest relays name the liar, at /v1/alliance/disagreements and in /metrics.
+  Json disagreements;
+  for (int i = 0; i < 250; ++i) {
+    disagreements = Body(Send(*replicas.clients[0], "GET", "/v1/alliance/disagreements"))["disagreements"];
+    if (!disagreements.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(disagreements.size() == 1);
+  CHECK(disagreements[0]["relay"] == "r3");
+  CHECK(disagreements[0]["channel"] == "chainA");
+  CHECK(Send(*replicas.clients[1], "GET", "/metrics").body.find("entente_relay_certificate_disagreements_total 1") !=
+        std::string::npos);
+  // The liar's block never gathers a majority: it serves nodes nothing.
+  CHECK(Body(Send(*replicas.readers[2], "GET", "/v1/channels/chainA"))["height"] == 0);
+  CHECK(BlocksWithoutSignatures(*replicas.readers[2], "chainA").empty());
 }
 
 }  // namespace

@@ -177,6 +177,11 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
   ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
                            validation::ValidateBlock(*snapshot, channel, savepoint.height, external, checked,
                                                      hashes));
+  if (flip_verdicts && !verdict.codes.empty()) {
+    ValidationCode flipped =
+        verdict.codes[0] == ValidationCode::kValid ? ValidationCode::kMvccReadConflict : ValidationCode::kValid;
+    verdict.codes[0] = verdict.txs[0].code = flipped;
+  }
   const std::vector<ValidationCode>& codes = verdict.codes;
 
   ledger::Block block;
@@ -233,7 +238,11 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
     if (!s.ok()) logger->error("cannot reload the alliance after block {}: {}", block.header.number, s.ToString());
   }
   DropSettledSegments();
-  waiters->Advance(channel, block.header.number + 1);
+  if (certifier) {
+    certifier->Committed(channel, block.header.number, block.metadata.relay_signature);
+  } else {
+    waiters->Advance(channel, block.header.number + 1);
+  }
   queue = ChannelQueue{};
   return Status::Ok();
 }

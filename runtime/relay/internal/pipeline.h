@@ -20,6 +20,7 @@
 #include "runtime/common/json.h"
 #include "runtime/common/log.h"
 #include "runtime/common/waiters.h"
+#include "runtime/relay/internal/certifier.h"
 #include "runtime/relay/internal/delivery.h"
 #include "runtime/relay/internal/envelope_log.h"
 #include "runtime/relay/internal/etcd_ordering.h"
@@ -61,6 +62,11 @@ inline std::string MessageKey(std::string_view channel, std::uint64_t block, std
 // the ledger was ordered from.
 inline constexpr std::string_view kResumeKey = "relay/resume";
 inline constexpr std::string_view kOrderingKey = "relay/ordering";
+// With replicated ordering: a channel's certified height, and a block's certificate ({relay: base64}).
+inline std::string CertifiedKey(std::string_view channel) { return "relay/certified/" + std::string(channel); }
+inline std::string CertificateKey(std::string_view channel, std::uint64_t block) {
+  return "relay/certificate/" + std::string(channel) + "/" + std::to_string(block);
+}
 
 inline Bytes JsonBytes(const Json& j) { return ToBytes(DumpJson(j)); }
 
@@ -147,6 +153,12 @@ struct Relay::State {
   std::uint64_t last_taken = 0;                          // the log position the sequencer took last
   std::map<std::string, std::int64_t> last_block_time;   // per channel; sequencer thread
   internal::Clock::time_point last_cut_request;                  // sequencer thread
+  std::unique_ptr<internal::Certifier> certifier;                // replicated: block certificates
+  mutable std::mutex certified_mu;
+  std::map<std::string, std::uint64_t, std::less<>> certified;  // GUARDED_BY(certified_mu): per channel
+  // Test-only fault (ENTENTE_RELAY_FAULT=flip-verdicts): sign every block with its first verdict
+  // flipped, as a relay that lies would.
+  bool flip_verdicts = false;
 
   // Metrics.
   std::atomic<std::uint64_t> accepted_count{0};
@@ -211,6 +223,12 @@ struct Relay::State {
   std::int64_t ResumeRevision(const std::string& committed) const;
 
   // ---- Replicated ordering (replicated.cc) ----
+  // The height served to nodes: the committed height with one relay, the certified height replicated.
+  std::uint64_t ServedHeight(std::string_view channel) const;
+  // Starts certifying blocks: publishing this relay's signatures and gathering the others'.
+  Status OpenCertifier();
+  // Records block `number` of `channel` as certified by `signatures` and wakes the long-polls.
+  void Certified(const std::string& channel, std::uint64_t number, const std::map<std::string, Bytes>& signatures);
   // Starts reading and appending the ordered log on etcd from where the ledger stands.
   Status OpenReplicated();
   // Takes the next entry of the ordered log into the pipeline; false once the relay stops.

@@ -3,6 +3,9 @@
 // the same blocks. The pipeline after the log is the one of the local log (pipeline.cc).
 #include "runtime/relay/internal/pipeline.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace entente::relay {
 
 using namespace internal;
@@ -12,10 +15,35 @@ namespace {
 // Entries admitted and not yet taken by the sequencer, past which the log's reader waits.
 constexpr std::size_t kMaxAdmitted = 20000;
 
+// How this relay reaches the etcd cluster.
+etcd::ClientOptions ClientOptionsOf(const EtcdOrderingOptions& etcd) {
+  etcd::ClientOptions client;
+  client.endpoints = etcd.endpoints;
+  client.ca_files = {etcd.ca_file};
+  client.cert_file = etcd.cert_file;
+  client.key_file = etcd.key_file;
+  client.timeout = etcd.timeout;
+  return client;
+}
+
 }  // namespace
 
 Status Relay::State::OpenReplicated() {
   const EtcdOrderingOptions& etcd = *options.etcd;
+  // Nodes commit only what the alliance's relays certify: this relay must be one of them, with its key.
+  {
+    auto members = Members();
+    auto self = std::find_if(members->relays.begin(), members->relays.end(),
+                             [&](const alliance::Membership::RelayKey& r) { return r.id == etcd.relay_id; });
+    if (self == members->relays.end()) {
+      return Status::FailedPrecondition("relay " + etcd.relay_id +
+                                        " is not among the alliance's relays (alliance.yaml relays:)");
+    }
+    if (!(self->key == options.signing_key->Public())) {
+      return Status::FailedPrecondition("relay " + etcd.relay_id + "'s key (tls.key) is not the one of its certificate "
+                                        "in the alliance's relays");
+    }
+  }
   // A ledger is ordered from one log: the relay's own, or one prefix on etcd.
   const std::string ordered_by = "etcd " + etcd.prefix;
   ENTENTE_ASSIGN_OR_RETURN(auto recorded, ledger->GetMeta(std::string(kOrderingKey)));
@@ -42,12 +70,9 @@ Status Relay::State::OpenReplicated() {
   ENTENTE_ASSIGN_OR_RETURN(auto stored, ledger->GetMeta(std::string(kResumeKey)));
   if (stored) resume = std::stoll(ToString(*stored));
 
+  ENTENTE_RETURN_IF_ERROR(OpenCertifier());
   OrderingOptions ordering_options;
-  ordering_options.client.endpoints = etcd.endpoints;
-  ordering_options.client.ca_files = {etcd.ca_file};
-  ordering_options.client.cert_file = etcd.cert_file;
-  ordering_options.client.key_file = etcd.key_file;
-  ordering_options.client.timeout = etcd.timeout;
+  ordering_options.client = ClientOptionsOf(etcd);
   ordering_options.prefix = etcd.prefix;
   ordering_options.relay = etcd.relay_id;
   StartPipeline();
@@ -170,6 +195,72 @@ Result<Acceptance> Relay::State::SubmitReplicated(Item item, const Peek& peek) {
   if (outstanding > 0) --outstanding;
   idle_cv.notify_all();
   return position.status();
+}
+
+Status Relay::State::OpenCertifier() {
+  const EtcdOrderingOptions& etcd = *options.etcd;
+  flip_verdicts = [] {
+    const char* fault = std::getenv("ENTENTE_RELAY_FAULT");
+    return fault != nullptr && std::string_view(fault) == "flip-verdicts";
+  }();
+  if (flip_verdicts) logger->critical("ENTENTE_RELAY_FAULT=flip-verdicts: this relay signs wrong verdicts (tests only)");
+  // Where each channel's certificates stand, and this relay's signatures of the blocks past that.
+  std::map<std::string, std::uint64_t> heights;
+  std::map<std::string, std::map<std::uint64_t, Bytes>> pending;
+  for (const std::string& channel : ledger->Channels()) {
+    std::uint64_t from = channel == alliance::kAllianceChannel ? 1 : 0;
+    ENTENTE_ASSIGN_OR_RETURN(auto stored, ledger->GetMeta(CertifiedKey(channel)));
+    if (stored) from = std::stoull(ToString(*stored));
+    heights[channel] = from;
+    std::uint64_t committed = ledger->GetSavepoint(channel).height;
+    for (std::uint64_t n = from; n < committed; ++n) {
+      ENTENTE_ASSIGN_OR_RETURN(ledger::Block block, ledger->GetBlock(channel, n));
+      pending[channel][n] = block.metadata.relay_signature;
+    }
+  }
+  {
+    std::lock_guard lock(certified_mu);
+    for (const auto& [channel, height] : heights) certified[channel] = height;
+  }
+  Certifier::Options certifier_options;
+  certifier_options.client = ClientOptionsOf(etcd);
+  certifier_options.prefix = etcd.prefix;
+  certifier_options.relay = etcd.relay_id;
+  Certifier::Hooks hooks;
+  hooks.block = [this](const std::string& channel, std::uint64_t number) -> std::optional<ledger::Block> {
+    if (number >= ledger->GetSavepoint(channel).height) return std::nullopt;
+    auto block = ledger->GetBlock(channel, number);
+    if (!block.ok()) return std::nullopt;
+    return std::move(block).value();
+  };
+  hooks.members = [this] { return Members(); };
+  hooks.certified = [this](const std::string& channel, std::uint64_t number,
+                           const std::map<std::string, Bytes>& signatures) { Certified(channel, number, signatures); };
+  ENTENTE_ASSIGN_OR_RETURN(certifier,
+                           Certifier::Open(std::move(certifier_options), std::move(hooks), heights, std::move(pending)));
+  return Status::Ok();
+}
+
+void Relay::State::Certified(const std::string& channel, std::uint64_t number,
+                             const std::map<std::string, Bytes>& signatures) {
+  Json certificate = Json::object();
+  for (const auto& [relay, signature] : signatures) certificate[relay] = Base64Encode(signature);
+  Status s = ledger->PutMeta({{CertificateKey(channel, number), JsonBytes(certificate)},
+                              {CertifiedKey(channel), ToBytes(std::to_string(number + 1))}});
+  if (!s.ok()) logger->error("cannot record the certificate of block {} of {}: {}", number, channel, s.ToString());
+  {
+    std::lock_guard lock(certified_mu);
+    certified[channel] = number + 1;
+  }
+  waiters->Advance(channel, number + 1);
+}
+
+std::uint64_t Relay::State::ServedHeight(std::string_view channel) const {
+  if (!certifier) return ledger->GetSavepoint(channel).height;
+  std::lock_guard lock(certified_mu);
+  auto it = certified.find(channel);
+  if (it != certified.end()) return it->second;
+  return channel == alliance::kAllianceChannel ? 1 : 0;
 }
 
 }  // namespace entente::relay

@@ -363,8 +363,8 @@ TEST_CASE("Malformed values are 400 errors that name the value and the field, an
   const std::string weight_message = "' must be a positive integer of at most 1000000000";
   const std::vector<Case> cases = {
       {"spec not an object", Json::array(), "the alliance spec must be a JSON object"},
-      {"unknown spec field", Json{{"members", Json::array()}, {"relays", Json::array()}},
-       "the alliance spec has an unknown field 'relays'"},
+      {"unknown spec field", Json{{"members", Json::array()}, {"relay", Json::array()}},
+       "the alliance spec has an unknown field 'relay'"},
       {"members not an array", Json{{"members", "chainA"}}, "the alliance spec: 'members' must be an array"},
       {"member without name", Json{{"members", {Json{{"ca_certs", {kPem}}}}}}, "a member lacks the field 'name'"},
       {"member name empty", member_with("name", ""), "a member: 'name' must be a non-empty string"},
