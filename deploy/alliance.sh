@@ -3,7 +3,10 @@
 #
 #   deploy/alliance.sh up     SPEC   make what is missing (CAs, ECerts, TCerts, CRLs, genesis, relay.yaml,
 #                                    one node.yaml per node), start the relay and the nodes, wait until
-#                                    each one listens
+#                                    each one listens. A spec with replicated relays (relays: and
+#                                    ordering: {etcd: {prefix, members}}) gets an etcd CA, its members'
+#                                    certificates and one RELAY_ID.yaml per relay; the etcd members start
+#                                    first (and stop last).
 #   deploy/alliance.sh status SPEC [--json]
 #                                    which of its processes run; with --json one array of
 #                                    {"name", "kind", "pid", "port", "up", "heights": {"<channel>": n}}
@@ -47,8 +50,25 @@ mkdir -p "$state/logs" "$state/run" "$state/data" "$state/packages"
 
 plan=$("$entente" alliance plan --spec "$spec")
 
-# The processes of this alliance: "relay" and the node ids.
-names() { echo relay; awk '$1 == "node" {print $2}' <<<"$plan"; }
+# Replicated relays: their ids, and the etcd members this spec runs here.
+replicas() { awk '$1 == "replica" {print $2}' <<<"$plan"; }
+etcd_members() { awk '$1 == "etcd" {print $2}' <<<"$plan"; }
+relay_names() { if grep -q '^replica ' <<<"$plan"; then replicas; else echo relay; fi; }
+
+# The processes of this alliance, in the order they start: etcd members, relays, nodes.
+names() { etcd_members; relay_names; awk '$1 == "node" {print $2}' <<<"$plan"; }
+
+kind_of() {
+  if grep -q "^etcd $1 " <<<"$plan"; then echo etcd
+  elif [ "$1" = relay ] || grep -q "^replica $1 " <<<"$plan"; then echo relay
+  else echo node; fi
+}
+
+# What the command line of process $1 holds when this script started it.
+marker() {
+  if [ "$(kind_of "$1")" = etcd ]; then echo "--data-dir $(awk -v n="$1" '$1 == "etcd" && $2 == n {print $5}' <<<"$plan")"
+  else echo "--config $state/$1.yaml"; fi
+}
 
 # Prints the pid of process $1 when it runs and is the one this script started.
 running_pid() {
@@ -56,7 +76,7 @@ running_pid() {
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile")
   [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--config $state/$1.yaml" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(marker "$1")" || return 1
   echo "$pid"
 }
 
@@ -89,11 +109,31 @@ generate() {
     [ -f "$dir/tcerts/tcert-9.pem" ] ||
       "$entente" ca issue-tcerts --dir "$(ca_dir "$chain")" --ecert "$ecert" --count 10 --out "$dir/tcerts" >/dev/null
   done <<<"$plan"
-  read -r _ host port < <(grep '^relay ' <<<"$plan")
-  [ -f "$state/crypto/relay/cert.pem" ] ||
-    "$entente" ca issue --dir "$first_ca" --role relay --id relay --out "$state/crypto/relay" --host "$host" >/dev/null
+  if grep -q '^relay ' <<<"$plan"; then
+    read -r _ host port < <(grep '^relay ' <<<"$plan")
+    [ -f "$state/crypto/relay/cert.pem" ] ||
+      "$entente" ca issue --dir "$first_ca" --role relay --id relay --out "$state/crypto/relay" --host "$host" >/dev/null
+  fi
+  local cert
+  while read -r kind id chain host port cert; do
+    [ "$kind" = replica ] || continue
+    [ -f "$cert" ] || "$entente" ca issue --dir "$(ca_dir "$chain")" --role relay --id "$id" --out "$(dirname "$cert")" \
+      --host "$host" >/dev/null
+  done <<<"$plan"
+  if [ -n "$(etcd_members)" ]; then
+    # The etcd members' own CA: their server certificate, and the client certificate the relays use.
+    local etcd_ca="$state/crypto/etcd/ca"
+    [ -f "$etcd_ca/ca.pem" ] || "$entente" ca init --dir "$etcd_ca" --chain etcd >/dev/null
+    [ -f "$state/crypto/etcd/server/cert.pem" ] ||
+      "$entente" ca issue --dir "$etcd_ca" --role etcd --id etcd --out "$state/crypto/etcd/server" --host 127.0.0.1 >/dev/null
+    [ -f "$state/crypto/etcd/client/cert.pem" ] ||
+      "$entente" ca issue --dir "$etcd_ca" --role relay --id relays --out "$state/crypto/etcd/client" >/dev/null
+  fi
   [ -f "$state/genesis.json" ] || "$entente" alliance genesis --spec "$spec" --out "$state/genesis.json" >/dev/null
 }
+
+# https://127.0.0.1:PORT of each etcd member, comma-separated.
+etcd_endpoints() { awk '$1 == "etcd" {printf "%shttps://127.0.0.1:%s", sep, $3; sep=", "}' <<<"$plan"; }
 
 ca_dir() { awk -v c="$1" '$1 == "chain" && $2 == c {print $3}' <<<"$plan" | xargs dirname; }
 
@@ -103,17 +143,47 @@ packages() { (cd "$state" && ls packages/*.tar.gz 2>/dev/null | paste -sd, - | s
 
 write_configs() {
   local host port
-  read -r _ host port < <(grep '^relay ' <<<"$plan")
-  cat >"$state/relay.yaml" <<EOF
+  # Where each node submits and pulls first: the one relay, or the replicated relays in turn.
+  local relay_endpoints=() relay_certs=()
+  if grep -q '^relay ' <<<"$plan"; then
+    read -r _ host port < <(grep '^relay ' <<<"$plan")
+    cat >"$state/relay.yaml" <<EOF
 data: data/relay
 genesis: genesis.json
 listen: {address: $host, port: $port}
 tls: {cert: crypto/relay/cert.pem, key: crypto/relay/key.pem}
 crls: [$(crls)]
 EOF
-  local relay_endpoint="$host:$port" id chain ecert dir
+    relay_endpoints=("$host:$port") relay_certs=(crypto/relay/cert.pem)
+  fi
+  local prefix id chain cert
+  prefix=$(awk '$1 == "ordering" {print $2}' <<<"$plan")
+  while read -r kind id chain host port cert; do
+    [ "$kind" = replica ] || continue
+    cat >"$state/$id.yaml" <<EOF
+id: $id
+data: data/$id
+genesis: genesis.json
+listen: {address: $host, port: $port}
+tls: {cert: $(dirname "$cert")/cert.pem, key: $(dirname "$cert")/key.pem}
+crls: [$(crls)]
+ordering:
+  etcd:
+    endpoints: [$(etcd_endpoints)]
+    ca: crypto/etcd/ca/ca.pem
+    cert: crypto/etcd/client/cert.pem
+    key: crypto/etcd/client/key.pem
+    prefix: $prefix
+    timeout_ms: 500
+EOF
+    relay_endpoints+=("$host:$port") relay_certs+=("$cert")
+  done <<<"$plan"
+  local ecert dir n=0 relay_endpoint relay_cert
   while read -r kind id chain host port ecert; do
     [ "$kind" = node ] || continue
+    relay_endpoint=${relay_endpoints[$((n % ${#relay_endpoints[@]}))]}
+    relay_cert=${relay_certs[$((n % ${#relay_certs[@]}))]}
+    n=$((n + 1))
     dir=$(dirname "$ecert")
     cat >"$state/$id.yaml" <<EOF
 id: $id
@@ -123,7 +193,7 @@ genesis: genesis.json
 listen: {address: $host, port: $port}
 tls: {cert: $dir/cert.pem, key: $dir/key.pem}
 tcerts: $dir/tcerts
-relay: {endpoint: "$relay_endpoint", cert: crypto/relay/cert.pem}
+relay: {endpoint: "$relay_endpoint", cert: $relay_cert}
 crls: [$(crls)]
 clients:
   - {id: $chain-client1, ecert: crypto/$chain/clients/client1/cert.pem, tcerts: crypto/$chain/clients/client1/tcerts}
@@ -176,7 +246,9 @@ listening_port() {
 
 # The host process $1 listens on, as the spec gives it.
 listening_host() {
-  if [ "$1" = relay ]; then awk '$1 == "relay" {print $2}' <<<"$plan"; else awk -v n="$1" '$1 == "node" && $2 == n {print $4}' <<<"$plan"; fi
+  if [ "$1" = relay ]; then awk '$1 == "relay" {print $2}' <<<"$plan"
+  elif grep -q "^replica $1 " <<<"$plan"; then awk -v n="$1" '$1 == "replica" && $2 == n {print $4}' <<<"$plan"
+  else awk -v n="$1" '$1 == "node" && $2 == n {print $4}' <<<"$plan"; fi
 }
 
 # {"<channel>": height, ...} as the process at host $1, port $2 answers, asked as the first chain's
@@ -199,19 +271,67 @@ status_json() {
   local name kind pid port up heights entries=""
   [ -f "$state/crypto/alliance-cas.pem" ] || ca_bundle >/dev/null
   for name in $(names); do
-    kind=node
-    [ "$name" = relay ] && kind=relay
+    kind=$(kind_of "$name")
     pid=null up=false port=null heights="{}"
     if pid=$(running_pid "$name"); then
       up=true
-      port=$(listening_port "$name")
-      [ -n "$port" ] && heights=$(heights_json "$(listening_host "$name")" "$port") || port=null
+      if [ "$kind" = etcd ]; then
+        port=$(awk -v n="$name" '$1 == "etcd" && $2 == n {print $3}' <<<"$plan")
+      else
+        port=$(listening_port "$name")
+        [ -n "$port" ] && heights=$(heights_json "$(listening_host "$name")" "$port") || port=null
+      fi
     else
       pid=null
     fi
     entries+="${entries:+, }{\"name\": \"$name\", \"kind\": \"$kind\", \"pid\": $pid, \"port\": $port, \"up\": $up, \"heights\": $heights}"
   done
   echo "[$entries]"
+}
+
+# Starts etcd member $1 in the background (a member waits for a quorum before it serves: the caller
+# starts them all, then waits for each with await_etcd).
+start_etcd() {
+  local name=$1 client peer data initial log="$state/logs/$1.log"
+  read -r _ _ client peer data < <(grep "^etcd $name " <<<"$plan")
+  if running_pid "$name" >/dev/null; then
+    echo "  $name already runs (pid $(running_pid "$name"))"
+    return
+  fi
+  initial=$(awk '$1 == "etcd" {printf "%s%s=http://127.0.0.1:%s", sep, $2, $4; sep=","}' <<<"$plan")
+  local cluster_state=new
+  [ -d "$data/member" ] && cluster_state=existing
+  mkdir -p "$data"
+  : >"$log"
+  (exec setsid "${ETCD_BIN:-etcd}" --name "$name" --data-dir "$data" \
+    --listen-client-urls "https://127.0.0.1:$client" --advertise-client-urls "https://127.0.0.1:$client" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "$initial" --initial-cluster-state "$cluster_state" \
+    --heartbeat-interval 200 --election-timeout 2000 --snapshot-count 10000 --quota-backend-bytes $((256 << 20)) \
+    --cert-file "$state/crypto/etcd/server/cert.pem" --key-file "$state/crypto/etcd/server/key.pem" \
+    --client-cert-auth --trusted-ca-file "$state/crypto/etcd/ca/ca.pem" --logger zap >>"$log" 2>&1 </dev/null) &
+  echo $! >"$state/run/$name.pid"
+}
+
+# Waits until etcd member $1 answers /health as part of a quorum.
+await_etcd() {
+  local name=$1 client
+  read -r _ _ client _ < <(grep "^etcd $name " <<<"$plan")
+  for _ in $(seq 1 300); do
+    if curl --silent --max-time 2 --cacert "$state/crypto/etcd/ca/ca.pem" --cert "$state/crypto/etcd/client/cert.pem" \
+      --key "$state/crypto/etcd/client/key.pem" "https://127.0.0.1:$client/health" 2>/dev/null | grep -q '"health":"true"'; then
+      echo "  $name serving on port $client (pid $(cat "$state/run/$name.pid"), log $state/logs/$name.log)"
+      return
+    fi
+    if ! kill -0 "$(cat "$state/run/$name.pid")" 2>/dev/null; then
+      echo "alliance.sh: etcd member $name exited; the end of $state/logs/$name.log:" >&2
+      tail -20 "$state/logs/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "alliance.sh: etcd member $name is not healthy after 30 s; see $state/logs/$name.log" >&2
+  exit 1
 }
 
 start() {
@@ -246,7 +366,9 @@ case "$command" in
     write_configs
     ca_bundle >/dev/null
     echo "Starting the alliance of $spec:"
-    start relay relay
+    for name in $(etcd_members); do start_etcd "$name"; done
+    for name in $(etcd_members); do await_etcd "$name"; done
+    for name in $(relay_names); do start "$name" relay; done
     for id in $(awk '$1 == "node" {print $2}' <<<"$plan"); do start "$id" node; done
     ;;
   status)
@@ -277,7 +399,7 @@ case "$command" in
     done
     ;;
   deploy-contract)
-    if ! running_pid relay >/dev/null; then
+    if ! running_pid "$(relay_names | head -1)" >/dev/null; then
       echo "alliance.sh: the alliance of $spec does not run; start it with: $0 up $spec" >&2
       exit 1
     fi

@@ -64,7 +64,9 @@ std::string HostPort(const std::string& endpoint) {
 }
 
 // Prints what a deploy tool needs from a spec, one item per line, before any certificate exists:
-//   chain NAME CA_FILE / admin CHAIN ID / node ID CHAIN HOST PORT ECERT_FILE / relay HOST PORT
+//   chain NAME CA_FILE / admin CHAIN ID / node ID CHAIN HOST PORT ECERT_FILE, then either
+//   relay HOST PORT (one relay), or for replicated relays replica ID CHAIN HOST PORT CERT_FILE per relay,
+//   ordering PREFIX, and etcd NAME CLIENT_PORT PEER_PORT DATA_DIR per etcd member the spec runs here.
 Status PrintPlan(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
@@ -94,10 +96,49 @@ Status PrintPlan(const std::string& path) {
     if (host_port.empty()) return n.Error("endpoint must be https://host:port, got '" + endpoint + "'");
     std::cout << "node " << id << " " << chain << " " << host_port << " " << ResolvePath(path, ecert) << "\n";
   }
-  ENTENTE_ASSIGN_OR_RETURN(std::string relay, root.GetString("relay", "https://127.0.0.1:7050"));
-  std::string host_port = HostPort(relay);
-  if (host_port.empty()) return root.Error("relay must be https://host:port, got '" + relay + "'");
-  std::cout << "relay " << host_port << "\n";
+  if (!root.Has("relays")) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string relay, root.GetString("relay", "https://127.0.0.1:7050"));
+    std::string host_port = HostPort(relay);
+    if (host_port.empty()) return root.Error("relay must be https://host:port, got '" + relay + "'");
+    std::cout << "relay " << host_port << "\n";
+    return Status::Ok();
+  }
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode relays, root.Child("relays"));
+  ENTENTE_ASSIGN_OR_RETURN(auto relay_list, relays.Elements());
+  for (const ConfigNode& r : relay_list) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string id, r.GetString("id"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string chain, r.GetString("chain"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string endpoint, r.GetString("endpoint"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string cert, r.GetString("cert"));
+    std::string host_port = HostPort(endpoint);
+    if (host_port.empty()) return r.Error("endpoint must be https://host:port, got '" + endpoint + "'");
+    std::cout << "replica " << id << " " << chain << " " << host_port << " " << ResolvePath(path, cert) << "\n";
+  }
+  if (!root.Has("ordering")) return root.Error("relays: needs ordering: {etcd: {prefix, members}}");
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode ordering, root.Child("ordering"));
+  ENTENTE_RETURN_IF_ERROR(ordering.CheckKeys({"etcd"}));
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode etcd, ordering.Child("etcd"));
+  ENTENTE_RETURN_IF_ERROR(etcd.CheckKeys({"prefix", "members"}));
+  ENTENTE_ASSIGN_OR_RETURN(std::string prefix, etcd.GetString("prefix", "/entente"));
+  if (prefix.empty() || prefix[0] != '/' || prefix.find(' ') != std::string::npos) {
+    return etcd.Error("prefix must start with '/' and hold no spaces");
+  }
+  std::cout << "ordering " << prefix << "\n";
+  ENTENTE_ASSIGN_OR_RETURN(ConfigNode members, etcd.Child("members"));
+  ENTENTE_ASSIGN_OR_RETURN(auto member_list, members.Elements());
+  if (member_list.empty()) return members.Error("an etcd cluster needs at least one member");
+  for (const ConfigNode& m : member_list) {
+    ENTENTE_RETURN_IF_ERROR(m.CheckKeys({"name", "client_port", "peer_port", "data"}));
+    ENTENTE_ASSIGN_OR_RETURN(std::string name, m.GetString("name"));
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t client_port, m.GetInt("client_port"));
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t peer_port, m.GetInt("peer_port"));
+    ENTENTE_ASSIGN_OR_RETURN(std::string data, m.GetString("data", "data/etcd/" + name));
+    if (client_port < 1 || client_port > 65535 || peer_port < 1 || peer_port > 65535) {
+      return m.Error("client_port and peer_port must be 1-65535");
+    }
+    if (name.empty() || name.find_first_of(" /") != std::string::npos) return m.Error("name must hold no spaces or '/'");
+    std::cout << "etcd " << name << " " << client_port << " " << peer_port << " " << ResolvePath(path, data) << "\n";
+  }
   return Status::Ok();
 }
 

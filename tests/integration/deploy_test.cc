@@ -7,10 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <set>
 
+#include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/http/http.h"
 #include "tests/support/must.h"
@@ -140,6 +143,97 @@ TEST_CASE("quickstart.sh establishes the alliance, runs a cross-chain exchange, 
   Json none_up = Must(ParseJson(stopped.output));
   REQUIRE(none_up.is_array());
   for (const Json& p : none_up) CHECK(p["up"] == false);
+}
+
+// A base for the HA example's ports (its 17xxx ports become base + xxx) whose every port is free now.
+std::uint16_t FreeHaBase() {
+  const int offsets[] = {51, 52, 53, 151, 152, 161, 162, 379, 380, 381, 382, 383, 384};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto base = static_cast<std::uint16_t>(20000 + (::getpid() * 53 + attempt * 211) % 9000);
+    bool all = true;
+    for (int offset : offsets) all = all && CanBind(static_cast<std::uint16_t>(base + offset));
+    if (all) return base;
+  }
+  FAIL("no free block of ports for the HA example");
+  return 0;
+}
+
+TEST_CASE("The HA example, copied elsewhere: alliance.sh runs its etcd members, three relays and four nodes, deploys a contract, and takes it all down") {
+  TempDir dir;
+  const std::string spec = dir.Join("ha/ha-alliance.yaml");
+  std::filesystem::create_directories(dir.Join("ha"));
+  // The example on this run's own ports: every "17xxx" becomes base + xxx.
+  const std::uint16_t base = FreeHaBase();
+  std::string text = Must(ReadFile(SourceDir() + "/deploy/examples/ha-alliance.yaml"));
+  std::string moved;
+  for (std::size_t i = 0; i < text.size();) {
+    if (text.compare(i, 2, "17") == 0 && i + 5 <= text.size() && std::isdigit(static_cast<unsigned char>(text[i + 4])) &&
+        (i == 0 || !std::isdigit(static_cast<unsigned char>(text[i - 1]))) &&
+        (i + 5 == text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 5])))) {
+      moved += std::to_string(base + std::stoi(text.substr(i + 2, 3)));
+      i += 5;
+    } else {
+      moved += text[i++];
+    }
+  }
+  WriteText(spec, moved);
+  const std::string script = SourceDir() + "/deploy/alliance.sh";
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> line{"env", "ENTENTE_BIN=" + EntenteBinary(), "bash", script};
+    line.insert(line.end(), args.begin(), args.end());
+    return RunCommand(line);
+  };
+  CommandResult up = run({"up", spec});
+  INFO(up.output);
+  REQUIRE(up.exit_code == 0);
+
+  // A contract deployed through the alliance channel, then a transaction that every chainA node commits.
+  const std::string package = dir.Join("asset_transfer.tar.gz");
+  REQUIRE(RunEntente({"contract", "package", "--so", BuildDir() + "/chaincode/libasset_transfer.so", "--name",
+                      "asset_transfer", "--version", "1.0", "--policy", "Weighted(0.5)", "--out", package})
+              .exit_code == 0);
+  CommandResult deployed = run({"deploy-contract", spec, package, "chainA"});
+  INFO(deployed.output);
+  REQUIRE(deployed.exit_code == 0);
+  CHECK(deployed.output.find("\"code_name\":\"VALID\"") != std::string::npos);
+  const std::string crypto = dir.Join("ha/crypto");
+  http::ClientOptions options;
+  options.port = static_cast<std::uint16_t>(base + 151);
+  options.tls = {crypto + "/chainA/clients/client1/cert.pem", crypto + "/chainA/clients/client1/key.pem",
+                 {crypto + "/alliance-cas.pem"}};
+  http::Client client(options);
+  auto created = client.Post("/v1/transactions", Json{{"contract", "asset_transfer"}, {"function", "CreateAsset"},
+                                                      {"args", {"ha-1", "blue", "5", "ha", "10"}}}.dump());
+  REQUIRE(created.ok());
+  INFO(created->body);
+  CHECK(created->status == 200);
+  CHECK(created->body.find("\"code_name\":\"VALID\"") != std::string::npos);
+
+  CommandResult listed = run({"status", spec, "--json"});
+  INFO(listed.output);
+  REQUIRE(listed.exit_code == 0);
+  Json processes = Must(ParseJson(listed.output));
+  REQUIRE(processes.is_array());
+  std::map<std::string, int> kinds;
+  for (const Json& p : processes) {
+    CAPTURE(p.dump());
+    ++kinds[p["kind"].get<std::string>()];
+    CHECK(p["up"] == true);
+    CHECK(p["pid"].is_number_integer());
+    CHECK(p["port"].is_number_integer());
+    if (p["kind"] != "etcd") CHECK(p["heights"]["alliance"].get<int>() >= 2);
+    if (p["kind"] == "relay") CHECK(p["heights"]["chainA"].get<int>() >= 1);
+  }
+  CHECK(kinds == std::map<std::string, int>{{"etcd", 3}, {"relay", 3}, {"node", 4}});
+
+  CommandResult down = run({"down", spec});
+  INFO(down.output);
+  CHECK(down.exit_code == 0);
+  const std::string left = ProcessesNaming(dir.Join("ha"));
+  CHECK_MESSAGE(left.find("--data-dir") == std::string::npos, left);  // no etcd member
+  CHECK_MESSAGE(left.find("--config") == std::string::npos, left);    // no relay, no node
+  Json stopped = Must(ParseJson(run({"status", spec, "--json"}).output));
+  for (const Json& p : stopped) CHECK(p["up"] == false);
 }
 
 }  // namespace
