@@ -164,9 +164,11 @@ Result<std::int64_t> Client::Put(std::string_view key, ByteView value, std::int6
   return HeaderRevision(answer);
 }
 
-Result<std::optional<std::int64_t>> Client::PutIfAbsent(std::string_view key, ByteView value) {
+Result<std::optional<std::int64_t>> Client::PutIfAbsent(std::string_view key, ByteView value, std::int64_t lease) {
+  Json put{{"key", B64(key)}, {"value", Base64Encode(value)}};
+  if (lease != 0) put["lease"] = std::to_string(lease);
   Json body{{"compare", {{{"key", B64(key)}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
-            {"success", {{{"request_put", {{"key", B64(key)}, {"value", Base64Encode(value)}}}}}},
+            {"success", {{{"request_put", put}}}},
             {"failure", Json::array()}};
   ENTENTE_ASSIGN_OR_RETURN(Json answer, impl_->Call("/v3/kv/txn", body));
   if (!answer.value("succeeded", false)) return std::optional<std::int64_t>();
@@ -179,6 +181,8 @@ Result<RangeResult> Client::Range(const RangeRequest& request) {
   if (request.limit > 0) body["limit"] = std::to_string(request.limit);
   if (request.revision > 0) body["revision"] = std::to_string(request.revision);
   if (request.min_mod_revision > 0) body["min_mod_revision"] = std::to_string(request.min_mod_revision);
+  if (request.max_mod_revision > 0) body["max_mod_revision"] = std::to_string(request.max_mod_revision);
+  if (request.keys_only) body["keys_only"] = true;
   ENTENTE_ASSIGN_OR_RETURN(Json answer, impl_->Call("/v3/kv/range", body));
   RangeResult result;
   result.revision = HeaderRevision(answer);
@@ -199,6 +203,27 @@ Result<std::int64_t> Client::DeleteRange(std::string_view key, std::optional<std
   if (range_end) body["range_end"] = B64(*range_end);
   ENTENTE_ASSIGN_OR_RETURN(Json answer, impl_->Call("/v3/kv/deleterange", body));
   return Int(answer, "deleted");
+}
+
+Status Client::DeleteKeys(const std::vector<std::string>& keys) {
+  if (keys.empty()) return Status::Ok();
+  if (keys.size() > 128) return Status::InvalidArgument("etcd: at most 128 keys per transaction");
+  Json ops = Json::array();
+  for (const std::string& key : keys) ops.push_back({{"request_delete_range", {{"key", B64(key)}}}});
+  return impl_->Call("/v3/kv/txn", Json{{"success", ops}}).status();
+}
+
+Status Client::Defragment() {
+  std::string failed;
+  for (std::size_t i = 0; i < impl_->members.size(); ++i) {
+    auto answer = impl_->members[i]->Post("/v3/maintenance/defragment", "{}");
+    if (!answer.ok() || answer->status != 200) {
+      failed += (failed.empty() ? "" : "; ") + impl_->names[i] + ": " +
+                (answer.ok() ? EtcdError(answer->status, answer->body).message() : answer.status().message());
+    }
+  }
+  if (!failed.empty()) return Status::Unavailable("etcd: defragmenting " + failed);
+  return Status::Ok();
 }
 
 Status Client::Compact(std::int64_t revision) {

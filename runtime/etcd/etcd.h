@@ -49,6 +49,8 @@ struct RangeRequest {
   std::int64_t limit = 0;         // 0: no limit
   std::int64_t revision = 0;      // 0: the latest
   std::int64_t min_mod_revision = 0;
+  std::int64_t max_mod_revision = 0;  // 0: no bound
+  bool keys_only = false;             // values left out
 };
 
 // A change a watch saw.
@@ -73,12 +75,18 @@ class Client {
   Result<std::int64_t> Put(std::string_view key, ByteView value, std::int64_t lease = 0);
   // Writes `value` at `key` only if no such key exists (create_revision == 0): an idempotent append.
   // Returns the revision of the write, or nullopt when the key existed (nothing written).
-  Result<std::optional<std::int64_t>> PutIfAbsent(std::string_view key, ByteView value);
+  // With `lease`, the key goes when the lease expires.
+  Result<std::optional<std::int64_t>> PutIfAbsent(std::string_view key, ByteView value, std::int64_t lease = 0);
   Result<RangeResult> Range(const RangeRequest& request);
   // Deletes [key, range_end) (the key alone without range_end); returns how many keys it deleted.
   Result<std::int64_t> DeleteRange(std::string_view key, std::optional<std::string_view> range_end = std::nullopt);
+  // Deletes each of `keys` (at most 128, etcd's limit of operations per transaction) in one transaction.
+  Status DeleteKeys(const std::vector<std::string>& keys);
   // Discards the history before `revision` (the keys' current values stay).
   Status Compact(std::int64_t revision);
+  // Defragments every member in turn, returning the space compaction freed to the file system; the
+  // members that could not, with why (Unavailable), once all were tried.
+  Status Defragment();
   // A lease of `ttl_seconds`; returns its id.
   Result<std::int64_t> GrantLease(std::int64_t ttl_seconds);
   // Renews lease `id`; NotFound once it expired.

@@ -36,8 +36,10 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
   state->options = std::move(options);
   ENTENTE_RETURN_IF_ERROR(state->LoadAlliance());
-  state->deliveries = std::make_unique<internal::Deliveries>(
-      *state->ledger, state->options.adapters, internal::Deliveries::Options{state->options.delivery_backoff});
+  internal::Deliveries::Options delivery_options{state->options.delivery_backoff};
+  if (state->options.etcd) ENTENTE_RETURN_IF_ERROR(state->OpenDeliveryLease(delivery_options));
+  state->deliveries =
+      std::make_unique<internal::Deliveries>(*state->ledger, state->options.adapters, std::move(delivery_options));
   ENTENTE_RETURN_IF_ERROR(state->deliveries->Start());
   for (const std::string& chain : state->Members()->view.external_channels) {
     bool configured = std::any_of(state->options.adapters.begin(), state->options.adapters.end(),
@@ -386,9 +388,16 @@ std::string Relay::Metrics() const {
         << "# HELP entente_relay_etcd_errors_total Calls to etcd that failed (appends and reads).\n"
         << "# TYPE entente_relay_etcd_errors_total counter\n"
         << "entente_relay_etcd_errors_total " << s.ordering->errors() << "\n"
+        << "# HELP entente_relay_etcd_append_seconds Time etcd took to acknowledge this relay's batches.\n"
+        << "# TYPE entente_relay_etcd_append_seconds summary\n"
+        << "entente_relay_etcd_append_seconds_sum " << s.ordering->append_seconds() << "\n"
+        << "entente_relay_etcd_append_seconds_count " << s.ordering->appends() << "\n"
         << "# HELP entente_relay_certificate_disagreements_total Relays' signatures of blocks other than this relay's.\n"
         << "# TYPE entente_relay_certificate_disagreements_total counter\n"
         << "entente_relay_certificate_disagreements_total " << s.certifier->disagreement_count() << "\n"
+        << "# HELP entente_relay_log_compacted_revision The revision this relay compacted the ordered log at last.\n"
+        << "# TYPE entente_relay_log_compacted_revision gauge\n"
+        << "entente_relay_log_compacted_revision " << (s.compactor ? s.compactor->compacted() : 0) << "\n"
         << "# HELP entente_relay_certified_height Blocks per channel that relays of more than half the weight signed.\n"
         << "# TYPE entente_relay_certified_height gauge\n";
     for (const std::string& channel : s.ledger->Channels()) {
@@ -417,6 +426,7 @@ void Relay::Stop() {
   s.work_cv.notify_all();
   s.ordered_cv.notify_all();
   s.room_cv.notify_all();
+  if (s.compactor) s.compactor->Stop();
   if (s.ordering) s.ordering->Stop();
   if (s.certifier) s.certifier->Stop();
   if (s.waiters) s.waiters->Stop();
@@ -425,6 +435,7 @@ void Relay::Stop() {
   }
   if (s.sequencer.joinable()) s.sequencer.join();
   if (s.deliveries) s.deliveries->Stop();
+  if (s.delivery_lease) s.delivery_lease->Stop();
 }
 
 Result<std::optional<Json>> Relay::Delivery(std::string_view tx_id) const {

@@ -43,6 +43,10 @@ struct EtcdOrderingOptions {
   std::string key_file;
   std::string prefix = "/entente";     // the key prefix of the alliance's log
   std::chrono::milliseconds timeout{1500};  // per call to one member
+  // Bounded storage: how often relays announce how far they applied the log (and compact it), and how
+  // many revisions behind the head stay for relays that are down.
+  std::chrono::milliseconds compaction_interval{10000};
+  std::int64_t retention = 100000;
 };
 
 struct RelayOptions {
@@ -219,7 +223,7 @@ struct RelayConfig {
 //   max_requests: 256   log_segment_bytes: 67108864
 //   id: relay1            (replicated ordering; with ordering:)
 //   ordering: {etcd: {endpoints: [https://127.0.0.1:2379, ...], ca: FILE, cert: FILE, key: FILE,
-//                     prefix: /entente, timeout_ms: 1500}}
+//                     prefix: /entente, timeout_ms: 1500, compaction_interval_ms: 10000, retention: 100000}}
 // Paths are relative to the file's folder. Errors name the file, line and key.
 Result<RelayConfig> LoadRelayConfig(const std::string& path);
 

@@ -273,7 +273,8 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode ordering, root.Child("ordering"));
     ENTENTE_RETURN_IF_ERROR(ordering.CheckKeys({"etcd"}));
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode etcd, ordering.Child("etcd"));
-    ENTENTE_RETURN_IF_ERROR(etcd.CheckKeys({"endpoints", "ca", "cert", "key", "prefix", "timeout_ms"}));
+    ENTENTE_RETURN_IF_ERROR(
+        etcd.CheckKeys({"endpoints", "ca", "cert", "key", "prefix", "timeout_ms", "compaction_interval_ms", "retention"}));
     EtcdOrderingOptions o;
     ENTENTE_ASSIGN_OR_RETURN(o.relay_id, root.GetString("id"));
     if (o.relay_id.empty() || o.relay_id.find_first_of("/ ") != std::string::npos) {
@@ -292,6 +293,12 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
     ENTENTE_ASSIGN_OR_RETURN(std::int64_t timeout, etcd.GetInt("timeout_ms", 1500));
     if (timeout < 1) return etcd.Error("timeout_ms must be positive");
     o.timeout = std::chrono::milliseconds(timeout);
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t interval, etcd.GetInt("compaction_interval_ms", 10000));
+    ENTENTE_ASSIGN_OR_RETURN(o.retention, etcd.GetInt("retention", 100000));
+    if (interval < 100 || o.retention < 0) {
+      return etcd.Error("compaction_interval_ms must be at least 100 and retention not negative");
+    }
+    o.compaction_interval = std::chrono::milliseconds(interval);
     c.relay.etcd = std::move(o);
   } else if (root.Has("id")) {
     return root.Error("id names a relay of replicated ordering: it needs ordering: {etcd: ...}");

@@ -44,7 +44,7 @@ std::string EtcdBinary() {
 
 }  // namespace
 
-EtcdCluster::EtcdCluster(int members) {
+EtcdCluster::EtcdCluster(int members, std::vector<std::string> flags) : flags_(std::move(flags)) {
   REQUIRE_MESSAGE(::access(EtcdBinary().c_str(), X_OK) == 0, "etcd is not installed at " << EtcdBinary());
   auto ca = Must(certs::CertificateAuthority::Init(dir_.Join("ca"), "chainE", false));
   MustOk(Must(ca.IssueEcert(crypto::Role::kEtcd, "etcd", 30, {"127.0.0.1"}))
@@ -112,6 +112,7 @@ void EtcdCluster::Launch(int i, const std::string& state) {
   argv.insert(argv.end(), {"--heartbeat-interval", "200", "--election-timeout", "2000", "--logger", "zap"});
   argv.insert(argv.end(), {"--cert-file", dir_.Join("server-cert.pem"), "--key-file", dir_.Join("server-key.pem")});
   argv.insert(argv.end(), {"--client-cert-auth", "--trusted-ca-file", ca_file()});
+  argv.insert(argv.end(), flags_.begin(), flags_.end());
   m.process = std::make_unique<Process>(argv, dir_.Join(m.name + "-" + std::to_string(++m.starts) + ".log"));
 }
 

@@ -20,7 +20,8 @@ class EtcdCluster {
  public:
   // Makes the CA and the certificates, picks the ports and starts `members` members; REQUIREs that
   // each answers /health within 30 s.
-  explicit EtcdCluster(int members);
+  // `flags` go to every member's command line after the cluster's own (e.g. a quota).
+  explicit EtcdCluster(int members, std::vector<std::string> flags = {});
   ~EtcdCluster();
   EtcdCluster(const EtcdCluster&) = delete;
   EtcdCluster& operator=(const EtcdCluster&) = delete;
@@ -62,6 +63,7 @@ class EtcdCluster {
   void AwaitHealthy(int i);
 
   TempDir dir_;
+  std::vector<std::string> flags_;
   std::vector<Member> members_;
   std::unique_ptr<http::Client> client_;
 };

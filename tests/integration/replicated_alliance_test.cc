@@ -4,10 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <thread>
 
 #include "runtime/common/json.h"
+#include "certs/ca.h"
 #include "tests/integration/alliance_fixture.h"
 #include "tests/integration/etcd_fixture.h"
+#include "tests/integration/ganache_fixture.h"
 #include "tests/support/must.h"
 
 namespace entente::testing {
@@ -78,6 +81,58 @@ TEST_CASE("With the relay the nodes name killed, transactions go on through the 
   REQUIRE_MESSAGE(after_status == 200, after.dump());
   CHECK(after["code_name"] == "VALID");
   CheckAllReach(a, "chainB", after["block"].get<std::uint64_t>() + 1);
+}
+
+TEST_CASE("The relay that delivers to Ethereum is frozen and killed with a delivery pending: another relay takes the lease and finishes it, and the bridge applies the write once") {
+  GanacheChain eth;
+  EtcdCluster etcd(3);
+  TempDir dir;
+  auto ledger_ca = Must(certs::CertificateAuthority::Init(dir.Join("ca-ledgerE"), "ledgerE", false));
+  AllianceExtras extras;
+  extras.ordering = OrderingOn(etcd);
+  extras.ordering->node_relay = "r2";  // r1 starts first and takes the delivery lease
+  extras.members.push_back({"ledgerE", {ledger_ca.root().Pem()}, {}});
+  extras.routes.push_back(
+      {"a-exports-to-ledgerE", "chainA", "data_exchange", "ledgerE", "data_exchange", chaincode::Access::kWrite});
+  extras.adapters_yaml = "adapters:\n  - {chain: ledgerE, type: ethereum, endpoint: \"" + eth.endpoint() +
+                         "\", bridge: \"" + eth.bridge() + "\", from: \"" + kGanacheAccount0 + "\"}\n";
+  RunningAlliance a(std::move(extras));
+  auto [published_status, published] = a.Submit("a1", "alice", Json{{"contract", "data_exchange"},
+                                                                     {"function", "PublishRecord"},
+                                                                     {"args", {"lease-1", "42", "to Ethereum"}}});
+  REQUIRE_MESSAGE(published_status == 200, published.dump());
+  const std::uint64_t writes_before = eth.Writes();
+
+  Json lease = etcd.Call("/v3/kv/range", {{"key", Base64Encode(AsBytes(std::string("/alliance/delivery/lease")))}});
+  REQUIRE_MESSAGE(lease.contains("kvs"), lease.dump());
+  const std::string holder = ToString(Must(Base64Decode(lease["kvs"][0]["value"].get<std::string>())));
+  REQUIRE_MESSAGE(holder == "r1", "the delivery lease is held by " << holder);
+  // The holder freezes with the delivery to come; the others order and certify the export without it.
+  a.process(holder).Signal(SIGSTOP, /*wait=*/false);
+  auto [status, exported] = a.Submit("a1", "alice", Json{{"contract", "data_exchange"},
+                                                         {"function", "ExportRecord"},
+                                                         {"args", {"lease-1", "ledgerE"}}});
+  REQUIRE_MESSAGE(status == 200, exported.dump());
+  REQUIRE(exported["code_name"] == "VALID");
+  const std::string tx_id = exported["tx_id"];
+  a.process(holder).Signal(SIGKILL);
+
+  for (const std::string relay : {"r1", "r2", "r3"}) {
+    if (relay == holder) continue;
+    CAPTURE(relay);
+    Json answer;
+    for (int i = 0; i < 600; ++i) {
+      auto r = a.Client(relay, "alice")->Get("/v1/transactions/" + tx_id);
+      REQUIRE(r.ok());
+      answer = Must(ParseJson(r->body));
+      if (answer.contains("delivery") && answer["delivery"]["state"] != "pending") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(answer.dump());
+    REQUIRE(answer.contains("delivery"));
+    CHECK(answer["delivery"]["state"] == "delivered");
+  }
+  CHECK(eth.Writes() == writes_before + 1);
 }
 
 }  // namespace

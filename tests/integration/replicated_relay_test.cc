@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "runtime/common/json.h"
@@ -16,11 +17,14 @@ namespace {
 
 // relay.yaml keys that make a relay `id` of the alliance ordering through `etcd` under `prefix`; calls
 // to a member time out after 500 ms (loopback), so that a relay finds a new leader soon after an election.
-std::string OrderingKeys(const EtcdCluster& etcd, const std::string& id, const std::string& prefix) {
+// `more` goes inside the etcd block (", key: value" pairs).
+std::string OrderingKeys(const EtcdCluster& etcd, const std::string& id, const std::string& prefix,
+                         const std::string& more = "") {
   std::string endpoints;
   for (const std::string& e : etcd.endpoints()) endpoints += (endpoints.empty() ? "" : ", ") + e;
   return "id: " + id + "\nordering: {etcd: {endpoints: [" + endpoints + "], ca: " + etcd.ca_file() +
-         ", cert: " + etcd.client_cert_file() + ", key: " + etcd.client_key_file() + ", prefix: " + prefix + ", timeout_ms: 500}}\n";
+         ", cert: " + etcd.client_cert_file() + ", key: " + etcd.client_key_file() + ", prefix: " + prefix +
+         ", timeout_ms: 500" + more + "}}\n";
 }
 
 // Three relays of one alliance, ordering through one etcd cluster.
@@ -86,8 +90,27 @@ std::vector<Json> BlocksWithoutSignatures(http::Client& client, const std::strin
   return out;
 }
 
+// The height each relay serves of `channel` (its certified blocks), once the three agree; FAILs after 30 s.
+void WaitSameHeight(Replicas& replicas, const std::string& channel) {
+  std::string heights;
+  for (int i = 0; i < 300; ++i) {
+    std::set<std::uint64_t> seen;
+    heights.clear();
+    for (int r = 0; r < 3; ++r) {
+      http::Response answer = Send(*replicas.readers[r], "GET", "/v1/channels/" + channel);
+      std::uint64_t height = answer.status == 200 ? Body(answer).value("height", std::uint64_t{0}) : 0;
+      seen.insert(height);
+      heights += " r" + std::to_string(r + 1) + "=" + std::to_string(height);
+    }
+    if (seen.size() == 1) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("the relays do not certify the same height of " << channel << ":" << heights);
+}
+
 // Checks that the three relays serve the same blocks of `channel`, certified.
 void CheckSameBlocks(Replicas& replicas, const std::string& channel) {
+  WaitSameHeight(replicas, channel);
   std::vector<Json> first = BlocksWithoutSignatures(*replicas.readers[0], channel);
   CHECK(first.size() > 1);
   for (int i = 1; i < 3; ++i) {
@@ -280,6 +303,50 @@ TEST_CASE("A relay that signs another verdict is outvoted: the others certify th
   // The liar's block never gathers a majority: it serves nodes nothing.
   CHECK(Body(Send(*replicas.readers[2], "GET", "/v1/channels/chainA"))["height"] == 0);
   CHECK(BlocksWithoutSignatures(*replicas.readers[2], "chainA").empty());
+}
+
+// An envelope of one write of `bytes` bytes, for filling the log.
+BuiltEnvelope BigEnvelope(RelayAlliance& a, const std::string& key, std::size_t bytes) {
+  ledger::RwSet rwset;
+  rwset.namespaces.push_back({"chainA", "asset", {}, {}, {{key, false, Bytes(bytes, 'v')}}});
+  return a.Build(a.client_a, {.rwset = rwset, .endorsers = {&a.node_a1, &a.node_a2}});
+}
+
+TEST_CASE("With etcd's quota at 64 MiB, 300 MiB of envelopes pass through a relay: the log is compacted and no space alarm is raised") {
+  RelayAlliance& a = Fixture();
+  // Members that keep 1,000 entries in memory (the default keeps 100,000) and hold at most 64 MiB.
+  EtcdCluster etcd(3, {"--quota-backend-bytes", std::to_string(64 << 20), "--snapshot-count", "1000"});
+  TempDir data;
+  RunningRelay relay = a.StartReplica(
+      0, data.Join("r1"),
+      OrderingKeys(etcd, "r1", "/quota", ", compaction_interval_ms: 300, retention: 20") + "body_limit: 1048576\n");
+  constexpr std::size_t kTotal = 300u << 20;
+  std::atomic<std::size_t> sent{0};
+  std::atomic<int> next{0};
+  std::vector<std::string> last_ids(4);
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < 4; ++t) {
+    submitters.emplace_back([&, t] {
+      auto client = a.ClientFor(a.client_a, relay.port);
+      while (sent.load() < kTotal) {
+        BuiltEnvelope e = BigEnvelope(a, "big-" + std::to_string(next++), 96 << 10);
+        REQUIRE(SubmitUntilAcknowledged(*client, e, std::chrono::seconds(30)));
+        sent += e.bytes.size();
+        last_ids[static_cast<std::size_t>(t)] = e.tx_id;
+      }
+    });
+  }
+  for (auto& t : submitters) t.join();
+  MESSAGE(next.load() << " envelopes, " << (sent.load() >> 20) << " MiB through the log");
+  auto client = a.ClientFor(a.client_a, relay.port);
+  for (const std::string& id : last_ids) CHECK(WaitCommitted(*client, id)["code_name"] == "VALID");
+
+  Json alarms = etcd.Call("/v3/maintenance/alarm", {{"action", "GET"}});
+  CHECK_MESSAGE(!alarms.contains("alarms"), alarms.dump());
+  Json status = etcd.Call("/v3/maintenance/status", Json::object());
+  CHECK(std::stoll(status.value("dbSize", std::string("0"))) < (64 << 20));
+  MESSAGE("etcd member 0: " << status.dump());
+  CHECK(relay.process->Log().find("compacted the ordered log at revision") != std::string::npos);
 }
 
 }  // namespace

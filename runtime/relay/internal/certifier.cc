@@ -62,6 +62,7 @@ struct Certifier::Impl {
   std::set<std::tuple<std::string, std::string, std::uint64_t>> reported;  // GUARDED_BY(mu)
   std::deque<Disagreement> recent;                                          // GUARDED_BY(mu)
   std::atomic<std::uint64_t> disagreement_count{0};
+  std::atomic<std::int64_t> watched_from{1};
 
   std::thread publisher;
   std::thread watcher;
@@ -138,6 +139,18 @@ struct Certifier::Impl {
     }
   }
 
+  // Takes every signature still stored (after a compaction passed where the watch stood); returns the
+  // revision to watch from next.
+  Result<std::int64_t> ReadStored() {
+    ENTENTE_ASSIGN_OR_RETURN(etcd::RangeResult stored, watch_client->Range({sig_prefix, etcd::PrefixEnd(sig_prefix)}));
+    std::lock_guard lock(mu);
+    for (const etcd::KeyValue& kv : stored.kvs) {
+      auto key = ParseSignatureKey(kv.key, sig_prefix);
+      if (key && kv.value.size() <= 256) Take(*key, kv.value);
+    }
+    return stored.revision + 1;
+  }
+
   void WatchLoop() {
     std::int64_t from = 1;
     auto backoff = std::chrono::milliseconds(100);
@@ -162,12 +175,19 @@ struct Certifier::Impl {
           std::chrono::seconds(1));
       if (watched.ok()) {
         from = std::max(from, *watched);
+        watched_from = from;
         backoff = std::chrono::milliseconds(100);
         continue;
       }
       if (watched.status().code() == StatusCode::kFailedPrecondition) {
-        // Compacted: what is left is read again from the current revision on.
-        from = 0;
+        // Compacted past where the watch stood: what is stored is read, and the watch goes on after it.
+        auto next = ReadStored();
+        if (next.ok()) {
+          from = *next;
+          watched_from = from;
+          continue;
+        }
+        watched = next.status();
       }
       logger->warn("cannot watch the relays' signatures: {}", watched.status().ToString());
       std::unique_lock lock(mu);
@@ -220,6 +240,8 @@ std::vector<Disagreement> Certifier::disagreements() const {
 }
 
 std::uint64_t Certifier::disagreement_count() const { return impl_->disagreement_count.load(); }
+
+std::int64_t Certifier::watch_revision() const { return impl_->watched_from.load(); }
 
 void Certifier::Stop() {
   {

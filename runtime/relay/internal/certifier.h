@@ -59,6 +59,8 @@ class Certifier {
   // The disagreements seen so far, oldest first (at most the last 100).
   std::vector<Disagreement> disagreements() const;
   std::uint64_t disagreement_count() const;
+  // The revision the signatures are watched from: this relay needs none written before it.
+  std::int64_t watch_revision() const;
   void Stop();
 
  private:

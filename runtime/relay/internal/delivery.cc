@@ -213,6 +213,36 @@ bool Deliveries::Attempt(DeliveryRecord& record) {
   return pending;
 }
 
+bool Deliveries::Adopt(DeliveryRecord& record) {
+  if (!options_.settled_elsewhere) return false;
+  std::optional<Json> settled = options_.settled_elsewhere(record.tx_id);
+  if (!settled) return false;
+  // Another relay's record: only the states of the very writes this relay holds are taken.
+  auto theirs = DeliveryRecord::FromJson(*settled);
+  if (!theirs.ok() || theirs->tx_id != record.tx_id || theirs->writes.size() != record.writes.size()) {
+    logger_->warn("another relay's delivery record of {} does not match this relay's; ignored", record.tx_id);
+    return false;
+  }
+  for (std::size_t i = 0; i < record.writes.size(); ++i) {
+    const WriteDelivery& w = theirs->writes[i];
+    const adapters::CrossChainWrite& mine = record.writes[i].write;
+    if (w.write.channel != mine.channel || w.write.contract != mine.contract || w.write.key != mine.key ||
+        w.state == WriteDelivery::State::kPending) {
+      logger_->warn("another relay's delivery record of {} does not match this relay's; ignored", record.tx_id);
+      return false;
+    }
+  }
+  for (std::size_t i = 0; i < record.writes.size(); ++i) {
+    record.writes[i].state = theirs->writes[i].state;
+    record.writes[i].applied = theirs->writes[i].applied;
+    record.writes[i].detail = theirs->writes[i].detail.substr(0, 1024);
+  }
+  record.attempts = theirs->attempts;
+  Status s = ledger_.PutMeta({{DeliveryKey(record.tx_id), RecordBytes(record)}});
+  if (!s.ok()) logger_->error("cannot record the delivery state of {}: {}", record.tx_id, s.ToString());
+  return true;
+}
+
 void Deliveries::Run() {
   std::chrono::milliseconds backoff = options_.backoff;
   for (;;) {
@@ -224,7 +254,17 @@ void Deliveries::Run() {
       record = std::move(queue_.front());
       queue_.pop_front();
     }
+    if (options_.may_deliver && !options_.may_deliver()) {
+      // Another relay delivers: take its outcome once it is there; until then wait, in order.
+      if (Adopt(record)) continue;
+      std::unique_lock lock(mu_);
+      queue_.push_front(std::move(record));
+      cv_.wait_for(lock, options_.backoff, [&] { return stopping_; });
+      if (stopping_) return;
+      continue;
+    }
     if (!Attempt(record)) {
+      if (options_.settled) options_.settled(record);
       backoff = options_.backoff;
       continue;
     }

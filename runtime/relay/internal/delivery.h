@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,13 @@ class Deliveries {
   struct Options {
     std::chrono::milliseconds backoff{200};  // before the first retry of an unavailable chain; doubles
     std::chrono::milliseconds max_backoff{10000};
+    // Replicated relays deliver one at a time: whether this relay may deliver now (it holds the
+    // delivery lease; empty: always); the final record another relay settled, which this one adopts
+    // instead of delivering (nullopt while there is none); and where this relay publishes a record it
+    // settled.
+    std::function<bool()> may_deliver;
+    std::function<std::optional<Json>(const std::string& tx_id)> settled_elsewhere;
+    std::function<void(const DeliveryRecord& record)> settled;
   };
 
   Deliveries(ledger::Ledger& ledger, std::vector<std::shared_ptr<adapters::ChainAdapter>> adapters, Options options);
@@ -87,6 +95,8 @@ class Deliveries {
   void Run();
   // Tries every pending write of `record` once; returns whether any is still pending.
   bool Attempt(DeliveryRecord& record);
+  // Takes the states another relay settled `record` with, when it did; returns whether it did.
+  bool Adopt(DeliveryRecord& record);
 
   ledger::Ledger& ledger_;
   std::map<std::string, std::shared_ptr<adapters::ChainAdapter>, std::less<>> adapters_;

@@ -52,6 +52,8 @@ struct EtcdOrdering::Impl {
   std::uint64_t next_seq = 0;                    // owned by the appender thread
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::int64_t> read_from{1};
+  std::atomic<std::uint64_t> batches_appended{0};
+  std::atomic<std::uint64_t> append_ns{0};
 
   std::thread appender;
   std::thread reader;
@@ -102,7 +104,10 @@ struct EtcdOrdering::Impl {
   // Appends one batch as this relay's next number; returns the position of its first envelope.
   Result<std::uint64_t> AppendBatch(const std::vector<Bytes>& envelopes, bool cut_after) {
     for (;;) {
+      const auto start = std::chrono::steady_clock::now();
       auto appended = append_log->Append(next_seq, envelopes, cut_after, NowMs());
+      append_ns += static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
       if (!appended.ok()) {
         // The batch may have landed with its answer lost: the next batch finds the number taken by
         // other bytes and moves on, and these envelopes are ordered as they stand.
@@ -111,7 +116,10 @@ struct EtcdOrdering::Impl {
         return Status::Unavailable("etcd did not take the batch: " + appended.status().message());
       }
       ++next_seq;
-      if (*appended) return PositionOf(**appended, 0);
+      if (*appended) {
+        ++batches_appended;
+        return PositionOf(**appended, 0);
+      }
       // The number held other bytes: an earlier try's whose answer was lost, or another writer's.
     }
   }
@@ -232,6 +240,10 @@ std::string EtcdOrdering::last_error() const {
 }
 
 std::int64_t EtcdOrdering::read_revision() const { return impl_->read_from.load(); }
+
+std::uint64_t EtcdOrdering::appends() const { return impl_->batches_appended.load(); }
+
+double EtcdOrdering::append_seconds() const { return static_cast<double>(impl_->append_ns.load()) / 1e9; }
 
 void EtcdOrdering::Stop() {
   {

@@ -74,6 +74,9 @@ class EtcdOrdering {
   std::string last_error() const;
   // The revision the reader has read up to (exclusive).
   std::int64_t read_revision() const;
+  // Batches etcd acknowledged, and the seconds their appends took in all.
+  std::uint64_t appends() const;
+  double append_seconds() const;
   void Stop();
 
  private:

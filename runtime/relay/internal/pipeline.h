@@ -21,7 +21,9 @@
 #include "runtime/common/log.h"
 #include "runtime/common/waiters.h"
 #include "runtime/relay/internal/certifier.h"
+#include "runtime/relay/internal/compactor.h"
 #include "runtime/relay/internal/delivery.h"
+#include "runtime/relay/internal/delivery_lease.h"
 #include "runtime/relay/internal/envelope_log.h"
 #include "runtime/relay/internal/etcd_ordering.h"
 #include "runtime/relay/relay.h"
@@ -154,6 +156,8 @@ struct Relay::State {
   std::map<std::string, std::int64_t> last_block_time;   // per channel; sequencer thread
   internal::Clock::time_point last_cut_request;                  // sequencer thread
   std::unique_ptr<internal::Certifier> certifier;                // replicated: block certificates
+  std::unique_ptr<internal::Compactor> compactor;                // replicated: bounded storage in etcd
+  std::unique_ptr<internal::DeliveryLease> delivery_lease;       // replicated: one relay delivers at a time
   mutable std::mutex certified_mu;
   std::map<std::string, std::uint64_t, std::less<>> certified;  // GUARDED_BY(certified_mu): per channel
   // Test-only fault (ENTENTE_RELAY_FAULT=flip-verdicts): sign every block with its first verdict
@@ -223,12 +227,17 @@ struct Relay::State {
   std::int64_t ResumeRevision(const std::string& committed) const;
 
   // ---- Replicated ordering (replicated.cc) ----
+  // The revision of the replicated log before which this relay needs nothing more (a restart reads from
+  // its blocks' resume revision; the certifier watches signatures from its own).
+  std::int64_t AppliedRevision() const;
   // The height served to nodes: the committed height with one relay, the certified height replicated.
   std::uint64_t ServedHeight(std::string_view channel) const;
   // Starts certifying blocks: publishing this relay's signatures and gathering the others'.
   Status OpenCertifier();
   // Records block `number` of `channel` as certified by `signatures` and wakes the long-polls.
   void Certified(const std::string& channel, std::uint64_t number, const std::map<std::string, Bytes>& signatures);
+  // Takes part in the delivery lease, and makes `delivery` deliver only while this relay holds it.
+  Status OpenDeliveryLease(internal::Deliveries::Options& delivery);
   // Starts reading and appending the ordered log on etcd from where the ledger stands.
   Status OpenReplicated();
   // Takes the next entry of the ordered log into the pipeline; false once the relay stops.

@@ -78,13 +78,25 @@ Status Relay::State::OpenReplicated() {
   StartPipeline();
   auto opened = EtcdOrdering::Open(std::move(ordering_options), resume,
                                    {[this](LogEntry entry) { return Admit(std::move(entry)); },
-                                    [this](Status why) { Fail(std::move(why)); }});
+                                    [this, retention = etcd.retention](Status why) {
+                                      Fail(why.WithContext(
+                                          "this relay was down longer than the log is kept (retention " +
+                                          std::to_string(retention) + " revisions); start it again from a copy of a "
+                                          "peer relay's data directory (docs/relay.md)"));
+                                    }});
   if (!opened.ok()) {
     Fail(opened.status());
     return opened.status();
   }
   ordering = std::move(opened).value();
   logger->info("relay {} orders through etcd under {} from revision {}", etcd.relay_id, etcd.prefix, resume);
+  CompactionOptions compaction;
+  compaction.client = ClientOptionsOf(etcd);
+  compaction.prefix = etcd.prefix;
+  compaction.relay = etcd.relay_id;
+  compaction.interval = etcd.compaction_interval;
+  compaction.retention = etcd.retention;
+  ENTENTE_ASSIGN_OR_RETURN(compactor, Compactor::Open(std::move(compaction), [this] { return AppliedRevision(); }));
   return Status::Ok();
 }
 
@@ -197,6 +209,16 @@ Result<Acceptance> Relay::State::SubmitReplicated(Item item, const Peek& peek) {
   return position.status();
 }
 
+Status Relay::State::OpenDeliveryLease(Deliveries::Options& delivery) {
+  const EtcdOrderingOptions& etcd = *options.etcd;
+  ENTENTE_ASSIGN_OR_RETURN(delivery_lease, DeliveryLease::Open(ClientOptionsOf(etcd), etcd.prefix, etcd.relay_id));
+  DeliveryLease* lease = delivery_lease.get();
+  delivery.may_deliver = [lease] { return lease->held(); };
+  delivery.settled_elsewhere = [lease](const std::string& tx_id) { return lease->SettledElsewhere(tx_id); };
+  delivery.settled = [lease](const DeliveryRecord& record) { lease->Settled(record); };
+  return Status::Ok();
+}
+
 Status Relay::State::OpenCertifier() {
   const EtcdOrderingOptions& etcd = *options.etcd;
   flip_verdicts = [] {
@@ -214,8 +236,9 @@ Status Relay::State::OpenCertifier() {
     heights[channel] = from;
     std::uint64_t committed = ledger->GetSavepoint(channel).height;
     for (std::uint64_t n = from; n < committed; ++n) {
+      // Signed again with this relay's key: the data directory may be a copy of a peer's.
       ENTENTE_ASSIGN_OR_RETURN(ledger::Block block, ledger->GetBlock(channel, n));
-      pending[channel][n] = block.metadata.relay_signature;
+      ENTENTE_ASSIGN_OR_RETURN(pending[channel][n], options.signing_key->Sign(block.SignedMetadataBytes()));
     }
   }
   {
@@ -253,6 +276,14 @@ void Relay::State::Certified(const std::string& channel, std::uint64_t number,
     certified[channel] = number + 1;
   }
   waiters->Advance(channel, number + 1);
+}
+
+std::int64_t Relay::State::AppliedRevision() const {
+  std::int64_t applied = ordering ? ordering->read_revision() : 1;
+  auto stored = ledger->GetMeta(std::string(kResumeKey));
+  applied = stored.ok() && *stored ? std::min<std::int64_t>(applied, std::stoll(ToString(**stored))) : 1;
+  if (certifier) applied = std::min(applied, certifier->watch_revision());
+  return applied;
 }
 
 std::uint64_t Relay::State::ServedHeight(std::string_view channel) const {
