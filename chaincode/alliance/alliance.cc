@@ -354,6 +354,8 @@ Alliance::Alliance() : Contract("Alliance") {
   Transaction("UpdateMember", &Alliance::UpdateMember);
   Transaction("SetNode", &Alliance::SetNode);
   Transaction("RemoveNode", &Alliance::RemoveNode);
+  Transaction("SetRelay", &Alliance::SetRelay);
+  Transaction("RemoveRelay", &Alliance::RemoveRelay);
   Transaction("AddRoute", &Alliance::AddRoute);
   Transaction("RemoveRoute", &Alliance::RemoveRoute);
   Transaction("DefineContract", &Alliance::DefineContract);
@@ -487,6 +489,24 @@ void Alliance::RemoveNode(shim::Context& ctx, std::string id) {
   Check(ReadOne<Node>(stub, kNodeType, {id}).has_value(), "there is no node " + id);
   Delete(stub, kNodeType, {id});
   EmitChange(stub, "RemoveNode", id);
+}
+
+void Alliance::SetRelay(shim::Context& ctx, AllianceRelay relay) {
+  shim::Stub& stub = ctx.stub();
+  Check(!ReadAll<AllianceRelay>(stub, kRelayType).empty(),
+        "this alliance has one relay; replicated relays are listed at genesis (alliance.yaml relays:)");
+  Check(IsMember(stub, relay.chain), "relay " + relay.id + " is run by chain " + relay.chain + ", which is not a member");
+  Write(stub, kRelayType, {relay.id}, relay);
+  EmitChange(stub, "SetRelay", relay.id);
+}
+
+void Alliance::RemoveRelay(shim::Context& ctx, std::string id) {
+  shim::Stub& stub = ctx.stub();
+  Check(!id.empty(), "the relay id must not be empty");
+  Check(ReadOne<AllianceRelay>(stub, kRelayType, {id}).has_value(), "there is no relay " + id);
+  Check(ReadAll<AllianceRelay>(stub, kRelayType).size() > 1, "relay " + id + " is the alliance's last relay");
+  Delete(stub, kRelayType, {id});
+  EmitChange(stub, "RemoveRelay", id);
 }
 
 void Alliance::AddRoute(shim::Context& ctx, Route route) {

@@ -148,6 +148,11 @@ class Alliance : public shim::Contract {
   void SetNode(shim::Context& ctx, Node node);
   // Fails if there is no such node.
   void RemoveNode(shim::Context& ctx, std::string id);
+  // Adds or replaces a replicated relay; fails if its chain is not a member, or if the alliance has no
+  // replicated relays (an alliance of one relay gets them at genesis).
+  void SetRelay(shim::Context& ctx, AllianceRelay relay);
+  // Fails if there is no such relay, or if it is the last one.
+  void RemoveRelay(shim::Context& ctx, std::string id);
   // Fails if a route with that id exists or a chain is not a member (or both ends are the same chain).
   void AddRoute(shim::Context& ctx, Route route);
   // Fails if there is no such route.

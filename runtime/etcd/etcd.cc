@@ -279,6 +279,9 @@ Result<std::int64_t> Client::Watch(const RangeRequest& range, std::int64_t start
         return false;
       }
       std::vector<WatchEvent> events;
+      // When a member fails mid-stream, the call goes on at the next member from `start_revision`:
+      // what was handed on already is dropped, so that each event is seen once.
+      const std::int64_t delivered = next;
       if (auto list = result.find("events"); list != result.end() && list->is_array()) {
         for (const Json& e : *list) {
           WatchEvent event;
@@ -289,6 +292,7 @@ Result<std::int64_t> Client::Watch(const RangeRequest& range, std::int64_t start
             return false;
           }
           event.kv = std::move(kv).value();
+          if (event.kv.mod_revision < delivered) continue;
           next = std::max(next, event.kv.mod_revision + 1);
           events.push_back(std::move(event));
         }

@@ -312,14 +312,21 @@ struct Node::State {
     // one that is down, behind, or builds blocks the others do not certify holds nothing up for long.
     std::size_t current = 0;
     Peer peer = options.relay;
-    auto client = std::make_unique<http::Client>(ClientOptionsFor(peer));
+    // A relay that does not answer a long-poll soon after its wait is as good as down (frozen, or cut
+    // off): the pull moves on rather than wait out the general timeout.
+    auto pull_client = [&](const Peer& p) {
+      http::ClientOptions o = ClientOptionsFor(p);
+      o.timeout = options.pull_wait + std::chrono::seconds(5);
+      return std::make_unique<http::Client>(o);
+    };
+    auto client = pull_client(peer);
     auto backoff = std::chrono::milliseconds(100);
     auto next_relay = [&] {
       std::vector<Peer> peers = RelayPeers();
       if (peers.size() < 2) return;
       current = (current + 1) % peers.size();
       peer = peers[current];
-      client = std::make_unique<http::Client>(ClientOptionsFor(peer));
+      client = pull_client(peer);
     };
     while (!stopping) {
       {

@@ -138,10 +138,15 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
     }
     node_relay = o.node_relay;
   }
+  int nodes_started = 0;
   for (const Chain& chain : Chains()) {
     for (const auto& [id, weight] : chain.nodes) {
       std::string packages;
       for (const std::string& c : chain.contracts) packages += (packages.empty() ? "" : ", ") + package_files[c];
+      if (extras.ordering && extras.ordering->node_relay.empty()) {
+        node_relay = replicas[static_cast<std::size_t>(nodes_started) % replicas.size()].first;
+      }
+      ++nodes_started;
       std::string yaml = "id: " + id + "\nchain: " + chain.name + "\ndata: " + id + "-data\ngenesis: genesis.json\n" +
                          "listen: {address: 127.0.0.1, port: " + std::to_string(ports_[id]) + "}\n" +
                          "tls: {cert: " + id + "/cert.pem, key: " + id + "/key.pem}\ntcerts: " + id + "/tcerts\n" +

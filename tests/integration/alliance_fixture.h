@@ -31,7 +31,7 @@ struct AllianceExtras {
   struct Ordering {
     std::vector<std::string> endpoints;
     std::string ca_file, cert_file, key_file;
-    std::string node_relay = "r1";  // the relay every node.yaml names
+    std::string node_relay;  // the relay every node.yaml names; empty: r1, r2, r3 in turn
     // What goes before a relay's command line, by relay (e.g. an environment for a fault).
     std::map<std::string, std::vector<std::string>> launchers;
   };

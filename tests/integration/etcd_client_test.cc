@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "tests/integration/etcd_fixture.h"
@@ -135,6 +136,40 @@ TEST_CASE("Watch from a revision compacted away is refused, saying so") {
                                [](const std::vector<etcd::WatchEvent>&) { return true; }, std::chrono::seconds(5));
   CHECK(refused.status().code() == StatusCode::kFailedPrecondition);
   CHECK(refused.status().message().find("compacted") != std::string::npos);
+}
+
+TEST_CASE("A watch whose member dies goes on at the next member and hands over each change once") {
+  EtcdCluster own(3);
+  auto writer = ClientOf(own, std::chrono::seconds(2));
+  std::int64_t from = 0;
+  for (int i = 0; i < 5; ++i) {
+    std::int64_t revision = Must(writer->Put("once/" + std::to_string(i), AsBytes("x")));
+    if (from == 0) from = revision;
+  }
+  auto watcher = ClientOf(own, std::chrono::seconds(2));  // its calls go to member 0 first
+  std::vector<std::string> seen;
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    own.Signal(0, SIGKILL);
+    for (int i = 5; i < 10; ++i) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!writer->Put("once/" + std::to_string(i), AsBytes("x")).ok() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+  auto watched = watcher->Watch({"once/", etcd::PrefixEnd("once/")}, from,
+                                [&](const std::vector<etcd::WatchEvent>& events) {
+                                  for (const etcd::WatchEvent& e : events) seen.push_back(e.kv.key);
+                                  return seen.size() < 10;
+                                },
+                                std::chrono::seconds(30));
+  later.join();
+  CHECK(watched.ok());
+  std::set<std::string> distinct(seen.begin(), seen.end());
+  CHECK(seen.size() == 10);
+  CHECK(distinct.size() == seen.size());
+  CHECK(distinct.count("once/9") == 1);
 }
 
 TEST_CASE("With one member of three killed the client goes on; with two frozen it answers Unavailable, and after SIGCONT goes on") {

@@ -105,7 +105,12 @@ void WaitSameHeight(Replicas& replicas, const std::string& channel) {
     if (seen.size() == 1) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL("the relays do not certify the same height of " << channel << ":" << heights);
+  std::string logs;
+  for (int r = 0; r < 3; ++r) {
+    std::string log = replicas.relays[r].process->Log();
+    logs += "\n--- r" + std::to_string(r + 1) + " (last 4000 bytes)\n" + log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+  }
+  FAIL("the relays do not certify the same height of " << channel << ":" << heights << logs);
 }
 
 // Checks that the three relays serve the same blocks of `channel`, certified.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,8 @@ Process::Process(const std::vector<std::string>& argv, std::string log_path) : l
   pid_t pid = ::fork();
   if (pid < 0) return;
   if (pid == 0) {
+    // A test binary that aborts takes its services with it (the thread that started one must outlive it).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);
@@ -107,6 +110,8 @@ bool Process::running() const {
 int Process::Signal(int signal, bool wait) {
   if (!running()) return exit_code_;
   ::kill(pid_, signal);
+  // A process a test froze (SIGSTOP) acts on SIGTERM or SIGINT only once it runs again.
+  if (signal == SIGTERM || signal == SIGINT) ::kill(pid_, SIGCONT);
   if (!wait) return -1;
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {

@@ -39,7 +39,9 @@ std::string EntenteBinary();
 CommandResult RunEntente(const std::vector<std::string>& args);
 
 // A service started in the background (e.g. `entente relay`), its stdout and stderr going to a fresh log
-// file. The destructor kills it (SIGKILL) and reaps it, so a failing test leaves no process behind.
+// file. The destructor kills it (SIGKILL) and reaps it, so a failing test leaves no process behind; it
+// is also killed when the thread that started it ends (PR_SET_PDEATHSIG), so a test binary that aborts
+// leaves none either.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, std::string log_path);

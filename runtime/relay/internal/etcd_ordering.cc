@@ -1,5 +1,6 @@
 #include "runtime/relay/internal/etcd_ordering.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -67,7 +68,12 @@ struct EtcdOrdering::Impl {
   // Appends what is pending as batches, as many envelopes per batch as fit; marks a batch cut-after
   // when nothing else waits behind it.
   void AppendLoop() {
+    auto backoff = std::chrono::milliseconds(0);  // after a failed append: etcd is down or refuses
     for (;;) {
+      if (backoff.count() > 0) {
+        std::unique_lock lock(mu);
+        if (cv.wait_for(lock, backoff, [&] { return stopping; })) continue;
+      }
       std::vector<std::shared_ptr<Pending>> taken;
       bool cut_after = false;
       {
@@ -91,6 +97,8 @@ struct EtcdOrdering::Impl {
       envelopes.reserve(taken.size());
       for (auto& p : taken) envelopes.push_back(std::move(p->envelope));
       Result<std::uint64_t> outcome = AppendBatch(envelopes, cut_after);
+      backoff = outcome.ok() ? std::chrono::milliseconds(0)
+                             : std::clamp(backoff * 2, std::chrono::milliseconds(50), std::chrono::milliseconds(400));
       for (std::size_t i = 0; i < taken.size(); ++i) {
         if (outcome.ok()) {
           taken[i]->done.set_value(PositionOf(RevisionOf(*outcome), i));
@@ -190,10 +198,13 @@ Result<std::unique_ptr<EtcdOrdering>> EtcdOrdering::Open(OrderingOptions options
   impl->read_from = std::max<std::int64_t>(resume_revision, 1);
   impl->options = std::move(options);
   impl->callbacks = std::move(callbacks);
-  Impl* raw = impl.get();
-  impl->appender = std::thread([raw] { raw->AppendLoop(); });
-  impl->reader = std::thread([raw] { raw->ReadLoop(); });
   return std::unique_ptr<EtcdOrdering>(new EtcdOrdering(std::move(impl)));
+}
+
+void EtcdOrdering::Start() {
+  Impl* raw = impl_.get();
+  raw->appender = std::thread([raw] { raw->AppendLoop(); });
+  raw->reader = std::thread([raw] { raw->ReadLoop(); });
 }
 
 Result<std::uint64_t> EtcdOrdering::Append(Bytes envelope) {

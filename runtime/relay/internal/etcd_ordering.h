@@ -55,9 +55,10 @@ class EtcdOrdering {
     std::function<bool(LogEntry)> on_entry;
     std::function<void(Status)> on_failure;
   };
-  // Connects to etcd, finds this relay's next batch number and starts appending and reading.
+  // Connects to etcd and finds this relay's next batch number; Start() starts appending and reading.
   static Result<std::unique_ptr<EtcdOrdering>> Open(OrderingOptions options, std::int64_t resume_revision,
                                                    Callbacks callbacks);
+  void Start();
   ~EtcdOrdering();  // Stop()s
   EtcdOrdering(const EtcdOrdering&) = delete;
   EtcdOrdering& operator=(const EtcdOrdering&) = delete;

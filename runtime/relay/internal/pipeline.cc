@@ -221,7 +221,7 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
   block.metadata.alliance_height = members_now->alliance_height;
   ENTENTE_ASSIGN_OR_RETURN(block.metadata.relay_signature, options.signing_key->Sign(block.SignedMetadataBytes()));
   meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
-  if (ordering) meta.emplace_back(std::string(kResumeKey), ToBytes(std::to_string(ResumeRevision(channel))));
+  if (options.etcd) meta.emplace_back(std::string(kResumeKey), ToBytes(std::to_string(ResumeRevision(channel))));
   ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs, meta));
   last_block_time[channel] = block.metadata.timestamp_ms;
   logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, codes.size());
@@ -278,7 +278,7 @@ void Relay::State::SequenceLoop() {
       auto now = Clock::now();
       for (auto& [channel, q] : queues) {
         if (q.items.empty() || now - q.oldest < options.cutting.max_wait) continue;
-        if (!ordering) {
+        if (!options.etcd) {
           CommitOrDie(channel, q);
         } else if (now - last_cut_request >= options.cutting.max_wait) {
           // Replicated relays cut only where the log says: ask for a cut marker in it.
@@ -336,7 +336,7 @@ crypto::TimePoint Relay::State::TimeOf(const Item& item) {
 }
 
 std::int64_t Relay::State::BlockTime(const std::string& channel, const ChannelQueue& queue) {
-  if (!ordering) return NowMs();
+  if (!options.etcd) return NowMs();
   // The log's time of the block's last envelope, never before the channel's previous block.
   auto last = last_block_time.find(channel);
   if (last == last_block_time.end()) {

@@ -88,7 +88,9 @@ Status Relay::State::OpenReplicated() {
     Fail(opened.status());
     return opened.status();
   }
+  // Assigned before anything is read: the pipeline asks `ordering` for cut markers.
   ordering = std::move(opened).value();
+  ordering->Start();
   logger->info("relay {} orders through etcd under {} from revision {}", etcd.relay_id, etcd.prefix, resume);
   CompactionOptions compaction;
   compaction.client = ClientOptionsOf(etcd);

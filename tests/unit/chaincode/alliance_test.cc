@@ -46,6 +46,10 @@ Json NodeJson(const std::string& id, const std::string& chain, std::int64_t weig
   return {{"id", id}, {"chain", chain}, {"weight", weight}, {"endpoint", "https://" + id + ":7443"}, {"ecert", kPem}};
 }
 
+Json RelayJson(const std::string& id, const std::string& chain, std::int64_t weight = 1) {
+  return {{"id", id}, {"chain", chain}, {"weight", weight}, {"endpoint", "https://" + id + ":7050"}, {"cert", kPem}};
+}
+
 Json RouteJson(const std::string& id, const std::string& from, const std::string& to, const std::string& access,
                const std::string& contract = "data_exchange", const std::string& ns = "data_exchange") {
   return {{"id", id},       {"from_chain", from}, {"contract", contract},
@@ -411,6 +415,8 @@ TEST_CASE("Every config change requires an admin, checked before its parameters,
       {"UpdateMember", {MemberJson("chainA", "adminA", 9).dump()}},
       {"SetNode", {NodeJson("nodeA3", "chainA").dump()}},
       {"RemoveNode", {"nodeA1"}},
+      {"SetRelay", {RelayJson("r3", "chainA").dump()}},
+      {"RemoveRelay", {"r1"}},
       {"AddRoute", {RouteJson("a-writes-b", "chainA", "chainB", "write").dump()}},
       {"RemoveRoute", {"b-reads-a"}},
       {"DefineContract", {ContractJson("chainA", "data_exchange", "2.0").dump()}},
@@ -488,6 +494,32 @@ TEST_CASE("SetNode adds or replaces a node of a member chain") {
   CHECK(unknown.status == 400);
   CHECK(unknown.message == "node nodeX1 belongs to chain chainX, which is not a member");
   CHECK(Payload(alliance.stub.Invoke("GetAlliance"))["nodes"].size() == 4);
+}
+
+TEST_CASE("SetRelay and RemoveRelay change the replicated relays, never to none, and not for an alliance of one relay") {
+  Genesis single;
+  Response refused = single.stub.Invoke("SetRelay", {RelayJson("r1", "chainA").dump()});
+  CHECK(refused.status == 400);
+  CHECK(refused.message == "this alliance has one relay; replicated relays are listed at genesis (alliance.yaml relays:)");
+  CHECK_FALSE(Payload(single.stub.Invoke("GetAlliance")).contains("relays"));
+
+  MockStub stub{"alliance", "alliance", AllianceChaincode()};
+  Json spec = GenesisSpec();
+  spec["relays"] = {RelayJson("r1", "chainA"), RelayJson("r2", "chainB")};
+  REQUIRE(stub.Invoke("Init", {spec.dump()}).ok());
+  stub.set_creator(kAdmin);
+  REQUIRE(stub.Invoke("SetRelay", {RelayJson("r3", "chainA", 2).dump()}).ok());
+  REQUIRE(stub.Invoke("SetRelay", {RelayJson("r1", "chainA", 5).dump()}).ok());
+  CHECK(Payload(stub.Invoke("GetAlliance"))["relays"] ==
+        Json{RelayJson("r1", "chainA", 5), RelayJson("r2", "chainB"), RelayJson("r3", "chainA", 2)});
+  Response unknown_chain = stub.Invoke("SetRelay", {RelayJson("r4", "chainX").dump()});
+  CHECK(unknown_chain.message == "relay r4 is run by chain chainX, which is not a member");
+  REQUIRE(stub.Invoke("RemoveRelay", {"r1"}).ok());
+  REQUIRE(stub.Invoke("RemoveRelay", {"r3"}).ok());
+  Response last = stub.Invoke("RemoveRelay", {"r2"});
+  CHECK(last.message == "relay r2 is the alliance's last relay");
+  CHECK(stub.Invoke("RemoveRelay", {"r9"}).message == "there is no relay r9");
+  CHECK(Payload(stub.Invoke("GetAlliance"))["relays"] == Json{RelayJson("r2", "chainB")});
 }
 
 TEST_CASE("RemoveNode removes a node and fails for an unknown one") {
@@ -614,8 +646,10 @@ TEST_CASE("The metadata query tags the Alliance functions as submit or evaluate"
                                                    {"Init", "submit"},
                                                    {"PublishCrl", "submit"},
                                                    {"RemoveNode", "submit"},
+                                                   {"RemoveRelay", "submit"},
                                                    {"RemoveRoute", "submit"},
                                                    {"SetNode", "submit"},
+                                                   {"SetRelay", "submit"},
                                                    {"UpdateMember", "submit"}});
 }
 
