@@ -92,8 +92,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     ++resumed;
     s->accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, seq, false});
     s->unsettled_seqs.insert(seq);
-    if (!peek.tx_id.empty()) ++s->pending_tx[peek.tx_id];
-    ++s->outstanding;
+    s->CountInFlight(peek.tx_id, "");
     s->to_verify.push_back(std::move(item));
   });
   if (!opened.ok()) return opened.status();
@@ -165,30 +164,13 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
   {
     // Appending under accepted_mu keeps log order and the acceptance map in step.
     std::lock_guard lock(s.accepted_mu);
-    auto it = s.accepted.find(hash);
-    if (it != s.accepted.end()) {
-      Acceptance again = it->second;
-      again.resubmitted = true;
-      return again;
-    }
-    // Settled envelopes are forgotten here once the ledger holds their verdict, which it does before
-    // they leave `accepted`.
-    if (auto settled = s.Settled(hash)) return *settled;
-    if (!item.submitter.empty()) {
-      auto unsettled = s.unsettled.find(item.submitter);
-      if (unsettled != s.unsettled.end() && unsettled->second >= s.options.submitter_quota) {
-        return Status::ResourceExhausted(item.submitter + " has " + std::to_string(unsettled->second) +
-                                         " envelopes not yet committed (submitter_quota)");
-      }
-    }
+    if (auto answer = s.AnswerWithoutLogging(hash, item.submitter)) return *answer;
     ENTENTE_ASSIGN_OR_RETURN(acceptance.sequence, s.log->Append(envelope, digest));
     item.seq = acceptance.sequence;
     item.order = item.seq;
     s.accepted.emplace(hash, acceptance);
     s.unsettled_seqs.insert(acceptance.sequence);
-    if (!peek.tx_id.empty()) ++s.pending_tx[peek.tx_id];
-    if (!item.submitter.empty()) ++s.unsettled[item.submitter];
-    ++s.outstanding;
+    s.CountInFlight(peek.tx_id, item.submitter);
   }
   if (Status synced = s.log->Sync(acceptance.sequence); !synced.ok()) {
     // Not acknowledged: forget it, so that a resubmission after a restart is taken afresh.
@@ -196,10 +178,7 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
     std::lock_guard lock(s.accepted_mu);
     s.accepted.erase(hash);
     s.unsettled_seqs.erase(acceptance.sequence);
-    if (auto it = s.pending_tx.find(peek.tx_id); it != s.pending_tx.end() && --it->second == 0) s.pending_tx.erase(it);
-    if (auto it = s.unsettled.find(item.submitter); it != s.unsettled.end() && --it->second == 0) s.unsettled.erase(it);
-    if (s.outstanding > 0) --s.outstanding;
-    s.idle_cv.notify_all();
+    s.UncountInFlight(peek.tx_id, item.submitter);
     return synced;
   }
   ++s.accepted_count;

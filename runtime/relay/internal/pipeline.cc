@@ -102,13 +102,39 @@ void Relay::State::Finish(const Item& item, ValidationCode code, bool recorded) 
     accepted.erase(item.hash);
     unsettled_seqs.erase(item.seq);
   }
-  if (!item.checked.tx_id.empty()) {
-    auto it = pending_tx.find(item.checked.tx_id);
-    if (it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
+  UncountInFlight(item.checked.tx_id, item.submitter);
+}
+
+std::optional<Result<Acceptance>> Relay::State::AnswerWithoutLogging(const std::string& hash,
+                                                                     const std::string& submitter) const {
+  if (auto it = accepted.find(hash); it != accepted.end()) {
+    Acceptance again = it->second;
+    again.resubmitted = true;
+    return again;
   }
-  if (!item.submitter.empty()) {
-    auto it = unsettled.find(item.submitter);
-    if (it != unsettled.end() && --it->second == 0) unsettled.erase(it);
+  // Settled envelopes are forgotten here once the ledger holds their verdict, which it does before
+  // they leave `accepted`.
+  if (auto settled = Settled(hash)) return Result<Acceptance>(*settled);
+  if (auto it = unsettled.find(submitter); !submitter.empty() && it != unsettled.end() &&
+                                           it->second >= options.submitter_quota) {
+    return Result<Acceptance>(Status::ResourceExhausted(submitter + " has " + std::to_string(it->second) +
+                                                        " envelopes not yet committed (submitter_quota)"));
+  }
+  return std::nullopt;
+}
+
+void Relay::State::CountInFlight(const std::string& tx_id, const std::string& submitter) {
+  if (!tx_id.empty()) ++pending_tx[tx_id];
+  if (!submitter.empty()) ++unsettled[submitter];
+  ++outstanding;
+}
+
+void Relay::State::UncountInFlight(const std::string& tx_id, const std::string& submitter) {
+  if (auto it = pending_tx.find(tx_id); !tx_id.empty() && it != pending_tx.end() && --it->second == 0) {
+    pending_tx.erase(it);
+  }
+  if (auto it = unsettled.find(submitter); !submitter.empty() && it != unsettled.end() && --it->second == 0) {
+    unsettled.erase(it);
   }
   if (outstanding > 0) --outstanding;
   idle_cv.notify_all();

@@ -198,6 +198,15 @@ struct Relay::State {
   // Deletes the log segments whose every envelope is settled.
   void DropSettledSegments();
 
+  // ---- Envelopes in flight (REQUIRE accepted_mu) ----
+  // The answer to a submission of `hash` by `submitter` that logs nothing: its first acceptance, its
+  // settled verdict, or ResourceExhausted past the submitter's quota; nullopt when it is to be logged.
+  std::optional<Result<Acceptance>> AnswerWithoutLogging(const std::string& hash, const std::string& submitter) const;
+  // Counts an envelope in flight: its tx id pending, its submitter's quota ("" for none), outstanding.
+  void CountInFlight(const std::string& tx_id, const std::string& submitter);
+  // Undoes CountInFlight, and wakes WaitIdle.
+  void UncountInFlight(const std::string& tx_id, const std::string& submitter);
+
   // The acceptance of an envelope the ledger holds a verdict on (in a block, or rejected); nullopt
   // when it holds none.
   std::optional<Acceptance> Settled(const std::string& hash) const;

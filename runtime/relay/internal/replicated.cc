@@ -140,8 +140,7 @@ bool Relay::State::Admit(LogEntry entry) {
         if (auto it = accepted.find(item.hash); it != accepted.end()) it->second.sequence = item.seq;
       } else {
         accepted.emplace(item.hash, Acceptance{peek.tx_id, item.hash, item.seq, false});
-        if (!peek.tx_id.empty()) ++pending_tx[peek.tx_id];
-        ++outstanding;
+        CountInFlight(peek.tx_id, "");
       }
     }
   }
@@ -165,25 +164,11 @@ Result<Acceptance> Relay::State::SubmitReplicated(Item item, const Peek& peek) {
   Acceptance acceptance{peek.tx_id, item.hash, 0, false};
   {
     std::lock_guard lock(accepted_mu);
-    if (auto it = accepted.find(item.hash); it != accepted.end()) {
-      Acceptance again = it->second;
-      again.resubmitted = true;
-      return again;
-    }
-    if (auto settled = Settled(item.hash)) return *settled;
-    if (!item.submitter.empty()) {
-      auto unsettled_of = unsettled.find(item.submitter);
-      if (unsettled_of != unsettled.end() && unsettled_of->second >= options.submitter_quota) {
-        return Status::ResourceExhausted(item.submitter + " has " + std::to_string(unsettled_of->second) +
-                                         " envelopes not yet committed (submitter_quota)");
-      }
-      ++unsettled[item.submitter];
-    }
+    if (auto answer = AnswerWithoutLogging(item.hash, item.submitter)) return *answer;
     // Registered before it is appended: the log's reader may take it before Append returns.
     accepted.emplace(item.hash, acceptance);
     own.emplace(item.hash, item.submitter);
-    if (!peek.tx_id.empty()) ++pending_tx[peek.tx_id];
-    ++outstanding;
+    CountInFlight(peek.tx_id, item.submitter);
   }
   auto position = ordering->Append(std::move(item.bytes));
   std::lock_guard lock(accepted_mu);
@@ -204,10 +189,7 @@ Result<Acceptance> Relay::State::SubmitReplicated(Item item, const Peek& peek) {
   // after all, the reader takes it as any relay's entry.
   own.erase(mine);
   accepted.erase(item.hash);
-  if (auto it = pending_tx.find(peek.tx_id); it != pending_tx.end() && --it->second == 0) pending_tx.erase(it);
-  if (auto it = unsettled.find(item.submitter); it != unsettled.end() && --it->second == 0) unsettled.erase(it);
-  if (outstanding > 0) --outstanding;
-  idle_cv.notify_all();
+  UncountInFlight(peek.tx_id, item.submitter);
   return position.status();
 }
 

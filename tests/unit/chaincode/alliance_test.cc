@@ -47,7 +47,7 @@ Json NodeJson(const std::string& id, const std::string& chain, std::int64_t weig
 }
 
 Json RelayJson(const std::string& id, const std::string& chain, std::int64_t weight = 1) {
-  return {{"id", id}, {"chain", chain}, {"weight", weight}, {"endpoint", "https://" + id + ":7050"}, {"cert", kPem}};
+  return {{"id", id}, {"chain", chain}, {"weight", weight}, {"endpoint", "https://" + id + ":7443"}, {"cert", kPem}};
 }
 
 Json RouteJson(const std::string& id, const std::string& from, const std::string& to, const std::string& access,
