@@ -22,6 +22,7 @@ constexpr char kNodeType[] = "node";
 constexpr char kRouteType[] = "route";
 constexpr char kContractType[] = "contract";
 constexpr char kRelayType[] = "relay";
+constexpr char kSettingType[] = "setting";  // {"relay_quorum"}: a number
 
 // Keeps sums of weights far from overflow.
 constexpr std::int64_t kMaxWeight = 1'000'000'000;
@@ -328,10 +329,20 @@ void to_json(Json& j, const AllianceConfig& config) {
   j = Json{
       {"members", config.members}, {"nodes", config.nodes}, {"routes", config.routes}, {"contracts", config.contracts}};
   if (!config.relays.empty()) j["relays"] = config.relays;  // absent for one relay: genesis bytes stay as they were
+  if (config.relay_quorum != kDefaultRelayQuorum) j["relay_quorum"] = config.relay_quorum;  // likewise
 }
 
+namespace {
+
+// Fails unless `quorum` is a share of the relays' weight a certificate may require.
+void CheckRelayQuorum(double quorum) {
+  Check(quorum >= 0.5 && quorum < 1, "relay_quorum must be at least 0.5 and less than 1, got " + std::to_string(quorum));
+}
+
+}  // namespace
+
 void from_json(const Json& j, AllianceConfig& config) {
-  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts", "relays"});
+  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts", "relays", "relay_quorum"});
   auto list = [&j](const char* field, auto& out) {
     out.clear();
     if (!j.contains(field)) return;
@@ -344,6 +355,12 @@ void from_json(const Json& j, AllianceConfig& config) {
   list("routes", config.routes);
   list("contracts", config.contracts);
   list("relays", config.relays);
+  config.relay_quorum = kDefaultRelayQuorum;
+  if (j.contains("relay_quorum")) {
+    Check(j["relay_quorum"].is_number(), "the alliance spec: 'relay_quorum' must be a number");
+    config.relay_quorum = j["relay_quorum"].get<double>();
+    CheckRelayQuorum(config.relay_quorum);
+  }
 }
 
 // ---- The contract ----
@@ -356,6 +373,7 @@ Alliance::Alliance() : Contract("Alliance") {
   Transaction("RemoveNode", &Alliance::RemoveNode);
   Transaction("SetRelay", &Alliance::SetRelay);
   Transaction("RemoveRelay", &Alliance::RemoveRelay);
+  Transaction("SetRelayQuorum", &Alliance::SetRelayQuorum);
   Transaction("AddRoute", &Alliance::AddRoute);
   Transaction("RemoveRoute", &Alliance::RemoveRoute);
   Transaction("DefineContract", &Alliance::DefineContract);
@@ -377,7 +395,7 @@ void Alliance::BeforeTransaction(shim::Context& ctx) {
 
 void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
   shim::Stub& stub = ctx.stub();
-  for (const char* type : {kMemberType, kNodeType, kRouteType, kContractType, kRelayType}) {
+  for (const char* type : {kMemberType, kNodeType, kRouteType, kContractType, kRelayType, kSettingType}) {
     Check(stub.GetStateByPartialCompositeKey(type, {}).empty(),
           "the alliance is already initialized; change it with config transactions");
   }
@@ -417,6 +435,11 @@ void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
   for (const Route& r : spec.routes) Write(stub, kRouteType, {r.id}, r);
   for (const ContractDefinition& d : spec.contracts) Write(stub, kContractType, {d.channel, d.name}, d);
   for (const AllianceRelay& r : spec.relays) Write(stub, kRelayType, {r.id}, r);
+  if (spec.relay_quorum != kDefaultRelayQuorum) {
+    CheckRelayQuorum(spec.relay_quorum);
+    Check(!spec.relays.empty(), "relay_quorum is for alliances with replicated relays (relays:)");
+    Write(stub, kSettingType, {"relay_quorum"}, spec.relay_quorum);
+  }
   EmitChange(stub, "Init", "genesis");
 }
 
@@ -509,6 +532,15 @@ void Alliance::RemoveRelay(shim::Context& ctx, std::string id) {
   EmitChange(stub, "RemoveRelay", id);
 }
 
+void Alliance::SetRelayQuorum(shim::Context& ctx, double quorum) {
+  shim::Stub& stub = ctx.stub();
+  CheckRelayQuorum(quorum);
+  Check(!ReadAll<AllianceRelay>(stub, kRelayType).empty(),
+        "relay_quorum is for alliances with replicated relays; this alliance has one relay");
+  Write(stub, kSettingType, {"relay_quorum"}, quorum);
+  EmitChange(stub, "SetRelayQuorum", std::to_string(quorum));
+}
+
 void Alliance::AddRoute(shim::Context& ctx, Route route) {
   shim::Stub& stub = ctx.stub();
   Check(!ReadOne<Route>(stub, kRouteType, {route.id}).has_value(), "route " + route.id + " already exists");
@@ -538,9 +570,14 @@ void Alliance::DefineContract(shim::Context& ctx, ContractDefinition definition)
 
 AllianceConfig Alliance::GetAlliance(shim::Context& ctx) {
   shim::Stub& stub = ctx.stub();
-  return AllianceConfig{ReadAll<Member>(stub, kMemberType), ReadAll<Node>(stub, kNodeType),
-                        ReadAll<Route>(stub, kRouteType), ReadAll<ContractDefinition>(stub, kContractType),
-                        ReadAll<AllianceRelay>(stub, kRelayType)};
+  AllianceConfig config;
+  config.members = ReadAll<Member>(stub, kMemberType);
+  config.nodes = ReadAll<Node>(stub, kNodeType);
+  config.routes = ReadAll<Route>(stub, kRouteType);
+  config.contracts = ReadAll<ContractDefinition>(stub, kContractType);
+  config.relays = ReadAll<AllianceRelay>(stub, kRelayType);
+  if (auto quorum = ReadOne<double>(stub, kSettingType, {"relay_quorum"})) config.relay_quorum = *quorum;
+  return config;
 }
 
 bool Alliance::CheckRoute(shim::Context& ctx, std::string from_chain, std::string contract, std::string to_chain,

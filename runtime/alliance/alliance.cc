@@ -151,7 +151,8 @@ Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
   // `relay` (where the relay listens) is for deploy tools; the genesis does not hold it.
   // `ordering` (the etcd members) is for deploy tools too.
-  ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay", "relays", "ordering"}));
+  ENTENTE_RETURN_IF_ERROR(
+      root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay", "relays", "relay_quorum", "ordering"}));
   chaincode::AllianceConfig config;
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
   ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
@@ -174,6 +175,12 @@ Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   for (const ConfigNode& r : relays) {
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceRelay relay, LoadRelay(r, path));
     config.relays.push_back(std::move(relay));
+  }
+  if (root.Has("relay_quorum")) {
+    ENTENTE_ASSIGN_OR_RETURN(config.relay_quorum, root.GetDouble("relay_quorum"));
+    if (config.relay_quorum < 0.5 || config.relay_quorum >= 1 || relays.empty()) {
+      return root.Error("relay_quorum must be at least 0.5 and less than 1, and needs relays:");
+    }
   }
   ENTENTE_ASSIGN_OR_RETURN(auto contracts, OptionalList(root, "contracts"));
   for (const ConfigNode& c : contracts) {
@@ -343,11 +350,13 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     }
     m.relays.push_back({relay.id, relay.weight, cert->Key()});
   }
+  m.relay_quorum = config.relay_quorum;
   return m;
 }
 
 CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block) {
   CertificateCheck check;
+  check.quorum = members.relay_quorum;
   for (const Membership::RelayKey& relay : members.relays) check.total += relay.weight;
   const Bytes signed_bytes = block.SignedMetadataBytes();
   for (const auto& [id, signature] : block.metadata.certificate) {

@@ -1,12 +1,19 @@
 // The alliance's configuration as the relay and the nodes use it (DESIGN.md §2): the operator's
 // alliance.yaml spec, the genesis block of the `alliance` channel made from it (as Fabric's configtxgen
 // makes one), committing that genesis into a ledger by running the `alliance` contract's Init, and
-// reading the current configuration back from a ledger snapshot through the contract's GetAlliance.
-// Functions are thread-compatible; AllianceState is a value.
+// reading the current configuration back from a ledger snapshot through the contract's GetAlliance;
+// and following blocks another service cut (the memberships recorded at each alliance height, and
+// validating a block again as its relay should have). Functions are thread-compatible; Membership is a
+// value, MembershipHistory thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "chaincode/alliance/alliance.h"
 #include "runtime/common/json.h"
@@ -76,6 +83,7 @@ struct Membership {
     crypto::PublicKey key;
   };
   std::vector<RelayKey> relays;
+  double relay_quorum = chaincode::kDefaultRelayQuorum;  // the share of their weight a certificate must exceed
 };
 // InvalidArgument naming the member, node or CRL that does not load.
 Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
@@ -94,8 +102,11 @@ struct CertificateCheck {
   std::int64_t total = 0;         // of all the relays
   std::vector<std::string> refused;  // relays whose signature does not verify (they signed another block)
   std::vector<std::string> unknown;  // signers that are no relay of the alliance
-  // More than half of the relays' weight signed exactly this block.
-  bool certified() const { return total > 0 && 2 * weight > total; }
+  double quorum = chaincode::kDefaultRelayQuorum;  // the alliance's relay_quorum
+  // Relays of more than `quorum` of the relays' weight signed exactly this block.
+  bool certified() const {
+    return total > 0 && static_cast<double>(weight) > quorum * static_cast<double>(total);
+  }
 };
 CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block);
 
@@ -118,5 +129,41 @@ bool MayRead(const Membership& members, const crypto::Subject& reader, std::stri
 
 // Reads a genesis.json (Block::ToJson) file; InvalidArgument naming what is wrong.
 Result<ledger::Block> LoadGenesisFile(const std::string& path);
+
+// ---- Following blocks another service cut (replay.cc) ----
+
+// The memberships recorded in a ledger (RecordConfigAt), by alliance height, each built once with the
+// service's CRL files `crl_pems`. Thread-safe.
+class MembershipHistory {
+ public:
+  explicit MembershipHistory(const ledger::Ledger& ledger) : ledger_(ledger) {}
+  // The membership recorded at `height`; FailedPrecondition when none was recorded.
+  Result<std::shared_ptr<const Membership>> At(std::uint64_t height, const std::vector<std::string>& crl_pems);
+  // Forgets what was built (the CRL files changed).
+  void Clear();
+
+ private:
+  const ledger::Ledger& ledger_;
+  std::mutex mu_;
+  std::map<std::uint64_t, std::shared_ptr<const Membership>> built_;  // GUARDED_BY(mu_)
+};
+
+// Whether `block` can be committed after `savepoint` of its channel: FailedPrecondition when it is not
+// the next block (another channel, number or previous hash), Corruption when it is damaged (its data
+// hash, or its number of codes, does not match its envelopes).
+Status CheckBlockFollows(const ledger::Savepoint& savepoint, const ledger::Block& block);
+
+// A block validated again.
+struct Replay {
+  validation::BlockVerdict verdict;
+  std::vector<validation::CheckedEnvelope> checked;  // each envelope as checked, in block order
+  std::vector<std::string> hashes;                   // hex SHA-256 of each envelope
+  // The first transaction whose code differs from the block's, in words ("" when every code agrees).
+  std::string disagreement;
+};
+// Validates `block` against `snapshot` with `members` at the block's time, as the relay that cut it
+// should have (the same steps, so equal inputs give equal codes), and compares the codes.
+Result<Replay> ReplayBlock(const Membership& members, const ledger::Snapshot& snapshot, const ledger::Block& block,
+                           std::chrono::milliseconds proposal_window);
 
 }  // namespace entente::alliance

@@ -26,6 +26,12 @@ Result<Hash> ParseHash(const Json& j, const char* field) {
 
 Hash Sha256Of(const std::string& text) { return crypto::Sha256(AsBytes(text)); }
 
+// Adds where the block stands in a replicated log to `j`, when it does.
+void AddLogPlace(const BlockMetadata& m, Json& j) {
+  if (m.log_position != 0) j["log_position"] = m.log_position;
+  if (m.resume_revision != 0) j["resume_revision"] = m.resume_revision;
+}
+
 }  // namespace
 
 Hash BlockHeader::ComputeHash() const { return Sha256Of(HeaderJson(*this).dump()); }
@@ -47,6 +53,7 @@ Bytes Block::SignedMetadataBytes() const {
          {"validation_codes", codes},
          {"timestamp_ms", metadata.timestamp_ms},
          {"alliance_height", metadata.alliance_height}};
+  AddLogPlace(metadata, j);
   return ToBytes(j.dump());
 }
 
@@ -90,6 +97,7 @@ Json MetadataJson(const BlockMetadata& m) {
     for (const auto& [relay, signature] : m.certificate) certificate[relay] = Base64Encode(signature);
     j["certificate"] = std::move(certificate);
   }
+  AddLogPlace(m, j);
   return j;
 }
 
@@ -124,6 +132,16 @@ Result<BlockMetadata> ParseMetadata(const Json& m) {
       return Status::InvalidArgument("block: metadata.alliance_height must be an unsigned integer");
     }
     metadata.alliance_height = m["alliance_height"].get<std::uint64_t>();
+  }
+  if (m.contains("log_position")) {
+    if (!m["log_position"].is_number_unsigned()) {
+      return Status::InvalidArgument("block: metadata.log_position must be an unsigned integer");
+    }
+    metadata.log_position = m["log_position"].get<std::uint64_t>();
+  }
+  if (m.contains("resume_revision")) {
+    ENTENTE_ASSIGN_OR_RETURN(metadata.resume_revision, JsonInt(m, "resume_revision"));
+    if (metadata.resume_revision < 0) return Status::InvalidArgument("block: metadata.resume_revision must not be negative");
   }
   ENTENTE_ASSIGN_OR_RETURN(metadata.relay_signature, JsonBase64(m, "relay_signature"));
   if (m.contains("certificate")) {

@@ -111,6 +111,12 @@ struct BlockMetadata {
   // With replicated relays: each relay's signature over SignedMetadataBytes(), by relay id, as the
   // relays published them (a node counts the ones that verify). Empty with one relay.
   std::map<std::string, Bytes> certificate;
+  // With replicated relays, where the block stands in the alliance's ordered log, so that a relay
+  // catching up from its peers' certified blocks reads the log on where they did: the position of its
+  // last envelope, and the revision from which the log held every envelope no block held yet when it
+  // was cut. Signed; both 0 (and absent from the JSON) with one relay.
+  std::uint64_t log_position = 0;
+  std::int64_t resume_revision = 0;
 };
 
 struct Block {
@@ -120,15 +126,16 @@ struct Block {
 
   // SHA-256 over the concatenated SHA-256 of each envelope.
   Hash ComputeDataHash() const;
-  // The bytes the relay signs: canonical JSON of {alliance_height, header_hash, timestamp_ms,
-  // validation_codes}.
+  // The bytes the relay signs: canonical JSON of {alliance_height, header_hash, log_position?,
+  // resume_revision?, timestamp_ms, validation_codes} (the log's fields only when not 0).
   Bytes SignedMetadataBytes() const;
   // The stored form: header and metadata as JSON, envelopes as raw length-prefixed bytes. Parse
   // returns InvalidArgument naming what is wrong with damaged or truncated input.
   Bytes Serialize() const;
   static Result<Block> Parse(ByteView bytes);
   // {"header":{channel,number,prev_hash,data_hash},"data":[base64...],"metadata":{validation_codes,
-  //  timestamp_ms,alliance_height,relay_signature,certificate?}}: the form served over REST and printed
+  //  timestamp_ms,alliance_height,relay_signature,certificate?,log_position?,resume_revision?}}: the form
+  //  served over REST and printed
   //  by `entente ledger dump` (certificate: {relay id: base64}, only when it has signatures).
   Json ToJson() const;
   static Result<Block> FromJson(const Json& json);

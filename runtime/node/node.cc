@@ -110,8 +110,7 @@ struct Node::State {
   std::shared_ptr<const alliance::Membership> membership;  // GUARDED_BY(alliance_mu)
   std::shared_ptr<endorser::RemoteState> remote;            // GUARDED_BY(alliance_mu): other chains' state
   // Memberships of earlier alliance heights that blocks named, built from the recorded configurations.
-  std::mutex past_mu;
-  std::map<std::uint64_t, std::shared_ptr<const alliance::Membership>> past_memberships;  // GUARDED_BY(past_mu)
+  std::unique_ptr<alliance::MembershipHistory> past_memberships;
 
   mutable std::mutex tcerts_mu;  // guards options.tcerts, which SIGHUP replaces
   std::size_t next_tcert = 0;    // GUARDED_BY(tcerts_mu)
@@ -199,10 +198,7 @@ struct Node::State {
       logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
                    "newer one (entente alliance update-crl)", issuer);
     }
-    {
-      std::lock_guard past(past_mu);  // built with the CRL files of their time; rebuilt on demand
-      past_memberships.clear();
-    }
+    past_memberships->Clear();  // built with the CRL files of their time; rebuilt on demand
     auto shared = std::make_shared<const alliance::Membership>(std::move(m));
     ENTENTE_ASSIGN_OR_RETURN(std::shared_ptr<endorser::RemoteState> reads, MakeRemote(loaded, shared));
     {
@@ -398,35 +394,21 @@ struct Node::State {
       return Status::Unavailable("the block was cut at alliance height " + std::to_string(height) +
                                  "; this node's alliance channel is at " + std::to_string(current->alliance_height));
     }
-    std::lock_guard lock(past_mu);
-    if (auto it = past_memberships.find(height); it != past_memberships.end()) return it->second;
-    ENTENTE_ASSIGN_OR_RETURN(std::optional<chaincode::AllianceConfig> recorded, alliance::RecordedConfigAt(*ledger, height));
-    if (!recorded) {
-      return Status::FailedPrecondition("no configuration recorded at alliance height " + std::to_string(height));
-    }
-    ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(*recorded, options.crl_pems));
-    m.alliance_height = height;
-    auto shared = std::make_shared<const alliance::Membership>(std::move(m));
-    past_memberships.emplace(height, shared);
-    return shared;
+    return past_memberships->At(height, options.crl_pems);
   }
 
   // Re-validates `block` as the relay should have, and commits it when every code agrees.
   Status ValidateAndCommit(const std::string& channel, const ledger::Block& block) {
-    ledger::Savepoint savepoint = ledger->GetSavepoint(channel);
-    if (block.header.channel != channel || block.header.number != savepoint.height ||
-        block.header.prev_hash != savepoint.last_hash) {
-      return Status::InvalidArgument("block " + std::to_string(block.header.number) + " of " + block.header.channel +
-                                     " does not follow block " + std::to_string(savepoint.height) + " of " + channel);
+    if (block.header.channel != channel) {
+      return Status::InvalidArgument("the relay answered block " + std::to_string(block.header.number) + " of " +
+                                     block.header.channel + " for " + channel);
     }
-    if (block.header.data_hash != block.ComputeDataHash()) {
-      Halt(channel, "block " + std::to_string(block.header.number) + ": the data hash does not match its envelopes");
+    Status follows = alliance::CheckBlockFollows(ledger->GetSavepoint(channel), block);
+    if (follows.IsCorruption()) {
+      Halt(channel, follows.message());
       return Status::Ok();
     }
-    if (block.metadata.validation_codes.size() != block.envelopes.size()) {
-      Halt(channel, "block " + std::to_string(block.header.number) + ": codes and envelopes differ in number");
-      return Status::Ok();
-    }
+    ENTENTE_RETURN_IF_ERROR(follows);
     auto members_at = MembershipAt(block.metadata.alliance_height);
     if (!members_at.ok()) {
       if (members_at.status().code() == StatusCode::kUnavailable) return members_at.status();
@@ -445,7 +427,8 @@ struct Node::State {
       if (!check.certified()) {
         return Status::Unavailable("block " + std::to_string(block.header.number) + " of " + channel +
                                    " is signed by relays of weight " + std::to_string(check.weight) + " of " +
-                                   std::to_string(check.total) + ", not more than half");
+                                   std::to_string(check.total) + ", not more than the quorum's share " +
+                                   std::to_string(check.quorum));
       }
     } else if (!options.relay_key ||
                !options.relay_key->Verify(block.SignedMetadataBytes(), block.metadata.relay_signature)) {
@@ -453,32 +436,14 @@ struct Node::State {
       return Status::Ok();
     }
     // Validation runs at the block's time and membership, so that a node catching up decides as the relay did.
-    validation::ValidationContext ctx{members->validation_trust.get(), &members->view,
-                                      crypto::TimePoint(std::chrono::milliseconds(block.metadata.timestamp_ms)),
-                                      options.proposal_window};
-    std::vector<validation::CheckedEnvelope> checked;
-    checked.reserve(block.envelopes.size());
-    std::vector<const validation::CheckedEnvelope*> pointers;
-    std::vector<std::string> hashes;
-    for (const Bytes& e : block.envelopes) {
-      checked.push_back(validation::CheckEnvelope(e, ctx));
-      hashes.push_back(crypto::Sha256Hex(e));
-    }
-    for (const auto& c : checked) pointers.push_back(&c);
     auto snapshot = ledger->GetSnapshot();
-    ENTENTE_ASSIGN_OR_RETURN(validation::BlockVerdict verdict,
-                             validation::ValidateBlock(*snapshot, channel, block.header.number,
-                                                       members->view.external_channels, pointers, hashes));
-    for (std::size_t i = 0; i < verdict.codes.size(); ++i) {
-      if (verdict.codes[i] != block.metadata.validation_codes[i]) {
-        Halt(channel, "block " + std::to_string(block.header.number) + " transaction " + std::to_string(i) + " (" +
-                          verdict.txs[i].tx_id + "): the relay says " +
-                          std::string(ValidationCodeName(block.metadata.validation_codes[i])) + ", this node finds " +
-                          std::string(ValidationCodeName(verdict.codes[i])) +
-                          (verdict.messages[i].empty() ? "" : " (" + verdict.messages[i] + ")"));
-        return Status::Ok();
-      }
+    ENTENTE_ASSIGN_OR_RETURN(alliance::Replay replay,
+                             alliance::ReplayBlock(*members, *snapshot, block, options.proposal_window));
+    if (!replay.disagreement.empty()) {
+      Halt(channel, "block " + std::to_string(block.header.number) + " " + replay.disagreement);
+      return Status::Ok();
     }
+    const validation::BlockVerdict& verdict = replay.verdict;
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs));
     waiters->Advance(channel, block.header.number + 1);
     waiters->Advance(CommitKey(channel), block.header.number + 1);
@@ -924,6 +889,7 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
   s.logger = Logger("node");
   ENTENTE_RETURN_IF_ERROR(MakeDirectories(s.options.data_dir, 0700));
   ENTENTE_ASSIGN_OR_RETURN(s.ledger, ledger::Ledger::Open(s.options.data_dir + "/ledger"));
+  s.past_memberships = std::make_unique<alliance::MembershipHistory>(*s.ledger);
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*s.ledger, s.options.genesis));
   ENTENTE_RETURN_IF_ERROR(s.contracts.LoadInstalled());
   if (s.options.tls.ca_files.empty()) {

@@ -35,7 +35,13 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
   ENTENTE_ASSIGN_OR_RETURN(state->ledger, ledger::Ledger::Open(options.data_dir + "/ledger"));
   ENTENTE_RETURN_IF_ERROR(alliance::CommitGenesis(*state->ledger, options.genesis));
   state->options = std::move(options);
+  state->past_memberships = std::make_unique<alliance::MembershipHistory>(*state->ledger);
   ENTENTE_RETURN_IF_ERROR(state->LoadAlliance());
+  {
+    std::string cas;
+    for (const std::string& pem : state->Members()->ca_pems) cas += pem;
+    ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(state->CaFile(), cas, 0644));
+  }
   internal::Deliveries::Options delivery_options{state->options.delivery_backoff};
   if (state->options.etcd) ENTENTE_RETURN_IF_ERROR(state->OpenDeliveryLease(delivery_options));
   state->deliveries =
@@ -317,7 +323,7 @@ chaincode::AllianceConfig Relay::Alliance() const {
   return state_->config;
 }
 
-std::vector<std::string> Relay::CaPems() const { return state_->Members()->ca_pems; }
+std::string Relay::CaFile() const { return state_->CaFile(); }
 
 crypto::PublicKey Relay::SigningKey() const { return state_->options.signing_key->Public(); }
 

@@ -47,6 +47,10 @@ struct EtcdOrderingOptions {
   // many revisions behind the head stay for relays that are down.
   std::chrono::milliseconds compaction_interval{10000};
   std::int64_t retention = 100000;
+  // This relay's TLS certificate and key, with which it fetches its peers' certified blocks when the
+  // log it needs was compacted (relay.yaml tls:).
+  std::string peer_cert_file;
+  std::string peer_key_file;
 };
 
 struct RelayOptions {
@@ -176,8 +180,8 @@ class Relay {
   // Replicated: the relays whose signature of a block did not verify on this relay's block (they
   // built another), the last 100: [{"relay", "channel", "block"}]; [] otherwise.
   Json Disagreements() const;
-  // The members' CA certificates (PEM), which TLS clients must chain to.
-  std::vector<std::string> CaPems() const;
+  // A file of the members' CA certificates (PEM) as of Open, which TLS clients must chain to.
+  std::string CaFile() const;
   // The relay's block signing certificate's public key, for verifiers.
   crypto::PublicKey SigningKey() const;
   // Prometheus text: accepted envelopes, committed transactions per code, block height per channel,

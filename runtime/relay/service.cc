@@ -299,6 +299,8 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
       return etcd.Error("compaction_interval_ms must be at least 100 and retention not negative");
     }
     o.compaction_interval = std::chrono::milliseconds(interval);
+    o.peer_cert_file = c.tls_cert_file;
+    o.peer_key_file = c.tls_key_file;
     c.relay.etcd = std::move(o);
   } else if (root.Has("id")) {
     return root.Error("id names a relay of replicated ordering: it needs ordering: {etcd: ...}");
@@ -317,10 +319,7 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   BlockStopSignals();
 
   ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<Relay> relay, Relay::Open(config.relay));
-  std::string ca_file = config.relay.data_dir + "/alliance-cas.pem";
-  std::string cas;
-  for (const std::string& pem : relay->CaPems()) cas += pem;
-  ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(ca_file, cas, 0644));
+  const std::string ca_file = relay->CaFile();
 
   http::Router router;
   Relay* r = relay.get();

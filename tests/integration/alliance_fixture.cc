@@ -128,7 +128,8 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
                     std::to_string(ports_[id]) + "}\ntls: {cert: " + id + "/cert.pem, key: " + id +
                     "/key.pem}\nblocks: " + extras.relay_blocks + "\ncrls: [" + crls +
                     "]\ndelivery_backoff_ms: 100\nordering: {etcd: {endpoints: [" + endpoints + "], ca: " + o.ca_file +
-                    ", cert: " + o.cert_file + ", key: " + o.key_file + ", prefix: /alliance}}\n" + extras.adapters_yaml);
+                    ", cert: " + o.cert_file + ", key: " + o.key_file + ", prefix: /alliance" + o.etcd_keys + "}}\n" +
+                    extras.adapters_yaml);
       std::vector<std::string> command;
       if (auto launcher = o.launchers.find(id); launcher != o.launchers.end()) command = launcher->second;
       for (const std::string& arg : {EntenteBinary(), std::string("relay"), std::string("--config"), dir_.Join(id + ".yaml")}) {
@@ -181,10 +182,16 @@ void RunningAlliance::Start(const std::string& name, const std::vector<std::stri
 }
 
 void RunningAlliance::Restart(const std::string& name, int signal) {
+  Stop(name, signal);
+  StartAgain(name);
+}
+
+void RunningAlliance::Stop(const std::string& name, int signal) {
   if (processes_.at(name)->running()) processes_.at(name)->Signal(signal);
   processes_.erase(name);
-  Start(name, commands_.at(name));
 }
+
+void RunningAlliance::StartAgain(const std::string& name) { Start(name, commands_.at(name)); }
 
 void RunningAlliance::Enroll(const std::string& who, const std::string& chain, crypto::Role role,
                              const std::string& id) {

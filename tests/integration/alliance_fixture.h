@@ -34,6 +34,7 @@ struct AllianceExtras {
     std::string node_relay;  // the relay every node.yaml names; empty: r1, r2, r3 in turn
     // What goes before a relay's command line, by relay (e.g. an environment for a fault).
     std::map<std::string, std::vector<std::string>> launchers;
+    std::string etcd_keys;  // more keys of every relay's ordering: {etcd: ...} (", key: value" pairs)
   };
   std::optional<Ordering> ordering;
 };
@@ -71,6 +72,10 @@ class RunningAlliance {
   Process& process(const std::string& name) { return *processes_.at(name); }
   // Stops process `name` with `signal` and starts it again from its config (same data).
   void Restart(const std::string& name, int signal);
+  // Stops process `name` with `signal` and waits for it to end.
+  void Stop(const std::string& name, int signal);
+  // Starts process `name`, which Stop stopped, again from its config (same data).
+  void StartAgain(const std::string& name);
 
  private:
   void Start(const std::string& name, const std::vector<std::string>& args);

@@ -16,7 +16,19 @@ namespace {
 // Keys deleted per etcd transaction (its default limit of operations).
 constexpr std::size_t kDeletesPerTxn = 128;
 
+std::string CompactedKey(const std::string& prefix) { return prefix + "/compacted"; }
+
 }  // namespace
+
+Result<std::int64_t> CompactedRevision(etcd::Client& client, const std::string& prefix) {
+  ENTENTE_ASSIGN_OR_RETURN(etcd::RangeResult found, client.Range({CompactedKey(prefix)}));
+  if (found.kvs.empty()) return 0;
+  std::string text = ToString(found.kvs[0].value);
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::Corruption("etcd's " + CompactedKey(prefix) + " holds no revision ('" + text.substr(0, 40) + "')");
+  }
+  return static_cast<std::int64_t>(std::stoll(text));
+}
 
 struct Compactor::Impl {
   CompactionOptions options;
@@ -78,11 +90,16 @@ struct Compactor::Impl {
       }
       point = std::min(point, static_cast<std::int64_t>(std::stoll(text)));
     }
-    if (first != options.relay || point <= last_compacted.load() || point <= 1) return Status::Ok();
+    if (first != options.relay || point <= 1) return Status::Ok();
+    // Recorded before anything goes, so that a relay that needs what goes knows to catch up.
+    ENTENTE_ASSIGN_OR_RETURN(std::int64_t recorded, CompactedRevision(*client, options.prefix));
+    if (point < recorded || point <= last_compacted.load()) return Status::Ok();
+    if (point > recorded) {
+      ENTENTE_RETURN_IF_ERROR(client->Put(CompactedKey(options.prefix), ToBytes(std::to_string(point))).status());
+    }
     ENTENTE_ASSIGN_OR_RETURN(std::size_t batches, DeleteBefore(options.prefix + "/log/", point));
     ENTENTE_ASSIGN_OR_RETURN(std::size_t signatures, DeleteBefore(options.prefix + "/sig/", point));
-    Status compacted = client->Compact(point);
-    if (!compacted.ok() && compacted.message().find("compacted") == std::string::npos) return compacted;
+    ENTENTE_RETURN_IF_ERROR(client->Compact(point));
     last_compacted = point;
     logger->info("compacted the ordered log at revision {}: {} batches and {} signatures deleted", point, batches,
                  signatures);
@@ -113,6 +130,9 @@ Result<std::unique_ptr<Compactor>> Compactor::Open(CompactionOptions options, st
   ENTENTE_ASSIGN_OR_RETURN(impl->client, etcd::Client::Create(options.client));
   impl->options = std::move(options);
   impl->applied = std::move(applied);
+  // Where the last compaction stands, so that it is not tried again at the same revision.
+  auto recorded = CompactedRevision(*impl->client, impl->options.prefix);
+  if (recorded.ok()) impl->last_compacted = *recorded;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Loop(); });
   return std::unique_ptr<Compactor>(new Compactor(std::move(impl)));

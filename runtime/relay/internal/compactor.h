@@ -2,8 +2,9 @@
 // lease, the revision before which it needs nothing more of the log (`<prefix>/applied/<relay>`); the
 // live relay with the smallest id deletes the batches and block signatures written before
 // min(every live relay's revision, head - retention), compacts etcd's history there and, every tenth
-// time, defragments the members. A relay that was down longer than its lease is not waited for; if it
-// comes back after the log it needs was compacted, it says so and stops. Thread-safe.
+// time, defragments the members. It records that revision at `<prefix>/compacted` first. A relay that
+// was down longer than its lease is not waited for; if it comes back after the log it needs was
+// compacted, it catches up from its peers' certified blocks (catch_up.cc). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,9 @@ struct CompactionOptions {
   std::int64_t retention = 100000;            // revisions kept behind the head for relays that are down
   std::int64_t lease_seconds = 30;            // how long a silent relay still counts as live
 };
+
+// The revision before which the log may be gone: the last compaction's (0 before any).
+Result<std::int64_t> CompactedRevision(etcd::Client& client, const std::string& prefix);
 
 class Compactor {
  public:

@@ -40,10 +40,13 @@ Status Relay::State::LoadAlliance() {
   ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceConfig loaded, alliance::ReadConfig(*snapshot));
   ENTENTE_ASSIGN_OR_RETURN(alliance::Membership m, alliance::BuildMembership(loaded, options.crl_pems));
   m.alliance_height = snapshot->GetSavepoint(alliance::kAllianceChannel).height;
+  // Recorded, so that blocks cut with it can be checked later (a relay catching up from its peers).
+  ENTENTE_RETURN_IF_ERROR(alliance::RecordConfigAt(*ledger, m.alliance_height, loaded));
   for (const std::string& issuer : m.trust->StaleCrls(crypto::Clock::now())) {
     logger->warn("the CRL of {} is past its nextUpdate; its revocations stay in force until its chain publishes a "
                  "newer one (entente alliance update-crl)", issuer);
   }
+  if (past_memberships) past_memberships->Clear();  // built with the CRL files of their time
   std::unique_lock lock(alliance_mu);
   config = std::move(loaded);
   membership = std::make_shared<const alliance::Membership>(std::move(m));
@@ -214,40 +217,24 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
   block.header.channel = channel;
   block.header.number = savepoint.height;
   block.header.prev_hash = savepoint.last_hash;
-  ledger::MetaEntries meta;
-  std::uint64_t last_seq = 0;
-  std::vector<internal::DeliveryRecord> deliveries_of_block;
+  std::vector<std::uint64_t> seqs;
   for (std::size_t i = 0; i < queue.items.size(); ++i) {
-    Item& item = queue.items[i];
-    if (codes[i] == ValidationCode::kValid && item.checked.result && !external.empty()) {
-      auto writes = internal::ExternalWrites(verdict.txs[i].tx_id, item.checked.result->rwset, external);
-      if (!writes.empty()) {
-        internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, block.header.number, item.seq, {}, 0};
-        for (auto& w : writes) record.writes.push_back({std::move(w), internal::WriteDelivery::State::kPending, false, ""});
-        meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(DumpJson(record.ToJson())));
-        deliveries_of_block.push_back(std::move(record));
-      }
-    }
-    block.envelopes.push_back(std::move(item.bytes));
+    block.envelopes.push_back(std::move(queue.items[i].bytes));
     block.metadata.validation_codes.push_back(codes[i]);
-    last_seq = item.seq;
-    // Where every envelope went, for its status and a resubmission once the relay forgot it.
-    Json at{{"channel", channel}, {"block", block.header.number}, {"index", i}, {"code", static_cast<int>(codes[i])},
-            {"tx_id", item.checked.tx_id}, {"sequence", item.seq}};
-    meta.emplace_back(EnvelopeKey(item.hash), JsonBytes(at));
-    if (codes[i] != ValidationCode::kValid) {
-      meta.emplace_back(MessageKey(channel, block.header.number, i), ToBytes(verdict.messages[i]));
-      if (!ledger::ClaimsTxId(codes[i]) && !item.checked.tx_id.empty()) {
-        meta.emplace_back(UnclaimedKey(item.checked.tx_id), JsonBytes(at));
-      }
-    }
+    seqs.push_back(queue.items[i].seq);
   }
+  const std::uint64_t last_seq = seqs.back();
   block.header.data_hash = block.ComputeDataHash();
   block.metadata.timestamp_ms = BlockTime(channel, queue);
   block.metadata.alliance_height = members_now->alliance_height;
+  if (options.etcd) {
+    block.metadata.log_position = last_seq;
+    block.metadata.resume_revision = ResumeRevision(channel);
+  }
   ENTENTE_ASSIGN_OR_RETURN(block.metadata.relay_signature, options.signing_key->Sign(block.SignedMetadataBytes()));
+  auto [meta, deliveries_of_block] = RecordsOf(block, verdict, checked, hashes, seqs, external);
   meta.emplace_back(OrderedKey(channel), ToBytes(std::to_string(last_seq)));
-  if (options.etcd) meta.emplace_back(std::string(kResumeKey), ToBytes(std::to_string(ResumeRevision(channel))));
+  if (options.etcd) meta.emplace_back(std::string(kResumeKey), ToBytes(std::to_string(block.metadata.resume_revision)));
   ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs, meta));
   last_block_time[channel] = block.metadata.timestamp_ms;
   logger->debug("committed block {} of {} with {} transactions", block.header.number, channel, codes.size());
@@ -271,6 +258,38 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
   }
   queue = ChannelQueue{};
   return Status::Ok();
+}
+
+Relay::State::BlockRecords Relay::State::RecordsOf(const ledger::Block& block, const validation::BlockVerdict& verdict,
+                                                   const std::vector<const validation::CheckedEnvelope*>& checked,
+                                                   const std::vector<std::string>& hashes,
+                                                   const std::vector<std::uint64_t>& seqs,
+                                                   const std::set<std::string>& external) {
+  BlockRecords out;
+  const std::string& channel = block.header.channel;
+  const std::uint64_t number = block.header.number;
+  for (std::size_t i = 0; i < block.envelopes.size(); ++i) {
+    const ValidationCode code = block.metadata.validation_codes[i];
+    const validation::CheckedEnvelope& c = *checked[i];
+    if (code == ValidationCode::kValid && c.result && !external.empty()) {
+      auto writes = internal::ExternalWrites(verdict.txs[i].tx_id, c.result->rwset, external);
+      if (!writes.empty()) {
+        internal::DeliveryRecord record{verdict.txs[i].tx_id, channel, number, seqs[i], {}, 0};
+        for (auto& w : writes) record.writes.push_back({std::move(w), internal::WriteDelivery::State::kPending, false, ""});
+        out.meta.emplace_back(internal::DeliveryKey(record.tx_id), ToBytes(DumpJson(record.ToJson())));
+        out.deliveries.push_back(std::move(record));
+      }
+    }
+    // Where every envelope went, for its status and a resubmission once the relay forgot it.
+    Json at{{"channel", channel}, {"block", number}, {"index", i}, {"code", static_cast<int>(code)},
+            {"tx_id", c.tx_id}, {"sequence", seqs[i]}};
+    out.meta.emplace_back(EnvelopeKey(hashes[i]), JsonBytes(at));
+    if (code != ValidationCode::kValid) {
+      out.meta.emplace_back(MessageKey(channel, number, i), ToBytes(verdict.messages[i]));
+      if (!ledger::ClaimsTxId(code) && !c.tx_id.empty()) out.meta.emplace_back(UnclaimedKey(c.tx_id), JsonBytes(at));
+    }
+  }
+  return out;
 }
 
 void Relay::State::SequenceLoop() {

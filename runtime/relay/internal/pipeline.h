@@ -72,6 +72,9 @@ inline std::string CertificateKey(std::string_view channel, std::uint64_t block)
 
 inline Bytes JsonBytes(const Json& j) { return ToBytes(DumpJson(j)); }
 
+// How this relay reaches the etcd cluster.
+etcd::ClientOptions EtcdClientOptions(const EtcdOrderingOptions& etcd);
+
 // The quota key of a verified submitter: its chain, role and id.
 inline std::string SubmitterKey(const crypto::Certificate& certificate) {
   const crypto::Subject& subject = certificate.subject();
@@ -117,6 +120,8 @@ struct Relay::State {
   mutable std::shared_mutex alliance_mu;
   chaincode::AllianceConfig config;                          // GUARDED_BY(alliance_mu)
   std::shared_ptr<const alliance::Membership> membership;    // GUARDED_BY(alliance_mu)
+  // The memberships of earlier alliance heights, for blocks fetched from peers (catch_up.cc).
+  std::unique_ptr<alliance::MembershipHistory> past_memberships;
 
   // Accepted envelopes not yet settled (in a block or rejected), by hash, for idempotent resubmission;
   // the ledger's meta records answer for settled ones. Their sequence numbers, whose lowest bounds the
@@ -212,6 +217,17 @@ struct Relay::State {
   std::optional<Acceptance> Settled(const std::string& hash) const;
 
   Status CommitChannel(const std::string& channel, ChannelQueue& queue);
+  // What committing `block` records beside it: where each envelope went (`hashes` and `seqs`, their
+  // log positions, one per envelope), why each invalid one is, the tx ids it leaves unclaimed, and
+  // the deliveries to chains of `external` its valid writes make.
+  struct BlockRecords {
+    ledger::MetaEntries meta;
+    std::vector<internal::DeliveryRecord> deliveries;
+  };
+  BlockRecords RecordsOf(const ledger::Block& block, const validation::BlockVerdict& verdict,
+                         const std::vector<const validation::CheckedEnvelope*>& checked,
+                         const std::vector<std::string>& hashes, const std::vector<std::uint64_t>& seqs,
+                         const std::set<std::string>& external);
 
   // Orders verified envelopes in log order; cuts and commits blocks.
   void SequenceLoop();
@@ -253,6 +269,23 @@ struct Relay::State {
   bool Admit(LogEntry entry);
   // Appends `item` (checked and parsed by Submit) to the ordered log; returns once etcd holds it.
   Result<Acceptance> SubmitReplicated(Item item, const Peek& peek);
+
+  // ---- Catching up from peers (catch_up.cc) ----
+  // When the ordered log was compacted past where this relay resumes (it was down, or is new): takes
+  // the blocks its peers certified until the last of them names a revision the log still holds, and
+  // records that revision to resume from. FailedPrecondition when the peers' blocks do not reach it
+  // within minutes; Corruption when this relay's ledger holds another block than they certified.
+  Status CatchUp();
+  // Takes the certified blocks of `channel` past this relay's certified height from each peer relay in
+  // turn; returns how many it took. A peer that fails or serves anything else is passed over.
+  Result<std::size_t> FetchFromPeers(const std::string& channel);
+  // Checks `block`'s certificate with the membership it names, validates it again, and commits it
+  // with its certificate (only records the certificate of a block this relay committed already).
+  Status TakeCertifiedBlock(const std::string& channel, const ledger::Block& block);
+  // The channel's certified height as the ledger records it.
+  std::uint64_t CertifiedHeight(const std::string& channel) const;
+  // The alliance's CA certificates for TLS, in data_dir (written at Open).
+  std::string CaFile() const { return options.data_dir + "/alliance-cas.pem"; }
 };
 
 }  // namespace entente::relay

@@ -15,8 +15,9 @@ namespace {
 // Entries admitted and not yet taken by the sequencer, past which the log's reader waits.
 constexpr std::size_t kMaxAdmitted = 20000;
 
-// How this relay reaches the etcd cluster.
-etcd::ClientOptions ClientOptionsOf(const EtcdOrderingOptions& etcd) {
+}  // namespace
+
+etcd::ClientOptions internal::EtcdClientOptions(const EtcdOrderingOptions& etcd) {
   etcd::ClientOptions client;
   client.endpoints = etcd.endpoints;
   client.ca_files = {etcd.ca_file};
@@ -25,8 +26,6 @@ etcd::ClientOptions ClientOptionsOf(const EtcdOrderingOptions& etcd) {
   client.timeout = etcd.timeout;
   return client;
 }
-
-}  // namespace
 
 Status Relay::State::OpenReplicated() {
   const EtcdOrderingOptions& etcd = *options.etcd;
@@ -62,6 +61,7 @@ Status Relay::State::OpenReplicated() {
     }
     ENTENTE_RETURN_IF_ERROR(ledger->PutMeta({{std::string(kOrderingKey), ToBytes(ordered_by)}}));
   }
+  ENTENTE_RETURN_IF_ERROR(CatchUp());
   for (const std::string& channel : ledger->Channels()) {
     ENTENTE_ASSIGN_OR_RETURN(auto upto, ledger->GetMeta(OrderedKey(channel)));
     if (upto) ordered_at_open[channel] = std::stoull(ToString(*upto));
@@ -72,7 +72,7 @@ Status Relay::State::OpenReplicated() {
 
   ENTENTE_RETURN_IF_ERROR(OpenCertifier());
   OrderingOptions ordering_options;
-  ordering_options.client = ClientOptionsOf(etcd);
+  ordering_options.client = EtcdClientOptions(etcd);
   ordering_options.prefix = etcd.prefix;
   ordering_options.relay = etcd.relay_id;
   StartPipeline();
@@ -80,9 +80,9 @@ Status Relay::State::OpenReplicated() {
                                    {[this](LogEntry entry) { return Admit(std::move(entry)); },
                                     [this, retention = etcd.retention](Status why) {
                                       Fail(why.WithContext(
-                                          "this relay was down longer than the log is kept (retention " +
-                                          std::to_string(retention) + " revisions); start it again from a copy of a "
-                                          "peer relay's data directory (docs/relay.md)"));
+                                          "this relay fell behind by more than the log keeps (retention " +
+                                          std::to_string(retention) + " revisions); restart it: it catches up "
+                                          "from its peers' certified blocks (docs/relay.md)"));
                                     }});
   if (!opened.ok()) {
     Fail(opened.status());
@@ -93,7 +93,7 @@ Status Relay::State::OpenReplicated() {
   ordering->Start();
   logger->info("relay {} orders through etcd under {} from revision {}", etcd.relay_id, etcd.prefix, resume);
   CompactionOptions compaction;
-  compaction.client = ClientOptionsOf(etcd);
+  compaction.client = EtcdClientOptions(etcd);
   compaction.prefix = etcd.prefix;
   compaction.relay = etcd.relay_id;
   compaction.interval = etcd.compaction_interval;
@@ -195,7 +195,7 @@ Result<Acceptance> Relay::State::SubmitReplicated(Item item, const Peek& peek) {
 
 Status Relay::State::OpenDeliveryLease(Deliveries::Options& delivery) {
   const EtcdOrderingOptions& etcd = *options.etcd;
-  ENTENTE_ASSIGN_OR_RETURN(delivery_lease, DeliveryLease::Open(ClientOptionsOf(etcd), etcd.prefix, etcd.relay_id));
+  ENTENTE_ASSIGN_OR_RETURN(delivery_lease, DeliveryLease::Open(EtcdClientOptions(etcd), etcd.prefix, etcd.relay_id));
   DeliveryLease* lease = delivery_lease.get();
   delivery.may_deliver = [lease] { return lease->held(); };
   delivery.settled_elsewhere = [lease](const std::string& tx_id) { return lease->SettledElsewhere(tx_id); };
@@ -230,7 +230,7 @@ Status Relay::State::OpenCertifier() {
     for (const auto& [channel, height] : heights) certified[channel] = height;
   }
   Certifier::Options certifier_options;
-  certifier_options.client = ClientOptionsOf(etcd);
+  certifier_options.client = EtcdClientOptions(etcd);
   certifier_options.prefix = etcd.prefix;
   certifier_options.relay = etcd.relay_id;
   Certifier::Hooks hooks;

@@ -53,6 +53,20 @@ TEST_CASE("A block signed by relays of more than half the weight is certified; h
   CHECK(CheckBlockCertificate(r.members, b).certified());
 }
 
+TEST_CASE("With a relay quorum of 0.75, three quarters of the weight is not enough and all of it is") {
+  Relays r;
+  Membership strict = r.members;
+  strict.relay_quorum = 0.75;
+  ledger::Block b = r.block;
+  b.metadata.certificate = {{"r1", r.Sign(0, b)}, {"r2", r.Sign(1, b)}};
+  CHECK(CheckBlockCertificate(r.members, b).certified());
+  CertificateCheck three_quarters = CheckBlockCertificate(strict, b);
+  CHECK(three_quarters.weight == 3);
+  CHECK_FALSE(three_quarters.certified());
+  b.metadata.certificate["r3"] = r.Sign(2, b);
+  CHECK(CheckBlockCertificate(strict, b).certified());
+}
+
 TEST_CASE("A signature of another verdict is refused and named, and does not count") {
   Relays r;
   ledger::Block lie = r.block;

@@ -884,6 +884,35 @@ TEST_CASE("block hashes depend on every header field and data hashes on every en
   CHECK(c.header.ComputeHash() == h);
 }
 
+TEST_CASE("a block's place in a replicated log is signed, survives Serialize and JSON, and is absent when 0") {
+  Block b = SampleBlock();
+  const Bytes unplaced = b.SignedMetadataBytes();
+  CHECK(ToString(unplaced).find("log_position") == std::string::npos);
+  CHECK(!b.ToJson()["metadata"].contains("resume_revision"));
+  Block placed = b;
+  placed.metadata.log_position = (7ull << 20) | 3;
+  placed.metadata.resume_revision = 6;
+  CHECK(placed.SignedMetadataBytes() != unplaced);
+  Block other = placed;
+  other.metadata.resume_revision = 5;
+  CHECK(other.SignedMetadataBytes() != placed.SignedMetadataBytes());
+
+  auto parsed = Block::Parse(placed.Serialize());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->metadata.log_position == placed.metadata.log_position);
+  CHECK(parsed->metadata.resume_revision == 6);
+  auto from_json = Block::FromJson(placed.ToJson());
+  REQUIRE(from_json.ok());
+  CHECK(from_json->SignedMetadataBytes() == placed.SignedMetadataBytes());
+
+  Json negative = placed.ToJson();
+  negative["metadata"]["resume_revision"] = -1;
+  CHECK(Block::FromJson(negative).status().IsInvalidArgument());
+  Json text = placed.ToJson();
+  text["metadata"]["log_position"] = "7";
+  CHECK(Block::FromJson(text).status().IsInvalidArgument());
+}
+
 TEST_CASE("reopening the ledger keeps blocks, state, history, the tx index and savepoints") {
   TempDir tmp;
   const std::string dir = tmp.Join("data");
