@@ -22,7 +22,7 @@ constexpr char kNodeType[] = "node";
 constexpr char kRouteType[] = "route";
 constexpr char kContractType[] = "contract";
 constexpr char kRelayType[] = "relay";
-constexpr char kSettingType[] = "setting";  // {"relay_quorum"}: a number
+constexpr char kSettingType[] = "setting";  // {"relay_quorum_percent"}: an integer
 
 // Keeps sums of weights far from overflow.
 constexpr std::int64_t kMaxWeight = 1'000'000'000;
@@ -329,20 +329,22 @@ void to_json(Json& j, const AllianceConfig& config) {
   j = Json{
       {"members", config.members}, {"nodes", config.nodes}, {"routes", config.routes}, {"contracts", config.contracts}};
   if (!config.relays.empty()) j["relays"] = config.relays;  // absent for one relay: genesis bytes stay as they were
-  if (config.relay_quorum != kDefaultRelayQuorum) j["relay_quorum"] = config.relay_quorum;  // likewise
+  if (config.relay_quorum_percent != kDefaultRelayQuorumPercent) {
+    j["relay_quorum_percent"] = config.relay_quorum_percent;  // likewise
+  }
 }
 
 namespace {
 
-// Fails unless `quorum` is a share of the relays' weight a certificate may require.
-void CheckRelayQuorum(double quorum) {
-  Check(quorum >= 0.5 && quorum < 1, "relay_quorum must be at least 0.5 and less than 1, got " + std::to_string(quorum));
+// Fails unless `percent` is a percentage of the relays' weight a certificate may require.
+void CheckRelayQuorum(std::int64_t percent) {
+  Check(percent >= 50 && percent <= 99, "relay_quorum_percent must be 50 to 99, got " + std::to_string(percent));
 }
 
 }  // namespace
 
 void from_json(const Json& j, AllianceConfig& config) {
-  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts", "relays", "relay_quorum"});
+  CheckFields(j, "the alliance spec", {"members", "nodes", "routes", "contracts", "relays", "relay_quorum_percent"});
   auto list = [&j](const char* field, auto& out) {
     out.clear();
     if (!j.contains(field)) return;
@@ -355,11 +357,11 @@ void from_json(const Json& j, AllianceConfig& config) {
   list("routes", config.routes);
   list("contracts", config.contracts);
   list("relays", config.relays);
-  config.relay_quorum = kDefaultRelayQuorum;
-  if (j.contains("relay_quorum")) {
-    Check(j["relay_quorum"].is_number(), "the alliance spec: 'relay_quorum' must be a number");
-    config.relay_quorum = j["relay_quorum"].get<double>();
-    CheckRelayQuorum(config.relay_quorum);
+  config.relay_quorum_percent = kDefaultRelayQuorumPercent;
+  if (j.contains("relay_quorum_percent")) {
+    Check(j["relay_quorum_percent"].is_number_integer(), "the alliance spec: 'relay_quorum_percent' must be an integer");
+    config.relay_quorum_percent = j["relay_quorum_percent"].get<std::int64_t>();
+    CheckRelayQuorum(config.relay_quorum_percent);
   }
 }
 
@@ -435,10 +437,10 @@ void Alliance::Init(shim::Context& ctx, AllianceConfig spec) {
   for (const Route& r : spec.routes) Write(stub, kRouteType, {r.id}, r);
   for (const ContractDefinition& d : spec.contracts) Write(stub, kContractType, {d.channel, d.name}, d);
   for (const AllianceRelay& r : spec.relays) Write(stub, kRelayType, {r.id}, r);
-  if (spec.relay_quorum != kDefaultRelayQuorum) {
-    CheckRelayQuorum(spec.relay_quorum);
-    Check(!spec.relays.empty(), "relay_quorum is for alliances with replicated relays (relays:)");
-    Write(stub, kSettingType, {"relay_quorum"}, spec.relay_quorum);
+  if (spec.relay_quorum_percent != kDefaultRelayQuorumPercent) {
+    CheckRelayQuorum(spec.relay_quorum_percent);
+    Check(!spec.relays.empty(), "relay_quorum_percent is for alliances with replicated relays (relays:)");
+    Write(stub, kSettingType, {"relay_quorum_percent"}, spec.relay_quorum_percent);
   }
   EmitChange(stub, "Init", "genesis");
 }
@@ -532,13 +534,13 @@ void Alliance::RemoveRelay(shim::Context& ctx, std::string id) {
   EmitChange(stub, "RemoveRelay", id);
 }
 
-void Alliance::SetRelayQuorum(shim::Context& ctx, double quorum) {
+void Alliance::SetRelayQuorum(shim::Context& ctx, std::int64_t percent) {
   shim::Stub& stub = ctx.stub();
-  CheckRelayQuorum(quorum);
+  CheckRelayQuorum(percent);
   Check(!ReadAll<AllianceRelay>(stub, kRelayType).empty(),
-        "relay_quorum is for alliances with replicated relays; this alliance has one relay");
-  Write(stub, kSettingType, {"relay_quorum"}, quorum);
-  EmitChange(stub, "SetRelayQuorum", std::to_string(quorum));
+        "relay_quorum_percent is for alliances with replicated relays; this alliance has one relay");
+  Write(stub, kSettingType, {"relay_quorum_percent"}, percent);
+  EmitChange(stub, "SetRelayQuorum", std::to_string(percent));
 }
 
 void Alliance::AddRoute(shim::Context& ctx, Route route) {
@@ -576,7 +578,9 @@ AllianceConfig Alliance::GetAlliance(shim::Context& ctx) {
   config.routes = ReadAll<Route>(stub, kRouteType);
   config.contracts = ReadAll<ContractDefinition>(stub, kContractType);
   config.relays = ReadAll<AllianceRelay>(stub, kRelayType);
-  if (auto quorum = ReadOne<double>(stub, kSettingType, {"relay_quorum"})) config.relay_quorum = *quorum;
+  if (auto percent = ReadOne<std::int64_t>(stub, kSettingType, {"relay_quorum_percent"})) {
+    config.relay_quorum_percent = *percent;
+  }
   return config;
 }
 

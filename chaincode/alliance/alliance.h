@@ -88,9 +88,9 @@ struct ContractDefinition {
   bool operator==(const ContractDefinition&) const = default;
 };
 
-// A block certificate needs relays of more than this share of the relays' weight, unless the alliance
-// sets another relay_quorum.
-inline constexpr double kDefaultRelayQuorum = 0.5;
+// A block certificate needs relays of more than this percentage of the relays' weight, unless the
+// alliance sets another relay_quorum_percent.
+inline constexpr std::int64_t kDefaultRelayQuorumPercent = 50;
 
 // The whole configuration: Init's genesis spec and GetAlliance's answer.
 struct AllianceConfig {
@@ -99,11 +99,11 @@ struct AllianceConfig {
   std::vector<Route> routes;
   std::vector<ContractDefinition> contracts;
   // Empty: one relay, the one each node's configuration names. Otherwise a block commits only with
-  // valid signatures of relays holding more than `relay_quorum` of these relays' weight.
+  // valid signatures of relays holding more than `relay_quorum_percent` of these relays' weight.
   std::vector<AllianceRelay> relays;
-  // The share of the relays' weight a block certificate must exceed: from 0.5 (more than half, the
-  // default) up to, not including, 1.
-  double relay_quorum = kDefaultRelayQuorum;
+  // The percentage of the relays' weight a block certificate must exceed: from 50 (more than half,
+  // the default) to 99.
+  std::int64_t relay_quorum_percent = kDefaultRelayQuorumPercent;
 
   bool operator==(const AllianceConfig&) const = default;
 };
@@ -135,7 +135,8 @@ class Alliance : public shim::Contract {
 
   Alliance();
 
-  // Loads the genesis spec {"members","nodes","routes","contracts","relays","relay_quorum"} (all but members may be
+  // Loads the genesis spec {"members","nodes","routes","contracts","relays",
+  // "relay_quorum_percent"} (all but members may be
   // omitted). Fails unless the alliance is empty, or if the spec has no member, no admin, a duplicate id
   // (chain name, node id, relay id, route id, or channel and contract name), or a reference to an unknown
   // chain.
@@ -160,9 +161,9 @@ class Alliance : public shim::Contract {
   void SetRelay(shim::Context& ctx, AllianceRelay relay);
   // Fails if there is no such relay, or if it is the last one.
   void RemoveRelay(shim::Context& ctx, std::string id);
-  // Sets the share of the relays' weight a block certificate must exceed; fails outside [0.5, 1) or
+  // Sets the percentage of the relays' weight a block certificate must exceed; fails outside 50-99 or
   // when the alliance has no replicated relays.
-  void SetRelayQuorum(shim::Context& ctx, double quorum);
+  void SetRelayQuorum(shim::Context& ctx, std::int64_t percent);
   // Fails if a route with that id exists or a chain is not a member (or both ends are the same chain).
   void AddRoute(shim::Context& ctx, Route route);
   // Fails if there is no such route.

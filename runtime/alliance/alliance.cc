@@ -152,7 +152,7 @@ Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
   // `relay` (where the relay listens) is for deploy tools; the genesis does not hold it.
   // `ordering` (the etcd members) is for deploy tools too.
   ENTENTE_RETURN_IF_ERROR(
-      root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay", "relays", "relay_quorum", "ordering"}));
+      root.CheckKeys({"chains", "nodes", "routes", "contracts", "relay", "relays", "relay_quorum_percent", "ordering"}));
   chaincode::AllianceConfig config;
   ENTENTE_ASSIGN_OR_RETURN(ConfigNode chains, root.Child("chains"));
   ENTENTE_ASSIGN_OR_RETURN(auto chain_list, chains.Elements());
@@ -176,10 +176,10 @@ Result<chaincode::AllianceConfig> LoadSpec(const std::string& path) {
     ENTENTE_ASSIGN_OR_RETURN(chaincode::AllianceRelay relay, LoadRelay(r, path));
     config.relays.push_back(std::move(relay));
   }
-  if (root.Has("relay_quorum")) {
-    ENTENTE_ASSIGN_OR_RETURN(config.relay_quorum, root.GetDouble("relay_quorum"));
-    if (config.relay_quorum < 0.5 || config.relay_quorum >= 1 || relays.empty()) {
-      return root.Error("relay_quorum must be at least 0.5 and less than 1, and needs relays:");
+  if (root.Has("relay_quorum_percent")) {
+    ENTENTE_ASSIGN_OR_RETURN(config.relay_quorum_percent, root.GetInt("relay_quorum_percent"));
+    if (config.relay_quorum_percent < 50 || config.relay_quorum_percent > 99 || relays.empty()) {
+      return root.Error("relay_quorum_percent must be 50 to 99, and needs relays:");
     }
   }
   ENTENTE_ASSIGN_OR_RETURN(auto contracts, OptionalList(root, "contracts"));
@@ -350,13 +350,13 @@ Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, cons
     }
     m.relays.push_back({relay.id, relay.weight, cert->Key()});
   }
-  m.relay_quorum = config.relay_quorum;
+  m.relay_quorum_percent = config.relay_quorum_percent;
   return m;
 }
 
 CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block) {
   CertificateCheck check;
-  check.quorum = members.relay_quorum;
+  check.quorum_percent = members.relay_quorum_percent;
   for (const Membership::RelayKey& relay : members.relays) check.total += relay.weight;
   const Bytes signed_bytes = block.SignedMetadataBytes();
   for (const auto& [id, signature] : block.metadata.certificate) {

@@ -83,7 +83,8 @@ struct Membership {
     crypto::PublicKey key;
   };
   std::vector<RelayKey> relays;
-  double relay_quorum = chaincode::kDefaultRelayQuorum;  // the share of their weight a certificate must exceed
+  // The percentage of their weight a certificate must exceed.
+  std::int64_t relay_quorum_percent = chaincode::kDefaultRelayQuorumPercent;
 };
 // InvalidArgument naming the member, node or CRL that does not load.
 Result<Membership> BuildMembership(const chaincode::AllianceConfig& config, const std::vector<std::string>& crl_pems);
@@ -102,11 +103,9 @@ struct CertificateCheck {
   std::int64_t total = 0;         // of all the relays
   std::vector<std::string> refused;  // relays whose signature does not verify (they signed another block)
   std::vector<std::string> unknown;  // signers that are no relay of the alliance
-  double quorum = chaincode::kDefaultRelayQuorum;  // the alliance's relay_quorum
-  // Relays of more than `quorum` of the relays' weight signed exactly this block.
-  bool certified() const {
-    return total > 0 && static_cast<double>(weight) > quorum * static_cast<double>(total);
-  }
+  std::int64_t quorum_percent = chaincode::kDefaultRelayQuorumPercent;  // the alliance's
+  // Relays of more than `quorum_percent` of the relays' weight signed exactly this block.
+  bool certified() const { return total > 0 && 100 * weight > quorum_percent * total; }
 };
 CertificateCheck CheckBlockCertificate(const Membership& members, const ledger::Block& block);
 

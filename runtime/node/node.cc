@@ -427,8 +427,8 @@ struct Node::State {
       if (!check.certified()) {
         return Status::Unavailable("block " + std::to_string(block.header.number) + " of " + channel +
                                    " is signed by relays of weight " + std::to_string(check.weight) + " of " +
-                                   std::to_string(check.total) + ", not more than the quorum's share " +
-                                   std::to_string(check.quorum));
+                                   std::to_string(check.total) + ", not more than " +
+                                   std::to_string(check.quorum_percent) + "%");
       }
     } else if (!options.relay_key ||
                !options.relay_key->Verify(block.SignedMetadataBytes(), block.metadata.relay_signature)) {

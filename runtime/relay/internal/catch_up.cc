@@ -150,7 +150,7 @@ Status Relay::State::TakeCertifiedBlock(const std::string& channel, const ledger
     ENTENTE_ASSIGN_OR_RETURN(members, past_memberships->At(block.metadata.alliance_height, options.crl_pems));
   }
   if (!alliance::CheckBlockCertificate(*members, block).certified()) {
-    return Status::InvalidArgument(name + " is not certified by relays of more than the alliance's relay_quorum");
+    return Status::InvalidArgument(name + " is not certified by relays of more than the alliance's relay_quorum_percent");
   }
   Json certificate = Json::object();
   for (const auto& [relay, signature] : block.metadata.certificate) certificate[relay] = Base64Encode(signature);

@@ -53,10 +53,10 @@ TEST_CASE("A block signed by relays of more than half the weight is certified; h
   CHECK(CheckBlockCertificate(r.members, b).certified());
 }
 
-TEST_CASE("With a relay quorum of 0.75, three quarters of the weight is not enough and all of it is") {
+TEST_CASE("With a relay quorum of 75 percent, three quarters of the weight is not enough and all of it is") {
   Relays r;
   Membership strict = r.members;
-  strict.relay_quorum = 0.75;
+  strict.relay_quorum_percent = 75;
   ledger::Block b = r.block;
   b.metadata.certificate = {{"r1", r.Sign(0, b)}, {"r2", r.Sign(1, b)}};
   CHECK(CheckBlockCertificate(r.members, b).certified());
@@ -65,6 +65,18 @@ TEST_CASE("With a relay quorum of 0.75, three quarters of the weight is not enou
   CHECK_FALSE(three_quarters.certified());
   b.metadata.certificate["r3"] = r.Sign(2, b);
   CHECK(CheckBlockCertificate(strict, b).certified());
+}
+
+TEST_CASE("A relay quorum other than half goes into the genesis block as an integer, and half stays out of it") {
+  chaincode::AllianceConfig config;
+  config.members.push_back({"chainA", {}, {{"admin-a", 1}}});
+  config.relays.push_back({"r1", "chainA", 1, "127.0.0.1:1", ""});
+  config.relay_quorum_percent = 75;
+  auto genesis = MakeGenesisBlock(config, 1700000000000);
+  REQUIRE_MESSAGE(genesis.ok(), genesis.status().ToString());
+  CHECK(ToString(genesis->envelopes[0]).find("\"relay_quorum_percent\":75") != std::string::npos);
+  config.relay_quorum_percent = chaincode::kDefaultRelayQuorumPercent;
+  CHECK(ToString(Must(MakeGenesisBlock(config, 1700000000000)).envelopes[0]).find("relay_quorum") == std::string::npos);
 }
 
 TEST_CASE("A signature of another verdict is refused and named, and does not count") {

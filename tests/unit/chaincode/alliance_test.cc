@@ -417,7 +417,7 @@ TEST_CASE("Every config change requires an admin, checked before its parameters,
       {"RemoveNode", {"nodeA1"}},
       {"SetRelay", {RelayJson("r3", "chainA").dump()}},
       {"RemoveRelay", {"r1"}},
-      {"SetRelayQuorum", {"0.67"}},
+      {"SetRelayQuorum", {"67"}},
       {"AddRoute", {RouteJson("a-writes-b", "chainA", "chainB", "write").dump()}},
       {"RemoveRoute", {"b-reads-a"}},
       {"DefineContract", {ContractJson("chainA", "data_exchange", "2.0").dump()}},
@@ -523,33 +523,33 @@ TEST_CASE("SetRelay and RemoveRelay change the replicated relays, never to none,
   CHECK(Payload(stub.Invoke("GetAlliance"))["relays"] == Json{RelayJson("r2", "chainB")});
 }
 
-TEST_CASE("The relay quorum is set at genesis or by SetRelayQuorum, from 0.5 to under 1, only with replicated relays") {
+TEST_CASE("The relay quorum is set at genesis or by SetRelayQuorum, from 50 to 99 percent, only with replicated relays") {
   Genesis single;
-  CHECK(single.stub.Invoke("SetRelayQuorum", {"0.67"}).message ==
-        "relay_quorum is for alliances with replicated relays; this alliance has one relay");
-  CHECK_FALSE(Payload(single.stub.Invoke("GetAlliance")).contains("relay_quorum"));
+  CHECK(single.stub.Invoke("SetRelayQuorum", {"67"}).message ==
+        "relay_quorum_percent is for alliances with replicated relays; this alliance has one relay");
+  CHECK_FALSE(Payload(single.stub.Invoke("GetAlliance")).contains("relay_quorum_percent"));
 
   MockStub stub{"alliance", "alliance", AllianceChaincode()};
   Json spec = GenesisSpec();
   spec["relays"] = {RelayJson("r1", "chainA"), RelayJson("r2", "chainB")};
-  spec["relay_quorum"] = 0.75;
+  spec["relay_quorum_percent"] = 75;
   REQUIRE(stub.Invoke("Init", {spec.dump()}).ok());
-  CHECK(Payload(stub.Invoke("GetAlliance"))["relay_quorum"] == 0.75);
+  CHECK(Payload(stub.Invoke("GetAlliance"))["relay_quorum_percent"] == 75);
   stub.set_creator(kAdmin);
-  REQUIRE(stub.Invoke("SetRelayQuorum", {"0.5"}).ok());
-  CHECK_FALSE(Payload(stub.Invoke("GetAlliance")).contains("relay_quorum"));  // the default
-  for (const char* wrong : {"0.49", "1", "2"}) {
+  REQUIRE(stub.Invoke("SetRelayQuorum", {"50"}).ok());
+  CHECK_FALSE(Payload(stub.Invoke("GetAlliance")).contains("relay_quorum_percent"));  // the default
+  for (const char* wrong : {"49", "100", "0"}) {
     Response refused = stub.Invoke("SetRelayQuorum", {wrong});
     CAPTURE(wrong);
     CHECK(refused.status == 400);
-    CHECK(refused.message.starts_with("relay_quorum must be at least 0.5 and less than 1"));
+    CHECK(refused.message.starts_with("relay_quorum_percent must be 50 to 99"));
   }
 
   MockStub without_relays{"alliance", "alliance", AllianceChaincode()};
   Json quorum_alone = GenesisSpec();
-  quorum_alone["relay_quorum"] = 0.6;
+  quorum_alone["relay_quorum_percent"] = 60;
   CHECK(without_relays.Invoke("Init", {quorum_alone.dump()}).message ==
-        "relay_quorum is for alliances with replicated relays (relays:)");
+        "relay_quorum_percent is for alliances with replicated relays (relays:)");
 }
 
 TEST_CASE("RemoveNode removes a node and fails for an unknown one") {
