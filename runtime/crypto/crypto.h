@@ -11,8 +11,10 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/common/bytes.h"
@@ -201,6 +203,32 @@ struct CrlFacts {
 // key verifies it; several may share a name). InvalidArgument when it does not parse or no issuer's
 // key verifies it. Its dates are reported, not judged.
 Result<CrlFacts> ReadCrl(std::string_view crl_pem, const std::vector<Certificate>& issuers);
+
+// A parsed chain, leaf first, shared by everyone who parsed the same PEM text.
+using CertificateChain = std::shared_ptr<const std::vector<Certificate>>;
+
+// Memoizes parsed certificate chains by their PEM text. With OpenSSL 3, parsing a certificate costs
+// about as much as verifying a signature, and the same creators and endorsers present the same PEM in
+// proposal after proposal. Parsed certificates are immutable values, so a cached chain is exactly what
+// parsing again would give; validity and revocation are checked on every use, never cached here.
+// Thread-safe: lookups share a lock, insertions take it exclusively.
+class ChainCache {
+ public:
+  // Holds at most `capacity` chains; when full it starts over (as the TrustStore's cache does).
+  explicit ChainCache(std::size_t capacity) : capacity_(capacity) {}
+  // Returns the chain Certificate::ChainFromPem parses from `pem`, from the cache when it was parsed
+  // before. A PEM that does not parse is not cached; its error is returned.
+  Result<CertificateChain> Parse(std::string_view pem);
+  std::size_t size() const;
+
+ private:
+  const std::size_t capacity_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, CertificateChain> chains_;  // GUARDED_BY(mu_)
+};
+// The process's cache of the chains that proposals and envelopes present (4096 chains, a few MB at
+// most), which endorsement and validation share.
+ChainCache& SharedChainCache();
 
 // ---- Trust decisions ----
 

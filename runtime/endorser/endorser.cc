@@ -72,9 +72,9 @@ Result<Proposal> Endorser::VerifyProposal(const SignedBytes& signed_proposal, Re
   auto json = ParseJson(ToString(signed_proposal.payload));
   if (!json.ok()) return json.status().WithContext("proposal");
   ENTENTE_ASSIGN_OR_RETURN(Proposal proposal, Proposal::FromJson(*json));
-  auto chain = crypto::Certificate::ChainFromPem(proposal.creator);
+  auto chain = crypto::SharedChainCache().Parse(proposal.creator);
   if (!chain.ok()) return chain.status().WithContext("proposal creator");
-  const crypto::Certificate& creator = chain->front();
+  const crypto::Certificate& creator = (*chain)->front();
   if (!creator.Key().Verify(signed_proposal.payload, signed_proposal.signature)) {
     *refusal = Refusal::kBadSignature;
     return Status::PermissionDenied("the creator's signature over the proposal does not verify");
@@ -82,7 +82,7 @@ Result<Proposal> Endorser::VerifyProposal(const SignedBytes& signed_proposal, Re
   if (proposal.tx_id != ComputeTxId(proposal.nonce, creator.Der(), proposal.channel)) {
     return Status::InvalidArgument("tx_id is not SHA-256(nonce || creator || channel)");
   }
-  crypto::CertificateCheck check = trust_.Check(*chain, crypto::Clock::now());
+  crypto::CertificateCheck check = trust_.Check(**chain, crypto::Clock::now());
   if (!check.ok()) {
     *refusal = Refusal::kBadCertificate;
     return Status::PermissionDenied("creator certificate " + std::string(crypto::CertificateVerdictName(check.verdict)) +
@@ -100,7 +100,8 @@ Result<SimulationResult> Endorser::SimulateProposal(const SignedBytes& signed_pr
     *refusal = Refusal::kBadProposal;
     return Status::InvalidArgument("the transient map does not match the proposal's transient_hash");
   }
-  auto creator_chain = crypto::Certificate::ChainFromPem(proposal.creator);
+  // Parsed by VerifyProposal already: this is the cache's copy.
+  ENTENTE_ASSIGN_OR_RETURN(crypto::CertificateChain creator_chain, crypto::SharedChainCache().Parse(proposal.creator));
   const crypto::Certificate& creator = creator_chain->front();
   crypto::Subject subject = creator.subject();
   shim::Identity identity{subject.chain, subject.role_name, subject.id, proposal.creator};

@@ -27,11 +27,17 @@
 
 namespace entente::relay {
 
-// When a channel's pending transactions become a block.
+// When a channel's pending transactions become a block: as soon as the relay has nothing more to
+// order (every accepted envelope is verified and placed) when `cut_when_idle`, or at any of these
+// bounds while more keep coming. Replicated relays cut where the log marks it instead (a batch whose
+// appender had nothing more pending, or a cut marker after max_wait).
 struct BlockCutting {
   std::size_t max_tx = 500;
   std::size_t max_bytes = 4 << 20;
   std::chrono::milliseconds max_wait{50};
+  // false: a block waits for max_tx, max_bytes or max_wait even when nothing more is coming (fewer,
+  // fuller blocks at light load; every transaction waits up to max_wait).
+  bool cut_when_idle = true;
 };
 
 // Replicated ordering (DESIGN.md §11): the relays of the alliance order through one etcd cluster.

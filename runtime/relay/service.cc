@@ -248,13 +248,14 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   c.body_limit = static_cast<std::size_t>(body_limit);
   if (root.Has("blocks")) {
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode blocks, root.Child("blocks"));
-    ENTENTE_RETURN_IF_ERROR(blocks.CheckKeys({"max_tx", "max_bytes", "max_wait_ms"}));
+    ENTENTE_RETURN_IF_ERROR(blocks.CheckKeys({"max_tx", "max_bytes", "max_wait_ms", "cut_when_idle"}));
     ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_tx, blocks.GetInt("max_tx", 500));
     ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_bytes, blocks.GetInt("max_bytes", 4 << 20));
     ENTENTE_ASSIGN_OR_RETURN(std::int64_t max_wait, blocks.GetInt("max_wait_ms", 50));
     if (max_tx < 1 || max_bytes < 1 || max_wait < 1) return blocks.Error("block limits must be positive");
+    ENTENTE_ASSIGN_OR_RETURN(bool cut_when_idle, blocks.GetBool("cut_when_idle", true));
     c.relay.cutting = {static_cast<std::size_t>(max_tx), static_cast<std::size_t>(max_bytes),
-                       std::chrono::milliseconds(max_wait)};
+                       std::chrono::milliseconds(max_wait), cut_when_idle};
   }
   if (root.Has("adapters")) {
     ENTENTE_ASSIGN_OR_RETURN(ConfigNode list, root.Child("adapters"));

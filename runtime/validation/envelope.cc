@@ -1,5 +1,5 @@
 // CheckEnvelope: the per-envelope checks of DESIGN.md §7 step 4, in the order validation.h lists.
-// Certificates are parsed once per PEM text (internal::ChainCache) and the TrustStore caches chain
+// Certificates are parsed once per PEM text (crypto::SharedChainCache) and the TrustStore caches chain
 // verifications, so the cost of a valid envelope is essentially its signature verifications (the
 // creator's two, one per endorsement) and its JSON parsing.
 #include <chrono>
@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "runtime/common/json.h"
-#include "runtime/validation/internal/chain_cache.h"
 #include "runtime/validation/validation.h"
 
 namespace entente::validation {
@@ -80,7 +79,7 @@ class EnvelopeChecker {
     }
 
     // 2. The creator's signatures.
-    auto parsed_creator = internal::EnvelopeChainCache().Parse(proposal.creator);
+    auto parsed_creator = crypto::SharedChainCache().Parse(proposal.creator);
     if (!parsed_creator.ok()) {
       return Reject(ValidationCode::kBadPayload,
                     "the creator certificate does not parse: " + parsed_creator.status().message());
@@ -151,7 +150,7 @@ class EnvelopeChecker {
     endorsers.reserve(envelope->endorsements.size());
     for (size_t i = 0; i < envelope->endorsements.size(); ++i) {
       const endorser::Endorsement& endorsement = envelope->endorsements[i];
-      auto parsed = internal::EnvelopeChainCache().Parse(endorsement.endorser);
+      auto parsed = crypto::SharedChainCache().Parse(endorsement.endorser);
       if (!parsed.ok()) {
         return Reject(ValidationCode::kBadPayload, "the certificate of endorsement " + std::to_string(i + 1) +
                                                        " does not parse: " + parsed.status().message());

@@ -316,11 +316,11 @@ TEST_CASE("Four times a node's handler threads in event streams hold no thread: 
 }
 
 TEST_CASE("Four times a node's handler threads in commit waits hold no thread: /healthz answers within 1 s, a transaction commits within 5 s") {
-  // The relay cuts a block only at 257 transactions (or after ten minutes): the first 256 submissions
-  // wait for their commit until the 257th arrives.
+  // The relay cuts a block only at 257 transactions (or after ten minutes, never when idle): the first
+  // 256 submissions wait for their commit until the 257th arrives.
   const int kWaits = 4 * 64;  // a node runs 64 handler threads
   AllianceExtras extras;
-  extras.relay_blocks = "{max_tx: " + std::to_string(kWaits + 1) + ", max_wait_ms: 600000}";
+  extras.relay_blocks = "{max_tx: " + std::to_string(kWaits + 1) + ", max_wait_ms: 600000, cut_when_idle: false}";
   RunningAlliance a(std::move(extras));
   std::atomic<int> committed{0};
   std::vector<std::thread> submissions;

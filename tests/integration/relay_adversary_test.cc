@@ -188,7 +188,7 @@ TEST_CASE("The envelope log keeps only what is unsettled: settled segments are d
   const std::string small_segments = "log_segment_bytes: 4096\n";
   std::vector<BuiltEnvelope> envelopes;
   {
-    RunningRelay relay = a.StartRelay(dir, 20, 100, small_segments);
+    RunningRelay relay = a.StartRelay(dir, RelayAlliance::kBlocks, small_segments);
     auto client = a.ClientFor(a.client_a, relay.port);
     for (int i = 0; i < 24; ++i) {
       envelopes.push_back(ValidEnvelope(a.client_a, "segmented-" + std::to_string(i)));
@@ -211,7 +211,7 @@ TEST_CASE("The envelope log keeps only what is unsettled: settled segments are d
     CHECK(status["code_name"] == "VALID");
     REQUIRE(relay.process->Signal(SIGTERM) == 0);
   }
-  RunningRelay relay = a.StartRelay(dir, 20, 100, small_segments);
+  RunningRelay relay = a.StartRelay(dir, RelayAlliance::kBlocks, small_segments);
   auto client = a.ClientFor(a.client_a, relay.port);
   for (const BuiltEnvelope& e : envelopes) CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
   CHECK(relay.process->Log().find("resuming") == std::string::npos);
@@ -224,7 +224,7 @@ TEST_CASE("Each new segment of the envelope log has its directory synced before 
   std::string dir = data.Join("relay");
   std::string trace = data.Join("strace.txt");
   {
-    RunningRelay relay = a.StartRelay(dir, 20, 100, "log_segment_bytes: 4096\n",
+    RunningRelay relay = a.StartRelay(dir, RelayAlliance::kBlocks, "log_segment_bytes: 4096\n",
                                       {"strace", "-f", "-qq", "-y", "-e", "trace=openat,fsync,fdatasync,unlink,unlinkat", "-o", trace});
     auto client = a.ClientFor(a.client_a, relay.port);
     std::vector<BuiltEnvelope> envelopes;
@@ -314,8 +314,9 @@ TEST_CASE("A certificate revoked while its connection stays open cannot submit o
 TEST_CASE("A submitter past submitter_quota unsettled envelopes gets 503 with Retry-After; others do not") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  // Blocks wait 2 s, so the first envelopes stay unsettled while the next arrive.
-  RunningRelay relay = a.StartRelay(data.Join("relay"), /*max_wait_ms=*/2000, /*max_tx=*/100, "submitter_quota: 2\n");
+  // Blocks wait 2 s (never cut when idle), so the first envelopes stay unsettled while the next arrive.
+  RunningRelay relay = a.StartRelay(data.Join("relay"), "{max_tx: 100, max_wait_ms: 2000, cut_when_idle: false}",
+                                    "submitter_quota: 2\n");
   auto alice = a.ClientFor(a.client_a, relay.port);
   std::vector<BuiltEnvelope> accepted{ValidEnvelope(a.client_a, "quota-0"), ValidEnvelope(a.client_a, "quota-1")};
   for (const BuiltEnvelope& e : accepted) Submit(*alice, e);
@@ -343,7 +344,7 @@ TEST_CASE("A relay whose ledger cannot commit says so at /healthz and refuses en
   // Files may not grow past 96 KiB (write() fails with EFBIG, SIGXFSZ ignored): the ledger's write-ahead
   // log, which holds each block and its state, reaches that bound before the envelope log does.
   std::vector<std::string> launcher{"bash", "-c", "ulimit -f 96; trap '' XFSZ; exec \"$@\"", "relay"};
-  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "", launcher);
+  RunningRelay relay = a.StartRelay(data.Join("relay"), RelayAlliance::kBlocks, "", launcher);
   auto client = a.ClientFor(a.client_a, relay.port);
   bool refused = false;
   for (int i = 0; i < 200 && !refused; ++i) {
@@ -374,7 +375,7 @@ TEST_CASE("A relay whose ledger cannot commit says so at /healthz and refuses en
 TEST_CASE("Eight MiB of '[' is refused before it is built, costing the relay less than 64 MiB") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "body_limit: 16777216\n");
+  RunningRelay relay = a.StartRelay(data.Join("relay"), RelayAlliance::kBlocks, "body_limit: 16777216\n");
   auto client = a.ClientFor(a.client_a, relay.port);
   CHECK(Send(*client, "GET", "/healthz").status == 200);
   REQUIRE(ResetPeakResident(relay.process->pid()));
@@ -539,7 +540,7 @@ TEST_CASE("Four times the relay's handler threads in long-polls hold no thread: 
 TEST_CASE("Past max_waits a long-poll gets 503 with Retry-After at once") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  RunningRelay relay = a.StartRelay(data.Join("relay"), 20, 100, "max_waits: 2\n");
+  RunningRelay relay = a.StartRelay(data.Join("relay"), RelayAlliance::kBlocks, "max_waits: 2\n");
   std::vector<std::thread> polls;
   for (int i = 0; i < 2; ++i) {
     polls.emplace_back([&] {

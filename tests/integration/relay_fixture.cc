@@ -92,18 +92,18 @@ RelayAlliance::RelayAlliance() {
   WriteText(dir_.Join("genesis-replicated.json"), replicated.ToJson().dump());
 }
 
-std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, int max_wait_ms, int max_tx,
+std::string RelayAlliance::WriteRelayConfig(const std::string& data_dir, const std::string& blocks,
                                             const std::string& extra) const {
-  return WriteConfig(data_dir, max_wait_ms, max_tx, extra, dir_.Join("genesis.json"), relay);
+  return WriteConfig(data_dir, blocks, extra, dir_.Join("genesis.json"), relay);
 }
 
 RunningRelay RelayAlliance::StartReplica(int index, const std::string& data_dir, const std::string& extra,
                                          const std::vector<std::string>& launcher) const {
-  return Launch(WriteConfig(data_dir, 50, 10, extra, dir_.Join("genesis-replicated.json"), replicas[index]), data_dir,
+  return Launch(WriteConfig(data_dir, "{max_tx: 10, max_wait_ms: 50}", extra, dir_.Join("genesis-replicated.json"), replicas[index]), data_dir,
                 launcher);
 }
 
-std::string RelayAlliance::WriteConfig(const std::string& data_dir, int max_wait_ms, int max_tx,
+std::string RelayAlliance::WriteConfig(const std::string& data_dir, const std::string& blocks,
                                        const std::string& extra, const std::string& genesis,
                                        const Member& identity) const {
   std::string path = data_dir + ".yaml";
@@ -111,15 +111,13 @@ std::string RelayAlliance::WriteConfig(const std::string& data_dir, int max_wait
                       "\nlisten: {address: 127.0.0.1, port: 0}\ntls: {cert: " + identity.dir + "-cert.pem, key: " +
                       identity.dir + "-key.pem}\ncrls: [" + dir_.Join("ca-a/crl.pem") +
                       "]\n" + (extra.find("body_limit:") == std::string::npos ? "body_limit: 65536\n" : "") +
-                      "blocks: {max_tx: " + std::to_string(max_tx) +
-                      ", max_wait_ms: " + std::to_string(max_wait_ms) +
-                      "}\n" + extra);
+                      "blocks: " + blocks + "\n" + extra);
   return path;
 }
 
-RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, int max_wait_ms, int max_tx,
+RunningRelay RelayAlliance::StartRelay(const std::string& data_dir, const std::string& blocks,
                                        const std::string& extra, const std::vector<std::string>& launcher) const {
-  return Launch(WriteRelayConfig(data_dir, max_wait_ms, max_tx, extra), data_dir, launcher);
+  return Launch(WriteRelayConfig(data_dir, blocks, extra), data_dir, launcher);
 }
 
 RunningRelay RelayAlliance::Launch(const std::string& config, const std::string& data_dir,

@@ -58,13 +58,15 @@ class RelayAlliance {
   RelayAlliance();
   const std::string& dir() const { return dir_.path(); }
 
-  // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0, cutting a block at
-  // `max_tx` transactions or after `max_wait_ms`; `extra` is appended (more top-level keys).
-  std::string WriteRelayConfig(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100,
+  // relay.yaml's `blocks:` for most tests: at most 100 transactions, or 20 ms while more keep coming.
+  static constexpr const char* kBlocks = "{max_tx: 100, max_wait_ms: 20}";
+  // Writes relay.yaml for a relay with data in `data_dir`, listening on port 0, with `blocks` as its
+  // `blocks:`; `extra` is appended (more top-level keys).
+  std::string WriteRelayConfig(const std::string& data_dir, const std::string& blocks = kBlocks,
                                const std::string& extra = "") const;
   // Starts a relay (WriteRelayConfig's) and waits until it listens. `launcher` goes before the
   // command line (e.g. {"bash", "-c", "ulimit -f 64; exec \"$@\"", "relay"}).
-  RunningRelay StartRelay(const std::string& data_dir, int max_wait_ms = 20, int max_tx = 100,
+  RunningRelay StartRelay(const std::string& data_dir, const std::string& blocks = kBlocks,
                           const std::string& extra = "", const std::vector<std::string>& launcher = {}) const;
   // Starts replicated relay `index` (0-2: r1 of chainA, r2 of chainB, r3 of chainA) of this alliance
   // with a genesis that lists the three (weight 1 each), cutting blocks at 10 transactions or 50 ms;
@@ -91,7 +93,7 @@ class RelayAlliance {
   crypto::PublicKey relay_key() const { return relay.ecert->key.Public(); }
 
  private:
-  std::string WriteConfig(const std::string& data_dir, int max_wait_ms, int max_tx, const std::string& extra,
+  std::string WriteConfig(const std::string& data_dir, const std::string& blocks, const std::string& extra,
                           const std::string& genesis, const Member& identity) const;
   RunningRelay Launch(const std::string& config, const std::string& data_dir,
                       const std::vector<std::string>& launcher) const;

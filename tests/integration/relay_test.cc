@@ -223,8 +223,10 @@ TEST_CASE("The relay answers bad input with a reason and keeps serving") {
 TEST_CASE("The relay cuts a block as soon as it holds max_tx transactions") {
   RelayAlliance& a = Fixture();
   TempDir data;
-  // Blocks wait up to a minute for more transactions, so only the count can cut this one.
-  RunningRelay relay = Fixture().StartRelay(data.Join("relay"), /*max_wait_ms=*/60000, /*max_tx=*/3);
+  // Blocks wait up to a minute for more transactions and are not cut when the relay is idle, so only
+  // the count can cut this one.
+  RunningRelay relay =
+      Fixture().StartRelay(data.Join("relay"), "{max_tx: 3, max_wait_ms: 60000, cut_when_idle: false}");
   auto client = a.ClientFor(a.client_a, relay.port);
   std::vector<BuiltEnvelope> envelopes;
   for (int i = 0; i < 3; ++i) {
@@ -240,6 +242,19 @@ TEST_CASE("The relay cuts a block as soon as it holds max_tx transactions") {
   }
   CHECK(blocks.size() == 1);
   CHECK(relay.process->running());
+}
+
+TEST_CASE("A lone transaction is committed at once, not after max_wait_ms, when nothing more is coming") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = Fixture().StartRelay(data.Join("relay"), "{max_tx: 100, max_wait_ms: 60000}");
+  auto client = a.ClientFor(a.client_a, relay.port);
+  BuiltEnvelope lone = a.Build(a.client_a, {.rwset = RelayAlliance::Writes("chainA", "asset", {"lone"}),
+                                            .endorsers = {&a.node_a1, &a.node_a2}});
+  auto submitted = std::chrono::steady_clock::now();
+  Submit(*client, lone);
+  CHECK(WaitSettled(*client, "/v1/transactions/" + lone.tx_id)["code_name"] == "VALID");
+  CHECK(std::chrono::steady_clock::now() - submitted < std::chrono::seconds(10));
 }
 
 TEST_CASE("A relay killed while clients submit loses no acknowledged envelope and commits each once") {

@@ -90,7 +90,7 @@ struct EtcdOrdering::Impl {
           taken.push_back(std::move(pending.front()));
           pending.pop_front();
         }
-        cut_after = pending.empty();
+        cut_after = pending.empty() && (cut_requested || options.cut_when_idle);
         cut_requested = false;
       }
       std::vector<Bytes> envelopes;

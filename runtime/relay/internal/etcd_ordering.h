@@ -24,6 +24,8 @@ struct OrderingOptions {
   std::chrono::milliseconds append_timeout{1800};
   // Envelopes waiting to be appended; past it Append answers ResourceExhausted.
   std::size_t max_pending = 10000;
+  // Marks a batch cut-after when nothing else waits to be appended (BlockCutting::cut_when_idle).
+  bool cut_when_idle = true;
 };
 
 // Bits of a position that number an envelope within its batch: a batch of kMaxBatchBytes holds fewer.

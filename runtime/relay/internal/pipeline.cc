@@ -74,6 +74,7 @@ void Relay::State::VerifyLoop() {
         batch.push_back(std::move(to_verify.front()));
         to_verify.pop_front();
       }
+      verifying += batch.size();
     }
     auto members = Members();
     validation::ValidationContext ctx{members->validation_trust.get(), &members->view, std::chrono::system_clock::now(),
@@ -90,6 +91,7 @@ void Relay::State::VerifyLoop() {
     {
       std::lock_guard lock(work_mu);
       for (Item& item : batch) verified.emplace(item.order, std::move(item));
+      verifying -= batch.size();
     }
     ordered_cv.notify_one();
   }
@@ -295,6 +297,7 @@ Relay::State::BlockRecords Relay::State::RecordsOf(const ledger::Block& block, c
 void Relay::State::SequenceLoop() {
   for (;;) {
     std::optional<Item> next;
+    bool idle = false;  // nothing more to order now: what is pending is cut at once
     {
       std::unique_lock lock(work_mu);
       auto deadline = Clock::now() + options.cutting.max_wait;
@@ -309,6 +312,7 @@ void Relay::State::SequenceLoop() {
         verified.erase(it);
         ++next_to_order;
       }
+      idle = verified.count(next_to_order) == 0 && to_verify.empty() && verifying == 0;
     }
     room_cv.notify_one();
     // Nothing an envelope holds may stop the sequencer: a rejection is a result. An exception here
@@ -320,6 +324,9 @@ void Relay::State::SequenceLoop() {
         if (!next->done) Place(std::move(*next));
         if (cut_after) CutAll();
       }
+      // With the local log a block need not wait for more envelopes when none are coming; replicated
+      // relays cut only where the log says (a batch marked cut-after is the same rule, made there).
+      if (idle && options.cutting.cut_when_idle && !options.etcd) CutAll();
       auto now = Clock::now();
       for (auto& [channel, q] : queues) {
         if (q.items.empty() || now - q.oldest < options.cutting.max_wait) continue;

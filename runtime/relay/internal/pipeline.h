@@ -140,6 +140,7 @@ struct Relay::State {
   std::deque<Item> to_verify;                // GUARDED_BY(work_mu)
   std::map<std::uint64_t, Item> verified;    // GUARDED_BY(work_mu)
   std::uint64_t next_to_order = 0;           // GUARDED_BY(work_mu)
+  std::size_t verifying = 0;                 // GUARDED_BY(work_mu): items the workers hold
   std::condition_variable ordered_cv;
   std::atomic<bool> stopping{false};
   Status failure;  // why the pipeline stopped, if it did; GUARDED_BY(work_mu)

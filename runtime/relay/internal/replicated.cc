@@ -75,6 +75,7 @@ Status Relay::State::OpenReplicated() {
   ordering_options.client = EtcdClientOptions(etcd);
   ordering_options.prefix = etcd.prefix;
   ordering_options.relay = etcd.relay_id;
+  ordering_options.cut_when_idle = options.cutting.cut_when_idle;
   StartPipeline();
   auto opened = EtcdOrdering::Open(std::move(ordering_options), resume,
                                    {[this](LogEntry entry) { return Admit(std::move(entry)); },

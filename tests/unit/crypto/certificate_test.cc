@@ -388,3 +388,20 @@ TEST_CASE("MakeCrlPem with no revocations gives a valid empty CRL") {
   CHECK(text.exit_code == 0);
   CHECK(text.output.find("No Revoked Certificates") != std::string::npos);
 }
+
+TEST_CASE("The chain cache returns the parsed chain of a PEM it has seen and does not keep garbage") {
+  ChainCache cache(2);
+  const std::string pem = F().tcert.Pem() + F().ecert.Pem();
+  CertificateChain first = cache.Parse(pem).value();
+  REQUIRE(first->size() == 2);
+  CHECK((*first)[0] == F().tcert);
+  CHECK((*first)[1] == F().ecert);
+  CHECK(cache.Parse(pem).value().get() == first.get());
+  CHECK_FALSE(cache.Parse("not a certificate").ok());
+  CHECK(cache.size() == 1);
+  // Full: it starts over rather than growing.
+  CHECK(cache.Parse(F().ecert.Pem()).ok());
+  CHECK(cache.Parse(F().root.Pem()).ok());
+  CHECK(cache.size() == 1);
+  CHECK(cache.Parse(pem).value()->front() == F().tcert);
+}

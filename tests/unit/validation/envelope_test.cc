@@ -21,7 +21,6 @@
 #include "runtime/crypto/crypto.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/ledger/ledger.h"
-#include "runtime/validation/internal/chain_cache.h"
 #include "runtime/validation/validation.h"
 #include "tests/support/support.h"
 
@@ -713,23 +712,6 @@ TEST_CASE("Envelopes checked concurrently on many threads get the verdicts they 
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(mismatches.load() == 0);
-}
-
-TEST_CASE("The chain cache returns the parsed chain of a PEM it has seen and does not keep garbage") {
-  World w;
-  internal::ChainCache cache(2);
-  std::string pem = w.S("b1").ChainPem();
-  internal::CertificateChain first = Take(cache.Parse(pem));
-  REQUIRE(first->size() >= 2);  // b1's TCert, then chainB's intermediate CA
-  CHECK((*first)[0] == w.S("b1").certificate);
-  CHECK(Take(cache.Parse(pem)).get() == first.get());
-  CHECK_FALSE(cache.Parse("not a certificate").ok());
-  CHECK(cache.size() == 1);
-  // Full: it starts over rather than growing.
-  Take(cache.Parse(w.S("a1").ChainPem()));
-  Take(cache.Parse(w.S("a2").ChainPem()));
-  CHECK(cache.size() == 1);
-  CHECK(Take(cache.Parse(pem))->front() == w.S("b1").certificate);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-#include "runtime/validation/internal/chain_cache.h"
-
 #include <mutex>
 
-namespace entente::validation::internal {
+#include "runtime/crypto/crypto.h"
+
+namespace entente::crypto {
 
 Result<CertificateChain> ChainCache::Parse(std::string_view pem) {
   std::string key(pem);
@@ -11,9 +11,9 @@ Result<CertificateChain> ChainCache::Parse(std::string_view pem) {
     auto it = chains_.find(key);
     if (it != chains_.end()) return it->second;
   }
-  auto parsed = crypto::Certificate::ChainFromPem(pem);
+  auto parsed = Certificate::ChainFromPem(pem);
   if (!parsed.ok()) return parsed.status();
-  auto chain = std::make_shared<const std::vector<crypto::Certificate>>(std::move(parsed).value());
+  auto chain = std::make_shared<const std::vector<Certificate>>(std::move(parsed).value());
   std::unique_lock lock(mu_);
   if (chains_.size() >= capacity_) chains_.clear();
   chains_.emplace(std::move(key), chain);
@@ -25,9 +25,9 @@ std::size_t ChainCache::size() const {
   return chains_.size();
 }
 
-ChainCache& EnvelopeChainCache() {
+ChainCache& SharedChainCache() {
   static ChainCache* cache = new ChainCache(4096);  // never destroyed: worker threads may outlive main
   return *cache;
 }
 
-}  // namespace entente::validation::internal
+}  // namespace entente::crypto
