@@ -24,6 +24,7 @@
 #include "runtime/alliance/alliance.h"
 #include "runtime/cli/bench_util.h"
 #include "runtime/cli/commands.h"
+#include "runtime/common/cores.h"
 #include "runtime/common/json.h"
 #include "runtime/common/signed_bytes.h"
 #include "runtime/common/status.h"
@@ -180,6 +181,7 @@ struct RelayBenchOptions {
   int endorsements = 2;
   double seconds = 1.0;
   int submitters = 8;  // threads calling Relay::Submit, as concurrent clients would
+  int threads = 0;     // > 0: the whole process, bound included, runs on this many cores
 };
 
 // Runs body(i) for every i in [0, n) on `threads` threads; returns the first error.
@@ -290,6 +292,10 @@ int BenchRelay(const RelayBenchOptions& o) {
     return 1;
   };
   if (o.endorsements < 1) return fail("--endorsements must be at least 1");
+  if (o.threads > 0 && !PinToCores(o.threads)) {
+    return fail("--threads " + std::to_string(o.threads) + ": this process may use " + std::to_string(Threads()) +
+                " cores");
+  }
   if (o.tx < 1) return fail("--tx must be at least 1");
   std::filesystem::remove_all(scratch);
 
@@ -482,6 +488,9 @@ void AddBenchCommands(CLI::App& app, int& exit_code) {
   relay->add_option("--submitters", relay_options->submitters, "Threads submitting concurrently")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  relay->add_option("--threads", relay_options->threads,
+                    "Run the whole benchmark, the bound included, on this many cores (default: every usable core)")
+      ->check(CLI::Range(1, 4096));
   relay->callback([relay_options, &exit_code] { exit_code = BenchRelay(*relay_options); });
 
   AddBenchE2e(bench, exit_code);

@@ -13,7 +13,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,7 +62,29 @@ struct E2eOptions {
   bool keep = false;
   std::string spec;  // a running alliance's alliance.yaml
   std::string chain = "chainA";
+  double rate = 0;   // > 0: open loop, submissions start at this many per second whatever the answers
 };
+
+// The alliance's processes (deploy/alliance.sh's run/NAME.pid beside the spec), by name.
+std::map<std::string, int> AllianceProcesses(const std::string& spec_dir) {
+  std::map<std::string, int> processes;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(spec_dir + "/run", ec)) {
+    if (entry.path().extension() != ".pid") continue;
+    auto pid = ReadFile(entry.path().string());
+    if (pid.ok()) processes[entry.path().stem().string()] = std::atoi(pid->c_str());
+  }
+  return processes;
+}
+
+// CPU seconds each of `processes` has used so far (those gone are left out).
+std::map<std::string, double> CpuSeconds(const std::map<std::string, int>& processes) {
+  std::map<std::string, double> seconds;
+  for (const auto& [name, pid] : processes) {
+    if (auto s = ProcessCpuSeconds(pid)) seconds[name] = *s;
+  }
+  return seconds;
+}
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
@@ -226,18 +251,31 @@ int BenchE2e(const E2eOptions& o) {
     auto ok = submit(*warm, run + "warmup");
     if (!ok.ok()) return fail("the first transaction failed: " + ok.status().message());
   }
+  const std::string spec_dir =
+      std::filesystem::absolute(o.spec.empty() ? spec : o.spec).parent_path().string();
+  std::optional<double> fsync_ms = MedianFsyncMs(spec_dir);
+  std::map<std::string, int> processes = AllianceProcesses(spec_dir);
   std::vector<double> latencies_ms(o.tx, 0);
   std::atomic<std::size_t> next{0}, valid{0};
   std::mutex error_mu;
   std::string error;
+  std::vector<std::unique_ptr<http::Client>> clients;
+  for (int t = 0; t < o.concurrency; ++t) clients.push_back(client_for(t));
+  std::map<std::string, double> cpu_before = CpuSeconds(processes);
+  double own_cpu_before = ProcessCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < o.concurrency; ++t) {
     pool.emplace_back([&, t] {
-      auto client = client_for(t);
+      http::Client& client = *clients[static_cast<std::size_t>(t)];
       for (std::size_t i = next++; i < o.tx; i = next++) {
-        auto call = std::chrono::steady_clock::now();
-        auto ok = submit(*client, run + std::to_string(i));
+        // Open loop: transaction i is due at start + i / rate, and its latency counts from then, so
+        // that a late start (every client busy) shows in it.
+        auto call = o.rate > 0 ? start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                             std::chrono::duration<double>(static_cast<double>(i) / o.rate))
+                               : std::chrono::steady_clock::now();
+        std::this_thread::sleep_until(call);
+        auto ok = submit(client, run + std::to_string(i));
         latencies_ms[i] = SecondsSince(call) * 1000;
         if (ok.ok() && *ok) ++valid;
         if (!ok.ok()) {
@@ -249,6 +287,16 @@ int BenchE2e(const E2eOptions& o) {
   }
   for (auto& t : pool) t.join();
   double elapsed = SecondsSince(start);
+  // CPU per transaction of each process of the alliance, and of this client.
+  Json cpu_ms_per_tx = Json::object();
+  double cpu_total = 0;
+  for (const auto& [name, after] : CpuSeconds(processes)) {
+    if (!cpu_before.contains(name)) continue;
+    double ms = (after - cpu_before[name]) * 1000 / static_cast<double>(o.tx);
+    cpu_ms_per_tx[name] = ms;
+    cpu_total += ms;
+  }
+  cpu_ms_per_tx["bench"] = (ProcessCpuSeconds() - own_cpu_before) * 1000 / static_cast<double>(o.tx);
   measure(signs, verifies);
   down();
   if (!error.empty()) return fail("a transaction failed: " + error);
@@ -265,18 +313,25 @@ int BenchE2e(const E2eOptions& o) {
            {"p50_ms", p50}, {"p95_ms", p95}, {"p99_ms", p99}, {"tx", o.tx}, {"valid", valid.load()},
            {"concurrency", o.concurrency}, {"nodes", target.nodes.size()}, {"signs_per_tx", signs_per_tx},
            {"verifies_per_tx", verifies_per_tx}, {"relays", target.relays}, {"sign_per_s", sign_per_s},
-           {"verify_per_s", verify_per_s},
+           {"verify_per_s", verify_per_s}, {"rate", o.rate}, {"cpu_ms_per_tx", cpu_ms_per_tx},
+           {"alliance_cpu_ms_per_tx", cpu_total},
+           {"fsync_p50_ms", fsync_ms ? Json(*fsync_ms) : Json(nullptr)},
            {"seconds", elapsed}, {"threads", Threads()}};
     std::cout << j.dump() << "\n";
   } else {
     std::printf("e2e: %zu transactions (%zu VALID) from %d concurrent clients through %zu nodes and %d relay(s)\n",
                 o.tx, valid.load(), o.concurrency, target.nodes.size(), target.relays);
+    if (o.rate > 0) std::printf("  offered open loop at %.1f tx/s\n", o.rate);
     std::printf("  tx/s                      %12.1f\n", value);
     std::printf("  commit latency ms         p50 %.1f  p95 %.1f  p99 %.1f\n", p50, p95, p99);
     std::printf("  P-256 signs/s, verifies/s %12.0f %12.0f  (%d threads)\n", sign_per_s, verify_per_s, Threads());
     std::printf("  bound tx/s                %12.1f  (%d signs + %d verifies per tx)\n", bound, signs_per_tx,
                 verifies_per_tx);
     std::printf("  ratio                     %12.2f\n", ratio);
+    std::printf("  fsync p50 ms (data disk)  %12.2f\n", fsync_ms.value_or(0));
+    std::printf("  CPU ms per tx             %12.2f  (alliance) ", cpu_total);
+    for (const auto& [name, ms] : cpu_ms_per_tx.items()) std::printf(" %s %.2f", name.c_str(), ms.get<double>());
+    std::printf("\n");
   }
   return valid == o.tx ? 0 : 1;
 }
@@ -290,6 +345,9 @@ void AddBenchE2e(CLI::App* bench, int& exit_code) {
   e2e->add_option("--tx", o->tx, "Transactions")->capture_default_str()->check(CLI::PositiveNumber);
   e2e->add_option("--concurrency", o->concurrency, "Concurrent clients")->capture_default_str()->check(CLI::Range(1, 256));
   e2e->add_option("--seconds", o->seconds, "Measuring time of the crypto bound")->capture_default_str();
+  e2e->add_option("--rate", o->rate, "Open loop: start this many transactions per second whatever the answers "
+                                     "(at most --concurrency in flight; latency counts from each one's due time)")
+      ->check(CLI::PositiveNumber);
   e2e->add_flag("--keep", o->keep, "Keep the temporary alliance's files (logs) afterwards");
   e2e->add_option("--spec", o->spec, "Measure a running alliance that deploy/alliance.sh brought up from this spec "
                                      "(asset_transfer deployed on --chain) instead of a temporary one")

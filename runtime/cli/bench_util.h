@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
 
 namespace entente::cli {
 
@@ -11,6 +13,11 @@ namespace entente::cli {
 int Threads();
 // CPU seconds (user + system) this process has used so far.
 double ProcessCpuSeconds();
+// CPU seconds process `pid` has used so far; nullopt when it is gone or unreadable.
+std::optional<double> ProcessCpuSeconds(int pid);
+// The median time, in ms, of writing 4 KiB and fdatasync()ing it in a scratch file under `dir` (the
+// disk a data directory stands on), over `rounds` rounds; nullopt when the file cannot be written.
+std::optional<double> MedianFsyncMs(const std::string& dir, int rounds = 50);
 double SecondsSince(std::chrono::steady_clock::time_point start);
 
 // Operations that succeeded, in how much wall time and how much CPU time of this process.

@@ -1,6 +1,6 @@
-// The HTTPS client on Beast and Asio SSL (or plain HTTP over a Beast tcp_stream): one connection at a
-// time, driven on the calling thread by a private io_context, every step bounded by the call's
-// deadline. The only client translation unit that includes Beast.
+// The HTTPS client on Beast and Asio SSL (or plain HTTP over a Beast tcp_stream): a pool of keep-alive
+// connections, each driven on the calling thread by its own io_context, every step bounded by the
+// call's deadline. The only client translation unit that includes Beast.
 #include <poll.h>
 
 #include <algorithm>
@@ -13,7 +13,10 @@
 #include <boost/beast/ssl.hpp>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include "runtime/common/log.h"
 #include "runtime/http/http.h"
@@ -56,8 +59,10 @@ std::string Lowercase(std::string_view text) {
 
 }  // namespace
 
-struct Client::Impl {
-  explicit Impl(ClientOptions o) : options(std::move(o)) {
+// What every connection to the server shares: the options, the names, the TLS context (OpenSSL
+// makes connections from one context on any thread).
+struct Origin {
+  explicit Origin(ClientOptions o) : options(std::move(o)) {
     host = options.host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(options.port);
@@ -70,12 +75,25 @@ struct Client::Impl {
     }
   }
 
+  const ClientOptions options;
+  std::string host;   // without IPv6 brackets
+  std::string where;  // host:port, for the Host header and messages
+  std::optional<ssl::context> ssl_ctx;
+  Status tls_status;
+};
+
+// One keep-alive connection (or none yet), driven on the calling thread by its own io_context. Used by
+// one thread at a time.
+struct Connection {
+  explicit Connection(Origin& o)
+      : options(o.options), host(o.host), where(o.where), ssl_ctx(o.ssl_ctx), tls_status(o.tls_status) {}
+
   bool Connected() const { return stream.has_value() || plain.has_value(); }
 
   // The TCP layer of the open connection. REQUIRES: Connected().
   beast::tcp_stream& Tcp() { return plain ? *plain : beast::get_lowest_layer(*stream); }
 
-  ~Impl() { Disconnect(); }
+  ~Connection() { Disconnect(); }
 
   // Runs the io_context until the pending operations finish or `deadline` passes; then calls `cancel`
   // and lets the cancelled operations finish. Returns true if the deadline passed.
@@ -321,16 +339,43 @@ struct Client::Impl {
     return status;
   }
 
-  const ClientOptions options;
-  std::string host;   // without IPv6 brackets
-  std::string where;  // host:port, for the Host header and messages
-  std::mutex mu;      // serializes Send
+  const ClientOptions& options;
+  const std::string& host;
+  const std::string& where;
+  std::optional<ssl::context>& ssl_ctx;
+  const Status& tls_status;
   net::io_context ioc{1};
-  std::optional<ssl::context> ssl_ctx;
-  Status tls_status;
   std::optional<beast::ssl_stream<beast::tcp_stream>> stream;  // the open TLS connection, if any
   std::optional<beast::tcp_stream> plain;                      // the open plain connection (plain_http)
   beast::flat_buffer buffer;
+};
+
+// A pool of connections: a call takes an idle one or opens another, and puts it back when it still
+// carries keep-alive; no lock is held across a round trip.
+struct Client::Impl {
+  explicit Impl(ClientOptions o) : origin(std::move(o)) {}
+
+  std::unique_ptr<Connection> Take() {
+    {
+      std::lock_guard lock(mu);
+      if (!idle.empty()) {
+        std::unique_ptr<Connection> c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
+    return std::make_unique<Connection>(origin);
+  }
+
+  void PutBack(std::unique_ptr<Connection> c) {
+    if (!c->Connected()) return;
+    std::lock_guard lock(mu);
+    if (idle.size() < origin.options.max_idle_connections) idle.push_back(std::move(c));
+  }
+
+  Origin origin;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Connection>> idle;  // GUARDED_BY(mu); most recently used last
 };
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -339,11 +384,12 @@ Client::~Client() = default;
 
 Result<Response> Client::Send(std::string_view method, std::string_view target, std::string_view body,
                               std::vector<std::pair<std::string, std::string>> headers) {
-  std::lock_guard lock(impl_->mu);
+  std::unique_ptr<Connection> connection = impl_->Take();
   try {
-    return impl_->Send(method, target, body, headers);
+    Result<Response> response = connection->Send(method, target, body, headers);
+    impl_->PutBack(std::move(connection));
+    return response;
   } catch (const std::exception& e) {
-    impl_->Disconnect();
     return Status::Internal(std::string("HTTP client failed: ") + e.what());
   }
 }
@@ -351,11 +397,10 @@ Result<Response> Client::Send(std::string_view method, std::string_view target, 
 Result<int> Client::Stream(std::string_view method, std::string_view target, std::string_view body,
                            const std::function<bool(std::string_view)>& on_data,
                            std::chrono::steady_clock::time_point until) {
-  std::lock_guard lock(impl_->mu);
+  Connection connection(impl_->origin);  // a stream has a connection of its own, closed afterwards
   try {
-    return impl_->Stream(method, target, body, on_data, until);
+    return connection.Stream(method, target, body, on_data, until);
   } catch (const std::exception& e) {
-    impl_->Disconnect();
     return Status::Internal(std::string("HTTP client failed: ") + e.what());
   }
 }

@@ -229,12 +229,13 @@ struct ClientOptions {
   bool plain_http = false;  // HTTP/1.1 without TLS (e.g. a local Ethereum node); tls is ignored
   std::chrono::milliseconds timeout{30000};  // for a whole Send, connecting included
   std::size_t body_limit = 64 << 20;         // larger response bodies fail the call
+  std::size_t max_idle_connections = 16;     // kept open between calls; more are opened while all are busy
 };
 
-// A keep-alive HTTPS client of one server, TLS 1.3 only (plain HTTP with options.plain_http);
-// reconnects when the connection dropped. A GET (or other idempotent method) that fails on a reused
-// connection before any response arrived is retried once on a new connection. Thread-safe: calls are
-// serialized.
+// A keep-alive HTTPS client of one server, TLS 1.3 only (plain HTTP with options.plain_http).
+// Thread-safe and concurrent: each call takes an idle connection or opens another, and keeps it for
+// the next call when the server keeps it alive. A GET (or other idempotent method) that fails on a
+// reused connection before any response arrived is retried once on a new connection.
 class Client {
  public:
   explicit Client(ClientOptions options);

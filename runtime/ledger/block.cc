@@ -36,13 +36,19 @@ void AddLogPlace(const BlockMetadata& m, Json& j) {
 
 Hash BlockHeader::ComputeHash() const { return Sha256Of(HeaderJson(*this).dump()); }
 
-Hash Block::ComputeDataHash() const {
+Hash Block::ComputeDataHash() const { return DataHashOf(EnvelopeHashes()); }
+
+std::vector<Hash> Block::EnvelopeHashes() const {
+  std::vector<Hash> hashes;
+  hashes.reserve(envelopes.size());
+  for (const Bytes& e : envelopes) hashes.push_back(crypto::Sha256(e));
+  return hashes;
+}
+
+Hash Block::DataHashOf(const std::vector<Hash>& envelope_hashes) {
   std::string concatenated;
-  concatenated.reserve(envelopes.size() * 32);
-  for (const Bytes& e : envelopes) {
-    Hash h = crypto::Sha256(e);
-    concatenated.append(h.begin(), h.end());
-  }
+  concatenated.reserve(envelope_hashes.size() * 32);
+  for (const Hash& h : envelope_hashes) concatenated.append(h.begin(), h.end());
   return Sha256Of(concatenated);
 }
 

@@ -126,6 +126,9 @@ struct Block {
 
   // SHA-256 over the concatenated SHA-256 of each envelope.
   Hash ComputeDataHash() const;
+  // The SHA-256 of each envelope, in order, and the data hash made of them.
+  std::vector<Hash> EnvelopeHashes() const;
+  static Hash DataHashOf(const std::vector<Hash>& envelope_hashes);
   // The bytes the relay signs: canonical JSON of {alliance_height, header_hash, log_position?,
   // resume_revision?, timestamp_ms, validation_codes} (the log's fields only when not 0).
   Bytes SignedMetadataBytes() const;
@@ -149,11 +152,13 @@ struct CommittedTx {
   RwSet rwset;
 };
 
-// Where a committed transaction is: its serial number (block, index) and its code.
+// Where a committed transaction is: its serial number (block, index), its code, and the SHA-256 of
+// its envelope there (zeros in entries a ledger wrote before it kept them).
 struct TxLocation {
   std::uint64_t block = 0;
   std::uint64_t index = 0;
   ValidationCode code = ValidationCode::kValid;
+  Hash envelope_hash{};
   friend bool operator==(const TxLocation&, const TxLocation&) = default;
 };
 

@@ -185,7 +185,8 @@ class LevelDbLedger final : public Ledger {
     if (block.header.prev_hash != current.last_hash) {
       return Status::InvalidArgument(where + ": prev_hash does not match the last block's hash");
     }
-    if (block.ComputeDataHash() != block.header.data_hash) {
+    const std::vector<Hash> envelope_hashes = block.EnvelopeHashes();
+    if (Block::DataHashOf(envelope_hashes) != block.header.data_hash) {
       return Status::InvalidArgument(where + ": data_hash does not match its envelopes");
     }
     if (block.metadata.validation_codes.size() != block.envelopes.size() || txs.size() != block.envelopes.size()) {
@@ -224,7 +225,7 @@ class LevelDbLedger final : public Ledger {
       const CommittedTx& tx = txs[i];
       // Only a transaction that owns its id is indexed; the first owner in the block keeps it.
       if (ClaimsTxId(tx.code) && indexed.insert(tx.tx_id).second) {
-        batch.Put(TxKey(channel, tx.tx_id), EncodeTxLocation({block.header.number, i, tx.code}));
+        batch.Put(TxKey(channel, tx.tx_id), EncodeTxLocation({block.header.number, i, tx.code, envelope_hashes[i]}));
         ++entries;
       }
       if (tx.code != ValidationCode::kValid) continue;

@@ -25,10 +25,6 @@ using Clock = std::chrono::steady_clock;
 using validation::PolicyOutcome;
 
 constexpr std::size_t kPullBatch = 50;
-// Connections to the relay and to each peer node: an http::Client serves one request at a time, and
-// each request of a client waits for its endorsements and its commit.
-constexpr std::size_t kConnectionsPerPeer = 8;
-
 // "host:port" (or "https://host:port", with an optional trailing "/") -> Peer; nullopt when it is not that.
 std::optional<Peer> ParseEndpoint(std::string_view endpoint) {
   if (endpoint.ends_with("/")) endpoint.remove_suffix(1);
@@ -117,13 +113,12 @@ struct Node::State {
   std::atomic<bool> tcerts_low{false};
   std::atomic<std::size_t> next_client_tcert{0};
 
-  // HTTP clients: the relay (submissions), and peer nodes by id.
-  std::vector<std::unique_ptr<http::Client>> relay_clients;
-  std::atomic<std::size_t> next_connection{0};
+  // HTTP clients (each a pool of connections): the relay (submissions), and peer nodes by id.
+  std::unique_ptr<http::Client> relay_client;
   mutable std::mutex peers_mu;
-  std::map<std::string, std::vector<std::shared_ptr<http::Client>>> peers;  // "<id>@<endpoint>" -> connections
+  std::map<std::string, std::shared_ptr<http::Client>> peers;  // "<id>@<endpoint>" -> its client
 
-  http::Client& Relay() { return *relay_clients[next_connection++ % relay_clients.size()]; }
+  http::Client& Relay() { return *relay_client; }
 
   // Block pullers, one per channel.
   std::atomic<bool> stopping{false};
@@ -272,13 +267,9 @@ struct Node::State {
     auto peer = ParseEndpoint(endpoint);
     if (!peer) return nullptr;
     std::lock_guard lock(peers_mu);
-    auto& connections = peers[node_id + "@" + endpoint];
-    if (connections.empty()) {
-      for (std::size_t i = 0; i < kConnectionsPerPeer; ++i) {
-        connections.push_back(std::make_shared<http::Client>(ClientOptionsFor(*peer)));
-      }
-    }
-    return connections[next_connection++ % connections.size()];
+    auto& client = peers[node_id + "@" + endpoint];
+    if (!client) client = std::make_shared<http::Client>(ClientOptionsFor(*peer));
+    return client;
   }
 
   // ---- Commit (DESIGN.md §7 step 5) ----
@@ -818,7 +809,12 @@ struct Node::State {
     return outcome;
   }
 
+  // Whether the envelope of SHA-256 `hash` (hex) is the one committed at `at`: from the tx index's hash,
+  // or from the block for entries written before the index held it.
   bool IsEnvelopeAt(const TxOutcome& at, const std::string& hash) const {
+    auto found = ledger->GetSnapshot()->FindTx(at.channel, at.tx_id);
+    if (!found.ok() || !*found) return false;
+    if ((*found)->envelope_hash != ledger::Hash{}) return HexEncode((*found)->envelope_hash) == hash;
     auto block = ledger->GetBlock(at.channel, at.block);
     return block.ok() && at.index < block->envelopes.size() && crypto::Sha256Hex(block->envelopes[at.index]) == hash;
   }
@@ -904,9 +900,7 @@ Result<std::unique_ptr<Node>> Node::Open(NodeOptions options) {
     ENTENTE_RETURN_IF_ERROR(WriteFileAtomic(ca_file, cas, 0644));
     s.options.tls.ca_files = {ca_file};
   }
-  for (std::size_t i = 0; i < kConnectionsPerPeer; ++i) {
-    s.relay_clients.push_back(std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay)));
-  }
+  s.relay_client = std::make_unique<http::Client>(s.ClientOptionsFor(s.options.relay));
   ENTENTE_RETURN_IF_ERROR(s.LoadAlliance());
   s.CheckTcerts();
   return std::unique_ptr<Node>(new Node(std::move(state)));

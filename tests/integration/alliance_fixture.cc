@@ -162,7 +162,14 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
 }
 
 RunningAlliance& SharedAlliance() {
-  static RunningAlliance alliance;
+  // The paper's scenarios race transactions against each other (an MVCC conflict, then its retry):
+  // blocks wait out max_wait_ms, as an orderer's batch timeout does, so that a transaction answered
+  // 202 is still uncommitted when the next one is simulated.
+  static RunningAlliance alliance([] {
+    AllianceExtras extras;
+    extras.relay_blocks = "{max_wait_ms: 20, cut_when_idle: false}";
+    return extras;
+  }());
   return alliance;
 }
 

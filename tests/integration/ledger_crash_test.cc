@@ -27,6 +27,7 @@
 
 #include "runtime/common/bytes.h"
 #include "runtime/common/json.h"
+#include "runtime/crypto/crypto.h"
 #include "runtime/ledger/ledger.h"
 #include "tests/integration/ledger_crash_workload.h"
 #include "tests/support/support.h"
@@ -163,7 +164,9 @@ TEST_CASE("a ledger killed at random moments reopens consistent, never lower, an
     auto found = snap->FindTx(cw::kChannel, "tx-" + std::to_string(n) + "-2");
     REQUIRE(found.ok());
     REQUIRE(found->has_value());
-    CHECK(**found == TxLocation{n, 2, ValidationCode::kValid});
+    auto last_block = ledger->GetBlock(cw::kChannel, n);
+    REQUIRE(last_block.ok());
+    CHECK(**found == TxLocation{n, 2, ValidationCode::kValid, crypto::Sha256(last_block->envelopes.at(2))});
     auto beyond = snap->FindTx(cw::kChannel, "tx-" + std::to_string(n + 1) + "-0");
     REQUIRE(beyond.ok());
     CHECK_FALSE(beyond->has_value());

@@ -1,5 +1,7 @@
 #include "runtime/ledger/internal/encoding.h"
 
+#include <algorithm>
+
 #include "runtime/common/json.h"
 
 namespace entente::ledger::internal {
@@ -129,14 +131,18 @@ std::string EncodeTxLocation(const TxLocation& location) {
   AppendUint64(out, location.block);
   AppendUint64(out, location.index);
   out.push_back(static_cast<char>(location.code));
+  out.append(location.envelope_hash.begin(), location.envelope_hash.end());
   return out;
 }
 
 Result<TxLocation> DecodeTxLocation(std::string_view data) {
-  if (data.size() != 17) return Status::Corruption("tx index entry has the wrong size");
+  // 17 bytes in ledgers written before entries carried the envelope's hash.
+  if (data.size() != 17 && data.size() != 49) return Status::Corruption("tx index entry has the wrong size");
   auto code = ValidationCodeFromNumber(static_cast<std::uint8_t>(data[16]));
   if (!code) return Status::Corruption("tx index entry has an unknown validation code");
-  return TxLocation{ReadUint64(data), ReadUint64(data.substr(8)), *code};
+  TxLocation location{ReadUint64(data), ReadUint64(data.substr(8)), *code};
+  if (data.size() == 49) std::copy(data.begin() + 17, data.end(), location.envelope_hash.begin());
+  return location;
 }
 
 std::string EncodeSavepoint(const Savepoint& savepoint) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/common/cores.h"
 #include "runtime/common/file.h"
 #include "runtime/relay/internal/delivery.h"
 
@@ -354,8 +355,7 @@ void Relay::State::Fail(Status why) {
 }
 
 void Relay::State::StartPipeline() {
-  int count = options.verify_workers > 0 ? options.verify_workers
-                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int count = options.verify_workers > 0 ? options.verify_workers : UsableCores();
   for (int i = 0; i < count; ++i) workers.emplace_back([this] { VerifyLoop(); });
   sequencer = std::thread([this] { SequenceLoop(); });
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -27,7 +28,8 @@ struct SeenRequest {
 };
 
 // Answers every request with 200 and "echo:" + its body, keeping connections open until the client
-// closes them. Serves one connection at a time on its own thread; counts the connections accepted.
+// closes them; a request to /hold is answered only once Release() was called. Serves each connection
+// on a thread of its own; counts the connections accepted.
 class EchoServer {
  public:
   EchoServer() {
@@ -46,8 +48,11 @@ class EchoServer {
   ~EchoServer() {
     stop_ = true;
     thread_.join();
+    for (std::thread& t : connection_threads_) t.join();
     ::close(listen_fd_);
   }
+
+  void Release() { released_ = true; }
 
   std::uint16_t port() const { return port_; }
   int connections() const { return connections_; }
@@ -69,8 +74,10 @@ class EchoServer {
       int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
       ++connections_;
-      ServeConnection(fd);
-      ::close(fd);
+      connection_threads_.emplace_back([this, fd] {
+        ServeConnection(fd);
+        ::close(fd);
+      });
     }
   }
 
@@ -90,6 +97,9 @@ class EchoServer {
           {
             std::lock_guard lock(mu_);
             requests_.push_back({head, body});
+          }
+          if (head.rfind("POST /hold ", 0) == 0) {
+            while (!released_ && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
           }
           std::string answer = "echo:" + body;
           std::string response =
@@ -112,10 +122,12 @@ class EchoServer {
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> released_{false};
   std::atomic<int> connections_{0};
   mutable std::mutex mu_;
   std::vector<SeenRequest> requests_;
   std::thread thread_;
+  std::vector<std::thread> connection_threads_;  // touched by the accepting thread only
 };
 
 ClientOptions PlainOptions(std::uint16_t port) {
@@ -154,6 +166,28 @@ TEST_CASE("A plain HTTP client sends its second request over the same keep-alive
   CHECK(second->body == "echo:two");
   CHECK(server.requests().size() == 2);
   CHECK(server.connections() == 1);
+}
+
+TEST_CASE("A client's calls run at once: one waiting for its answer holds up no other call") {
+  EchoServer server;
+  Client client(PlainOptions(server.port()));
+  std::atomic<bool> held_answered{false};
+  std::thread held([&] {
+    auto r = client.Post("/hold", "slow");
+    held_answered = r.ok() && r->body == "echo:slow";
+  });
+  while (server.requests().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto quick = client.Post("/quick", "fast");
+  REQUIRE_MESSAGE(quick.ok(), quick.status().ToString());
+  CHECK(quick->body == "echo:fast");
+  CHECK_FALSE(held_answered);  // answered on a second connection while the first still waits
+  server.Release();
+  held.join();
+  CHECK(held_answered);
+  CHECK(server.connections() == 2);
+  // Both connections stay for later calls.
+  REQUIRE(client.Post("/", "again").ok());
+  CHECK(server.connections() == 2);
 }
 
 TEST_CASE("Stream hands a response body to its reader as it arrives and stops when the reader says so") {

@@ -21,6 +21,7 @@
 #include "runtime/common/bytes.h"
 #include "runtime/common/json.h"
 #include "runtime/common/validation_code.h"
+#include "runtime/crypto/crypto.h"
 #include "tests/support/support.h"
 
 namespace entente::ledger {
@@ -83,6 +84,16 @@ Status CommitNext(Ledger& ledger, const std::string& channel, const std::vector<
   Hash prev{};
   if (sp.height > 0) prev = sp.last_hash;
   return ledger.Commit(MakeBlock(channel, sp.height, prev, txs), txs);
+}
+
+// Where the tx index should place transaction (block, index): with its code and the SHA-256 of the
+// envelope the stored block holds there.
+TxLocation Located(const Ledger& ledger, const std::string& channel, std::uint64_t block, std::uint64_t index,
+                   ValidationCode code) {
+  auto stored = ledger.GetBlock(channel, block);
+  REQUIRE(stored.ok());
+  REQUIRE(index < stored->envelopes.size());
+  return TxLocation{block, index, code, crypto::Sha256(stored->envelopes[index])};
 }
 
 std::unique_ptr<Ledger> OpenOrDie(const std::string& dir) {
@@ -225,7 +236,7 @@ TEST_CASE("a write by an invalid transaction is not applied, but the transaction
   auto found = snap->FindTx("ch1", "bad");
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
-  CHECK(**found == TxLocation{1, 0, ValidationCode::kMvccReadConflict});
+  CHECK(**found == Located(*ledger, "ch1", 1, 0, ValidationCode::kMvccReadConflict));
 }
 
 TEST_CASE("a deleted key reads as missing and leaves a delete in its history") {
@@ -412,10 +423,10 @@ TEST_CASE("FindTx gives the block, index and code of valid and invalid transacti
     REQUIRE(r.ok());
     return *r;
   };
-  CHECK(find("a") == TxLocation{0, 0, ValidationCode::kValid});
-  CHECK(find("b") == TxLocation{1, 0, ValidationCode::kValid});
-  CHECK(find("c") == TxLocation{1, 1, ValidationCode::kPhantomReadConflict});
-  CHECK(find("d") == TxLocation{1, 2, ValidationCode::kValid});
+  CHECK(find("a") == Located(*ledger, "ch1", 0, 0, ValidationCode::kValid));
+  CHECK(find("b") == Located(*ledger, "ch1", 1, 0, ValidationCode::kValid));
+  CHECK(find("c") == Located(*ledger, "ch1", 1, 1, ValidationCode::kPhantomReadConflict));
+  CHECK(find("d") == Located(*ledger, "ch1", 1, 2, ValidationCode::kValid));
   CHECK_FALSE(find("e").has_value());
   auto elsewhere = snap->FindTx("ch2", "a");
   REQUIRE(elsewhere.ok());
@@ -945,7 +956,7 @@ TEST_CASE("reopening the ledger keeps blocks, state, history, the tx index and s
   auto found = snap->FindTx("chA", "a2");
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
-  CHECK(**found == TxLocation{1, 1, ValidationCode::kMvccReadConflict});
+  CHECK(**found == Located(*ledger, "chA", 1, 1, ValidationCode::kMvccReadConflict));
   auto block = ledger->GetBlock("chA", 1);
   REQUIRE(block.ok());
   CHECK(block->header.ComputeHash() == last_a);
@@ -986,6 +997,38 @@ TEST_CASE("a ledger with blocks of an earlier format refuses to open, saying wha
     REQUIRE(db->Get(leveldb::ReadOptions(), leveldb::Slice("f\0format", 8), &format).ok());
     CHECK(format == "2");
   }
+}
+
+TEST_CASE("a tx index entry written before entries held the envelope's hash is still read, with no hash") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("data");
+  {
+    auto ledger = OpenOrDie(dir);
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a0", "chA", "cc", {{"k", "1"}})}).ok());
+    auto found = ledger->GetSnapshot()->FindTx("chA", "a0");
+    REQUIRE(found.ok());
+    REQUIRE(found->has_value());
+    CHECK(**found == Located(*ledger, "chA", 0, 0, ValidationCode::kValid));
+  }
+  {
+    // The entry as earlier ledgers wrote it: block, index and code only (17 bytes).
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), dir, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    int shortened = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->value().size() != 49 || !it->key().ToString().ends_with("a0")) continue;
+      REQUIRE(db->Put(leveldb::WriteOptions(), it->key(), leveldb::Slice(it->value().data(), 17)).ok());
+      ++shortened;
+    }
+    REQUIRE(shortened == 1);
+  }
+  auto ledger = OpenOrDie(dir);
+  auto found = ledger->GetSnapshot()->FindTx("chA", "a0");
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK(**found == TxLocation{0, 0, ValidationCode::kValid, Hash{}});
 }
 
 TEST_CASE("many channels in one ledger are independent") {
