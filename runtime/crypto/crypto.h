@@ -78,14 +78,16 @@ class PrivateKey {
   // Writes the PEM with mode 0600, atomically.
   Status SaveFile(const std::string& path) const;
 
+  // The public half, derived once when the key was made or loaded.
   PublicKey Public() const;
   // Returns a DER ECDSA signature over SHA-256(`message`), normalized to low S.
   Result<Bytes> Sign(ByteView message) const;
 
  private:
   friend struct internal::NativeAccess;
-  explicit PrivateKey(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
+  explicit PrivateKey(std::shared_ptr<evp_pkey_st> key);
   std::shared_ptr<evp_pkey_st> key_;
+  std::shared_ptr<evp_pkey_st> public_;  // the public half alone, no private material
 };
 
 // ---- Certificates ----

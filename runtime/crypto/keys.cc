@@ -136,15 +136,18 @@ std::string PrivateKey::Pem() const {
 
 Status PrivateKey::SaveFile(const std::string& path) const { return WriteFileAtomic(path, Pem(), 0600); }
 
-PublicKey PrivateKey::Public() const {
-  // Re-encode the public half so the PublicKey holds no private material.
+PrivateKey::PrivateKey(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {
+  // Re-encode the public half so the PublicKey holds no private material. Decoding goes through
+  // OpenSSL's decoder lookup, which is far too slow to repeat per call.
   unsigned char* buf = nullptr;
   int len = i2d_PUBKEY(key_.get(), &buf);
   const unsigned char* p = buf;
   EVP_PKEY* pub = d2i_PUBKEY(nullptr, &p, len);
   OPENSSL_free(buf);
-  return NativeAccess::MakePublicKey(ShareKey(pub));
+  public_ = ShareKey(pub);
 }
+
+PublicKey PrivateKey::Public() const { return NativeAccess::MakePublicKey(public_); }
 
 Result<Bytes> PrivateKey::Sign(ByteView message) const {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
