@@ -58,13 +58,15 @@ Result<Replay> ReplayBlock(const Membership& members, const ledger::Snapshot& sn
   const std::size_t n = block.envelopes.size();
   replay.checked.resize(n);
   replay.hashes.resize(n);
+  std::vector<crypto::Digest> digests(n);
   // Envelopes are checked independently (signatures, certificates, policy), on every usable core when
   // the block is large enough to share; only the MVCC pass below goes in block order.
   std::atomic<std::size_t> next{0};
   auto check = [&] {
     for (std::size_t i = next++; i < n; i = next++) {
       replay.checked[i] = validation::CheckEnvelope(block.envelopes[i], ctx);
-      replay.hashes[i] = crypto::Sha256Hex(block.envelopes[i]);
+      digests[i] = crypto::Sha256(block.envelopes[i]);
+      replay.hashes[i] = HexEncode(digests[i]);
     }
   };
   const std::size_t helpers = std::min<std::size_t>(static_cast<std::size_t>(UsableCores()) - 1, n / kEnvelopesPerHelper);
@@ -77,6 +79,7 @@ Result<Replay> ReplayBlock(const Membership& members, const ledger::Snapshot& sn
   ENTENTE_ASSIGN_OR_RETURN(replay.verdict,
                            validation::ValidateBlock(snapshot, block.header.channel, block.header.number,
                                                      members.view.external_channels, pointers, replay.hashes));
+  for (std::size_t i = 0; i < n && i < replay.verdict.txs.size(); ++i) replay.verdict.txs[i].envelope_hash = digests[i];
   const validation::BlockVerdict& v = replay.verdict;
   for (std::size_t i = 0; i < v.codes.size() && i < block.metadata.validation_codes.size(); ++i) {
     if (v.codes[i] == block.metadata.validation_codes[i]) continue;

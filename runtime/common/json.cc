@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace entente {
@@ -100,9 +101,26 @@ std::optional<Json> ParseFast(std::string_view text) {
   return out;
 }
 
+// How many times `c` occurs in `text`, counting no further than `limit` + 1.
+std::size_t CountUpTo(std::string_view text, char c, std::size_t limit) {
+  std::size_t n = 0;
+  for (const char* p = text.data(); n <= limit;) {
+    p = static_cast<const char*>(std::memchr(p, c, static_cast<std::size_t>(text.data() + text.size() - p)));
+    if (p == nullptr) break;
+    ++n;
+    ++p;
+  }
+  return n;
+}
+
 // True if `text` nests arrays and objects deeper than `limit`, counting brackets outside strings.
 // Malformed text may pass; the parsers judge it.
 bool NestedDeeperThan(std::string_view text, int limit) {
+  // Text with no more opening brackets than the limit cannot nest deeper: this settles envelopes and
+  // blocks, whose bulk is long strings, at memchr's speed.
+  const auto most = static_cast<std::size_t>(limit);
+  const std::size_t arrays = CountUpTo(text, '[', most);
+  if (arrays <= most && arrays + CountUpTo(text, '{', most - arrays) <= most) return false;
   int depth = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -198,8 +216,9 @@ Result<std::int64_t> JsonInt(const Json& object, std::string_view field) {
 }
 
 Result<Bytes> JsonBase64(const Json& object, std::string_view field) {
-  ENTENTE_ASSIGN_OR_RETURN(std::string text, JsonString(object, field));
-  auto bytes = Base64Decode(text);
+  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
+  if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
+  auto bytes = Base64Decode(v->get_ref<const std::string&>());
   if (!bytes.ok()) return bytes.status().WithContext("field '" + std::string(field) + "'");
   return bytes;
 }

@@ -144,12 +144,14 @@ struct Block {
   static Result<Block> FromJson(const Json& json);
 };
 
-// A transaction as the ledger commits it: its id, its final code, and its read-write set (whose
-// writes are applied only when the code is kValid).
+// A transaction as the ledger commits it: its id, its final code, its read-write set (whose writes are
+// applied only when the code is kValid), and the SHA-256 of its envelope when the committer hashed it
+// already (the ledger then checks only that the block's data_hash is made of these hashes).
 struct CommittedTx {
   std::string tx_id;
   ValidationCode code = ValidationCode::kValid;
   RwSet rwset;
+  std::optional<Hash> envelope_hash;
 };
 
 // Where a committed transaction is: its serial number (block, index), its code, and the SHA-256 of

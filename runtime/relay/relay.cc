@@ -82,7 +82,8 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     item.order = seq;
     item.seq = seq;
     item.bytes.assign(bytes.begin(), bytes.end());
-    item.hash = crypto::Sha256Hex(bytes);
+    item.digest = crypto::Sha256(bytes);
+    item.hash = HexEncode(item.digest);
     item.parsed = validation::ParseEnvelope(bytes);
     Peek peek = PeekEnvelope(*item.parsed);
     auto upto = ordered_upto.find(peek.channel);
@@ -164,6 +165,7 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
   const crypto::Digest digest = crypto::Sha256(envelope);
   std::string hash = HexEncode(digest);
   item.bytes.assign(envelope.begin(), envelope.end());
+  item.digest = digest;
   item.hash = hash;
   if (s.ordering) return s.SubmitReplicated(std::move(item), peek);
   Acceptance acceptance{peek.tx_id, hash, 0, false};

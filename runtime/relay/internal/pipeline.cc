@@ -221,13 +221,16 @@ Status Relay::State::CommitChannel(const std::string& channel, ChannelQueue& que
   block.header.number = savepoint.height;
   block.header.prev_hash = savepoint.last_hash;
   std::vector<std::uint64_t> seqs;
+  std::vector<ledger::Hash> digests;
   for (std::size_t i = 0; i < queue.items.size(); ++i) {
     block.envelopes.push_back(std::move(queue.items[i].bytes));
     block.metadata.validation_codes.push_back(codes[i]);
     seqs.push_back(queue.items[i].seq);
+    digests.push_back(queue.items[i].digest);
+    verdict.txs[i].envelope_hash = queue.items[i].digest;  // hashed once, when it was accepted
   }
   const std::uint64_t last_seq = seqs.back();
-  block.header.data_hash = block.ComputeDataHash();
+  block.header.data_hash = ledger::Block::DataHashOf(digests);
   block.metadata.timestamp_ms = BlockTime(channel, queue);
   block.metadata.alliance_height = members_now->alliance_height;
   if (options.etcd) {

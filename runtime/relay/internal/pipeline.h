@@ -86,7 +86,8 @@ struct Item {
   std::uint64_t order = 0;  // its place in the pipeline: dense, from the first item this run
   std::uint64_t seq = 0;    // its place in the log: the local log's sequence, or the etcd position
   Bytes bytes;
-  std::string hash;
+  crypto::Digest digest{};  // SHA-256 of `bytes`
+  std::string hash;         // the same in hex
   std::string submitter;  // SubmitterKey of who submitted it here; "" when replayed, another relay's, or in-process
   std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
   validation::CheckedEnvelope checked;

@@ -433,6 +433,27 @@ TEST_CASE("FindTx gives the block, index and code of valid and invalid transacti
   CHECK_FALSE(elsewhere->has_value());
 }
 
+TEST_CASE("Commit takes the envelope hashes its committer gives when they make the data hash, and refuses others") {
+  TempDir tmp;
+  auto ledger = OpenOrDie(tmp.path());
+  std::vector<CommittedTx> txs{Tx("a", "ch1", "cc", {{"k", "1"}}), Tx("b", "ch1", "cc", {{"k", "2"}})};
+  Block block = MakeBlock("ch1", 0, ZeroHash(), txs);
+  // Hashes that are not the envelopes' but do not make the header's data hash either: refused.
+  std::vector<CommittedTx> wrong = txs;
+  wrong[0].envelope_hash = crypto::Sha256(AsBytes(std::string("another envelope")));
+  wrong[1].envelope_hash = crypto::Sha256(block.envelopes[1]);
+  Status refused = ledger->Commit(block, wrong);
+  CHECK_MESSAGE(refused.IsInvalidArgument(), refused.ToString());
+  CHECK(Contains(refused.message(), "data_hash"));
+  CHECK(ledger->GetSavepoint("ch1").height == 0);
+  // The envelopes' own hashes: committed and indexed with them.
+  for (std::size_t i = 0; i < txs.size(); ++i) txs[i].envelope_hash = crypto::Sha256(block.envelopes[i]);
+  REQUIRE(ledger->Commit(block, txs).ok());
+  auto found = ledger->GetSnapshot()->FindTx("ch1", "b");
+  REQUIRE(found.ok());
+  CHECK(*found == Located(*ledger, "ch1", 0, 1, ValidationCode::kValid));
+}
+
 TEST_CASE("the savepoint gives the height and the last block's header hash") {
   TempDir tmp;
   auto ledger = OpenOrDie(tmp.path());
