@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -168,6 +169,91 @@ struct SyntaxCheck : nlohmann::json_sax<Json> {
   }
 };
 
+// True if any of the 8 bytes of `word` is a control character, a quote, a backslash or above 0x7F: the
+// bytes a JSON string cannot hold as they are (or, above 0x7F, only after a UTF-8 check).
+bool NeedsCare(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  return ((word - kOnes * 0x20) | word | has_zero(word ^ (kOnes * '"')) | has_zero(word ^ (kOnes * '\\'))) & kHigh;
+}
+
+// True if `text` is printable ASCII without quotes and backslashes, which JSON holds unescaped.
+bool IsPlain(std::string_view text) {
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    if (NeedsCare(word)) return false;
+  }
+  for (; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void WriteString(const std::string& text, Json::error_handler_t handler, std::string& out) {
+  if (IsPlain(text)) {
+    out.push_back('"');
+    out.append(text);
+    out.push_back('"');
+    return;
+  }
+  out += Json(text).dump(-1, ' ', /*ensure_ascii=*/false, handler);  // escapes and UTF-8 checks
+}
+
+// Appends the compact serialization of `value`, byte for byte what nlohmann's dump(-1, ' ', false,
+// handler) gives (signatures are over it), without its per-byte work on the long base64 strings of
+// envelopes and blocks. Throws Json::type_error for invalid UTF-8 under the strict handler, as dump does.
+void WriteCompact(const Json& value, Json::error_handler_t handler, std::string& out) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, item] : value.get_ref<const Json::object_t&>()) {
+        if (!first) out.push_back(',');
+        first = false;
+        WriteString(key, handler, out);
+        out.push_back(':');
+        WriteCompact(item, handler, out);
+      }
+      out.push_back('}');
+      return;
+    }
+    case Json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const Json& item : value.get_ref<const Json::array_t&>()) {
+        if (!first) out.push_back(',');
+        first = false;
+        WriteCompact(item, handler, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case Json::value_t::string:
+      return WriteString(value.get_ref<const std::string&>(), handler, out);
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case Json::value_t::null:
+      out += "null";
+      return;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: {
+      char digits[24];
+      auto [end, ec] = value.is_number_unsigned() ? std::to_chars(digits, digits + sizeof digits, value.get<std::uint64_t>())
+                                                  : std::to_chars(digits, digits + sizeof digits, value.get<std::int64_t>());
+      out.append(digits, end);
+      return;
+    }
+    default:  // floating-point numbers, binary values, discarded values
+      out += value.dump(-1, ' ', /*ensure_ascii=*/false, handler);
+      return;
+  }
+}
+
 }  // namespace
 
 Result<Json> ParseJson(std::string_view text) {
@@ -189,13 +275,17 @@ Result<Json> ParseJson(std::string_view text) {
 }
 
 std::string DumpJson(const Json& value) {
-  return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  std::string out;
+  WriteCompact(value, Json::error_handler_t::replace, out);
+  return out;
 }
 
 Result<std::string> CanonicalJson(const Json& value) {
   ENTENTE_RETURN_IF_ERROR(RejectFloats(value, ""));
   try {
-    return value.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::strict);
+    std::string out;
+    WriteCompact(value, Json::error_handler_t::strict, out);
+    return out;
   } catch (const Json::type_error& e) {
     return Status::InvalidArgument(std::string("canonical JSON: ") + e.what());
   }

@@ -43,12 +43,18 @@ Status HeightWaiters::Wait(const std::string& key, std::uint64_t above, const st
   return Status::Ok();
 }
 
-void HeightWaiters::Advance(const std::string& key, std::uint64_t height) {
+void HeightWaiters::Advance(const std::string& key, std::uint64_t height) { AdvanceMatching(key, height, false); }
+
+void HeightWaiters::AdvancePrefix(const std::string& prefix, std::uint64_t height) {
+  AdvanceMatching(prefix, height, true);
+}
+
+void HeightWaiters::AdvanceMatching(const std::string& key, std::uint64_t height, bool prefix) {
   std::vector<Callback> ready;
   {
     std::lock_guard lock(mu_);
-    auto [begin, end] = by_key_.equal_range(key);
-    for (auto it = begin; it != end;) {
+    auto matches = [&](const std::string& k) { return prefix ? k.starts_with(key) : k == key; };
+    for (auto it = by_key_.lower_bound(key); it != by_key_.end() && matches(it->first);) {
       auto waiter = waiters_.find(it->second);
       if (waiter == waiters_.end() || waiter->second.above >= height) {
         ++it;

@@ -38,6 +38,8 @@ class HeightWaiters {
               Clock::time_point deadline, const std::string& owner, Callback callback);
   // Reports that `key` is at `height` now: fires the waiters it passes.
   void Advance(const std::string& key, std::uint64_t height);
+  // Reports that every key starting with `prefix` is at `height` now.
+  void AdvancePrefix(const std::string& prefix, std::uint64_t height);
   // Fires every waiter with kStopping and refuses new ones; joins the timer thread. Safe to call twice.
   void Stop();
 
@@ -52,6 +54,8 @@ class HeightWaiters {
     Callback callback;
   };
   void TimerLoop();
+  // Fires the waiters that `height` passes of `key`, or of every key starting with it when `prefix`.
+  void AdvanceMatching(const std::string& key, std::uint64_t height, bool prefix);
 
   // Counts one waiter of `owner` less. REQUIRES: mu_ held.
   void Release(const std::string& owner);

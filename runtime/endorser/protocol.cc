@@ -119,7 +119,7 @@ Result<SimulationResult> SimulationResult::FromJson(const Json& json) {
 Bytes SimulationResult::Serialize() const {
   // The simulator admits only UTF-8 keys, bounds and names, and replaces a contract message that is
   // not UTF-8, so nothing is replaced here; `replace` only guarantees this never throws.
-  return ToBytes(ToJson().dump(-1, ' ', false, Json::error_handler_t::replace));
+  return ToBytes(DumpJson(ToJson()));
 }
 
 Result<SimulationResult> SimulationResult::Parse(ByteView bytes) {
@@ -177,7 +177,7 @@ Result<Bytes> SealEnvelope(const Signer& signer, const Envelope& envelope) {
   SignedBytes sealed;
   sealed.payload = ToBytes(payload);
   ENTENTE_ASSIGN_OR_RETURN(sealed.signature, signer.key.Sign(sealed.payload));
-  return ToBytes(sealed.ToJson().dump());
+  return ToBytes(DumpJson(sealed.ToJson()));
 }
 
 }  // namespace entente::endorser

@@ -25,7 +25,7 @@ class SimulationStub final : public shim::Stub {
                  const std::map<std::string, Bytes>& transient, const shim::Identity& creator,
                  const ledger::Snapshot& snapshot, const ChaincodeRegistry& registry, RemoteState* remote,
                  SimulationOptions options)
-      : proposal_(proposal), signed_proposal_(ToBytes(signed_proposal.ToJson().dump())), transient_(transient),
+      : proposal_(proposal), signed_proposal_(ToBytes(DumpJson(signed_proposal.ToJson()))), transient_(transient),
         creator_(creator), snapshot_(snapshot), registry_(registry), remote_(remote), options_(options) {
     frames_.push_back({proposal.contract, proposal.function, proposal.args});
   }

@@ -126,7 +126,7 @@ Response JsonResponse(int status, const Json& body) {
   Response response;
   response.status = status;
   response.content_type = "application/json";
-  response.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  response.body = DumpJson(body);
   return response;
 }
 

@@ -34,7 +34,7 @@ void AddLogPlace(const BlockMetadata& m, Json& j) {
 
 }  // namespace
 
-Hash BlockHeader::ComputeHash() const { return Sha256Of(HeaderJson(*this).dump()); }
+Hash BlockHeader::ComputeHash() const { return Sha256Of(DumpJson(HeaderJson(*this))); }
 
 Hash Block::ComputeDataHash() const { return DataHashOf(EnvelopeHashes()); }
 
@@ -60,7 +60,7 @@ Bytes Block::SignedMetadataBytes() const {
          {"timestamp_ms", metadata.timestamp_ms},
          {"alliance_height", metadata.alliance_height}};
   AddLogPlace(metadata, j);
-  return ToBytes(j.dump());
+  return ToBytes(DumpJson(j));
 }
 
 // Stored form: "ENTB" version(1), then length-prefixed (u32 big-endian) header JSON, metadata JSON,
@@ -171,8 +171,8 @@ Json Block::ToJson() const {
 }
 
 Bytes Block::Serialize() const {
-  std::string header_json = HeaderJson(header).dump();
-  std::string metadata_json = MetadataJson(metadata).dump();
+  std::string header_json = DumpJson(HeaderJson(header));
+  std::string metadata_json = DumpJson(MetadataJson(metadata));
   std::size_t total = kBlockMagic.size() + 12 + header_json.size() + metadata_json.size();
   for (const Bytes& e : envelopes) total += 4 + e.size();
   Bytes out(total);

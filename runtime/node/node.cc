@@ -369,6 +369,7 @@ struct Node::State {
       halted.emplace(channel, why);
     }
     waiters->Advance(CommitKey(channel), std::numeric_limits<std::uint64_t>::max());
+    waiters->AdvancePrefix(TxCommitPrefix(channel), std::numeric_limits<std::uint64_t>::max());
   }
 
   // The membership a block cut at alliance height `height` is validated with: the current one, or the
@@ -438,6 +439,7 @@ struct Node::State {
     ENTENTE_RETURN_IF_ERROR(ledger->Commit(block, verdict.txs));
     waiters->Advance(channel, block.header.number + 1);
     waiters->Advance(CommitKey(channel), block.header.number + 1);
+    for (const ledger::CommittedTx& tx : verdict.txs) waiters->Advance(TxCommitPrefix(channel) + tx.tx_id, 1);
     ++blocks_committed;
     logger->debug("committed block {} of {} ({} transactions)", block.header.number, channel, block.envelopes.size());
     if (channel == chaincode::kAllianceChannel) {
@@ -534,7 +536,7 @@ struct Node::State {
     Json body{{"signed_proposal", signed_proposal.ToJson()},
               {"transient", TransientJson(transient)},
               {"suggestion", Base64Encode(suggestion)}};
-    ENTENTE_ASSIGN_OR_RETURN(http::Response r, client->Post("/v1/proposals", body.dump()));
+    ENTENTE_ASSIGN_OR_RETURN(http::Response r, client->Post("/v1/proposals", DumpJson(body)));
     auto answer = ParseJson(r.body);
     if (r.status != 200) {
       std::string why = answer.ok() && answer->is_object() ? answer->value("detail", r.body) : r.body;
@@ -697,6 +699,9 @@ struct Node::State {
   // The key of commit waits on `channel` in `waiters`, apart from the event streams' key (the channel)
   // so that a halt wakes the commit waits only.
   static std::string CommitKey(const std::string& channel) { return "commit " + channel; }
+  // The keys of waits for one transaction of `channel` start with this (channel names hold no '/'):
+  // the commit of a block wakes the waits of its transactions only.
+  static std::string TxCommitPrefix(const std::string& channel) { return "commit/" + channel + "/"; }
   // What commit waits compare with: the channel's height, or the most there is once nothing more will
   // be committed (the channel halted, the node stops).
   std::uint64_t CommitHeight(const std::string& channel) const {
@@ -768,9 +773,22 @@ struct Node::State {
     // Following the relay, whose answer may have failed for a moment: asks it again soon, block or not.
     const auto wake = w.follow_relay && !w.at_relay ? std::min(w.deadline, Clock::now() + std::chrono::milliseconds(200))
                                                     : w.deadline;
-    Status waiting = waiters->Wait(
-        CommitKey(channel), height, [this, &channel] { return CommitHeight(channel); }, wake, w.member,
-        [this, pending](HeightWaiters::Outcome) { pending->resume([this, pending] { AwaitCommit(pending); }); });
+    auto next_step = [this, pending](HeightWaiters::Outcome) {
+      pending->resume([this, pending] { AwaitCommit(pending); });
+    };
+    // Until the relay is followed, the wait is for this transaction's id: 1 once committed here, the
+    // most there is when nothing more will be (as CommitHeight).
+    Status waiting = w.follow_relay
+                         ? waiters->Wait(CommitKey(channel), height, [this, &channel] { return CommitHeight(channel); },
+                                         wake, w.member, std::move(next_step))
+                         : waiters->Wait(
+                               TxCommitPrefix(channel) + w.outcome.tx_id, 0,
+                               [this, &channel, &w]() -> std::uint64_t {
+                                 const std::uint64_t most = CommitHeight(channel);
+                                 if (most == std::numeric_limits<std::uint64_t>::max()) return most;
+                                 return Committed(w.outcome.tx_id) ? 1 : 0;
+                               },
+                               wake, w.member, std::move(next_step));
     if (!waiting.ok()) {
       w.outcome.message = "submitted, but this node does not wait for its commit (" + waiting.message() +
                           "); GET /v1/transactions/" + w.outcome.tx_id + " tells when it is committed";

@@ -96,7 +96,7 @@ http::Response RejectionResponse(const Rejection& r) {
   auto body = ParseJson(response.body);
   if (body.ok()) {
     (*body)["reason"] = r.reason;
-    response.body = body->dump();
+    response.body = DumpJson(*body);
   }
   return response;
 }
@@ -247,7 +247,7 @@ http::Response PostProposal(const Node& node, const http::Request& request) {
   if (problem.ok()) {
     (*problem)["refusal"] = endorser::RefusalName(outcome.refusal);
     (*problem)["differing_keys"] = outcome.differing_keys;
-    response.body = problem->dump();
+    response.body = DumpJson(*problem);
   }
   return response;
 }

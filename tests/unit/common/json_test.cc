@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace entente;
+using namespace std::string_literals;
 
 TEST_CASE("ParseJson parses objects, arrays and scalars") {
   auto r = ParseJson(R"({"a": [1, "two", true, null], "b": {"c": -3}})");
@@ -255,3 +257,38 @@ TEST_CASE("DumpJson never throws: invalid UTF-8 in a string becomes U+FFFD") {
 }
 
 }  // namespace entente
+
+TEST_CASE("DumpJson and CanonicalJson write byte for byte what nlohmann's dump writes") {
+  // Strings of every byte class: plain ASCII of every length around the 8-byte words, quotes,
+  // backslashes, control characters, DEL, multi-byte UTF-8.
+  std::vector<std::string> strings{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "dGVzdA==/+", "say \"hi\"",
+                                   "back\\slash", "tab\there", "nul\0in"s, "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac",
+                                   std::string(1000, 'x') + "\n"};
+  for (int shift = 0; shift < 9; ++shift) strings.push_back(std::string(shift, 'p') + "\"" + std::string(9, 'q'));
+  Json value = Json::object();
+  Json list = Json::array();
+  for (const std::string& s : strings) {
+    list.push_back(s);
+    value[s] = s;
+  }
+  value["list"] = list;
+  value["numbers"] = {0, -1, 42, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max()};
+  value["flags"] = {true, false, nullptr};
+  value["empty"] = {{"object", Json::object()}, {"array", Json::array()}};
+  const std::string expected = value.dump(-1, ' ', false, Json::error_handler_t::strict);
+  CHECK(DumpJson(value) == expected);
+  auto canonical = CanonicalJson(value);
+  REQUIRE(canonical.ok());
+  CHECK(*canonical == expected);
+  // Floating-point numbers go through nlohmann's own formatting.
+  Json with_float{{"x", 0.1}, {"y", 1e300}};
+  CHECK(DumpJson(with_float) == with_float.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+TEST_CASE("DumpJson replaces invalid UTF-8 as nlohmann's dump does, and CanonicalJson refuses it") {
+  Json value{{"bad", "ok \xff\xfe then \xc3"}, {"good", "plain"}};
+  CHECK(DumpJson(value) == value.dump(-1, ' ', false, Json::error_handler_t::replace));
+  auto canonical = CanonicalJson(value);
+  REQUIRE_FALSE(canonical.ok());
+  CHECK(canonical.status().code() == StatusCode::kInvalidArgument);
+}
