@@ -132,4 +132,9 @@ std::size_t HeightWaiters::waiting() const {
   return waiters_.size();
 }
 
+std::size_t HeightWaiters::waiting(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  return by_key_.count(key);
+}
+
 }  // namespace entente

@@ -44,6 +44,7 @@ class HeightWaiters {
   void Stop();
 
   std::size_t waiting() const;  // how many wait now
+  std::size_t waiting(const std::string& key) const;  // how many wait for `key` now
 
  private:
   struct Waiter {

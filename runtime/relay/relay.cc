@@ -301,14 +301,16 @@ Result<std::vector<ledger::Block>> Relay::Blocks(std::string_view channel, std::
 
 Status Relay::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
                          const std::string& member, std::function<void()> ready) const {
-  const State& s = *state_;
+  State& s = *state_;
   std::string name(channel);
   if (s.Members()->view.channels.count(name) == 0) {
     return Status::NotFound("channel " + name + " is not a chain of the alliance");
   }
-  return s.waiters->Wait(
+  Status waiting = s.waiters->Wait(
       name, from, [&] { return s.ServedHeight(name); }, HeightWaiters::Clock::now() + wait, member,
       [ready = std::move(ready)](HeightWaiters::Outcome) { ready(); });
+  if (waiting.ok() && !s.options.etcd) s.ReaderWaits(name);
+  return waiting;
 }
 
 Json Relay::Disagreements() const {

@@ -27,10 +27,12 @@
 
 namespace entente::relay {
 
-// When a channel's pending transactions become a block: as soon as the relay has nothing more to
-// order (every accepted envelope is verified and placed) when `cut_when_idle`, or at any of these
-// bounds while more keep coming. Replicated relays cut where the log marks it instead (a batch whose
-// appender had nothing more pending, or a cut marker after max_wait).
+// When a channel's pending transactions become a block: when `cut_when_idle`, as soon as the relay has
+// nothing more to order (every accepted envelope is verified and placed) and a reader (a node's
+// long-poll) waits for the channel's next block, or no reader asked for a second; else at any of these
+// bounds. So a lone transaction is cut at once, and under load a block fills while the nodes still
+// work on the last one. Replicated relays cut where the log marks it instead (a batch whose appender
+// had nothing more pending, or a cut marker after max_wait).
 struct BlockCutting {
   std::size_t max_tx = 500;
   std::size_t max_bytes = 4 << 20;

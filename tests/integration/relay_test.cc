@@ -257,6 +257,37 @@ TEST_CASE("A lone transaction is committed at once, not after max_wait_ms, when 
   CHECK(std::chrono::steady_clock::now() - submitted < std::chrono::seconds(10));
 }
 
+TEST_CASE("Under load a block fills while its reader is busy, and is cut as soon as the reader asks for it") {
+  RelayAlliance& a = Fixture();
+  TempDir data;
+  RunningRelay relay = Fixture().StartRelay(data.Join("relay"), "{max_tx: 100, max_wait_ms: 60000}");
+  auto client = a.ClientFor(a.client_a, relay.port);
+  auto node = a.ClientFor(a.node_a1, relay.port);
+  std::vector<BuiltEnvelope> envelopes;
+  for (int i = 0; i < 3; ++i) {
+    envelopes.push_back(a.Build(a.client_a, {.rwset = RelayAlliance::Writes("chainA", "asset", {"busy-" + std::to_string(i)}),
+                                             .endorsers = {&a.node_a1, &a.node_a2}}));
+  }
+  // The node is caught up: its long-poll for chainA's first block ends empty. Then, while it would be
+  // busy with what it read, three transactions come one after another.
+  Json none = Body(Send(*node, "GET", "/v1/channels/chainA/blocks?from=0&wait_ms=100"));
+  REQUIRE(none["blocks"].empty());
+  for (const BuiltEnvelope& e : envelopes) Submit(*client, e);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const BuiltEnvelope& e : envelopes) {
+    CHECK(Body(Send(*client, "GET", "/v1/transactions/" + e.tx_id))["state"] == "pending");
+  }
+  // The node asks for the next block: it comes at once, with all three.
+  auto asked = std::chrono::steady_clock::now();
+  Json page = Body(Send(*node, "GET", "/v1/channels/chainA/blocks?from=0&wait_ms=20000"));
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(10));
+  REQUIRE(page["blocks"].size() == 1);
+  CHECK(page["blocks"][0]["data"].size() == 3);
+  for (const BuiltEnvelope& e : envelopes) {
+    CHECK(WaitSettled(*client, "/v1/transactions/" + e.tx_id)["code_name"] == "VALID");
+  }
+}
+
 TEST_CASE("A relay killed while clients submit loses no acknowledged envelope and commits each once") {
   RelayAlliance& a = Fixture();
   TempDir data;

@@ -301,15 +301,19 @@ Relay::State::BlockRecords Relay::State::RecordsOf(const ledger::Block& block, c
 void Relay::State::SequenceLoop() {
   for (;;) {
     std::optional<Item> next;
-    bool idle = false;  // nothing more to order now: what is pending is cut at once
+    bool idle = false;  // nothing more to order now: what is pending may be cut at once
+    std::map<std::string, Clock::time_point> read_at;
     {
       std::unique_lock lock(work_mu);
       auto deadline = Clock::now() + options.cutting.max_wait;
       for (const auto& [channel, q] : queues) {
         if (!q.items.empty()) deadline = std::min(deadline, q.oldest + options.cutting.max_wait);
       }
-      ordered_cv.wait_until(lock, deadline, [&] { return stopping || verified.count(next_to_order) > 0; });
+      ordered_cv.wait_until(lock, deadline,
+                            [&] { return stopping || reader_came || verified.count(next_to_order) > 0; });
       if (stopping) return;
+      reader_came = false;
+      read_at = last_read;
       auto it = verified.find(next_to_order);
       if (it != verified.end()) {
         next = std::move(it->second);
@@ -330,7 +334,7 @@ void Relay::State::SequenceLoop() {
       }
       // With the local log a block need not wait for more envelopes when none are coming; replicated
       // relays cut only where the log says (a batch marked cut-after is the same rule, made there).
-      if (idle && options.cutting.cut_when_idle && !options.etcd) CutAll();
+      if (idle && options.cutting.cut_when_idle && !options.etcd) CutWhenIdle(read_at);
       auto now = Clock::now();
       for (auto& [channel, q] : queues) {
         if (q.items.empty() || now - q.oldest < options.cutting.max_wait) continue;
@@ -414,6 +418,28 @@ std::int64_t Relay::State::ResumeRevision(const std::string& committed) const {
     if (channel != committed && !q.items.empty()) revision = std::min(revision, RevisionOf(q.items.front().seq));
   }
   return revision;
+}
+
+void Relay::State::CutWhenIdle(const std::map<std::string, Clock::time_point>& read_at) {
+  // A reader that has not asked for this long is taken to be gone. (A block held for a busy reader is
+  // cut by max_wait anyway, so a longer max_wait needs no shorter threshold.)
+  const Clock::duration reader_gone = std::max<Clock::duration>(std::chrono::seconds(1), options.cutting.max_wait);
+  const auto now = Clock::now();
+  for (auto& [channel, q] : queues) {
+    if (q.items.empty()) continue;
+    auto read = read_at.find(channel);
+    const bool unread = read == read_at.end() || now - read->second > reader_gone;
+    if (unread || waiters->waiting(channel) > 0) CommitOrDie(channel, q);
+  }
+}
+
+void Relay::State::ReaderWaits(const std::string& channel) {
+  {
+    std::lock_guard lock(work_mu);
+    last_read[channel] = Clock::now();
+    reader_came = true;
+  }
+  ordered_cv.notify_one();
 }
 
 void Relay::State::CutAll() {

@@ -143,6 +143,10 @@ struct Relay::State {
   std::uint64_t next_to_order = 0;           // GUARDED_BY(work_mu)
   std::size_t verifying = 0;                 // GUARDED_BY(work_mu): items the workers hold
   std::condition_variable ordered_cv;
+  // Readers of blocks (long-polls): when one last asked for each channel, and whether one came since
+  // the sequencer last looked. GUARDED_BY(work_mu)
+  std::map<std::string, internal::Clock::time_point> last_read;
+  bool reader_came = false;
   std::atomic<bool> stopping{false};
   Status failure;  // why the pipeline stopped, if it did; GUARDED_BY(work_mu)
 
@@ -245,6 +249,12 @@ struct Relay::State {
   void StartPipeline();
   // Commits every channel's pending block (a cut marker or a cut-after batch in the log).
   void CutAll();
+  // With nothing more to order: commits the pending blocks that a reader waits for, and those of
+  // channels no one has read lately. A busy reader's next block keeps filling until it asks again
+  // (or max_wait), so blocks grow with the load and a lone transaction is not held.
+  void CutWhenIdle(const std::map<std::string, internal::Clock::time_point>& last_read);
+  // A long-poll of `channel` is waiting for its next block: wakes the sequencer to cut it.
+  void ReaderWaits(const std::string& channel);
   // The time an item of the replicated log is validated at: its batch's.
   static crypto::TimePoint TimeOf(const Item& item);
   // A block's timestamp: the clock's with the local log; with replicated ordering, the log's time of
