@@ -15,6 +15,7 @@ packages=(
   libyaml-cpp-dev
   libarchive-dev
   libsecp256k1-dev
+  libgoogle-perftools-dev
   etcd-server
   curl
   strace
