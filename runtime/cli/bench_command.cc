@@ -123,8 +123,8 @@ int BenchLedger(const BenchOptions& o) {
   LedgerRun total;
   double raw_batches = 0, raw_seconds = 0;
   for (int round = 0; round < kRounds; ++round) {
-    auto raw = ledger::MeasureRawSyncedBatchRate(scratch + "/raw", shape.batch_entries,
-                                                 shape.batch_bytes, half);
+    auto raw = ledger::MeasureRawSyncedBatchRate(scratch + "/raw", shape.batch_entries, shape.batch_bytes,
+                                                 shape.file_bytes, half);
     if (!raw.ok()) return fail(raw.status());
     raw_batches += *raw * half;
     raw_seconds += half;
@@ -151,6 +151,7 @@ int BenchLedger(const BenchOptions& o) {
            {"raw_synced_batches_per_s", raw_per_s},
            {"batch_entries", shape.batch_entries},
            {"batch_bytes", shape.batch_bytes},
+           {"block_file_bytes", shape.file_bytes},
            {"blocks", total.blocks},
            {"tx_per_block", kTxPerBlock},
            {"writes_per_tx", kWritesPerTx},
@@ -162,8 +163,10 @@ int BenchLedger(const BenchOptions& o) {
                 static_cast<unsigned long long>(height));
     std::printf("  state writes/s            %12.0f\n", value);
     std::printf("  blocks/s                  %12.2f\n", blocks_per_s);
-    std::printf("  raw LevelDB synced batches/s %9.2f  (same shape: %llu puts, %llu bytes; bound %.0f writes/s)\n",
-                raw_per_s, static_cast<unsigned long long>(shape.batch_entries),
+    std::printf("  raw synced commits/s      %12.2f  (same shape: %llu bytes to a file, then %llu puts of %llu bytes;\n"
+                "                                          bound %.0f writes/s)\n",
+                raw_per_s, static_cast<unsigned long long>(shape.file_bytes),
+                static_cast<unsigned long long>(shape.batch_entries),
                 static_cast<unsigned long long>(shape.batch_bytes), bound);
     std::printf("  ratio                     %12.2f\n", ratio);
   }

@@ -29,9 +29,14 @@ ByteView AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+// Both copy through same-typed pointers, which is one memmove; a char-to-uint8_t range is copied
+// byte by byte.
+Bytes ToBytes(std::string_view s) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  return Bytes(p, p + s.size());
+}
 
-std::string ToString(ByteView b) { return std::string(b.begin(), b.end()); }
+std::string ToString(ByteView b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 
 std::string HexEncode(ByteView data) {
   std::string out;

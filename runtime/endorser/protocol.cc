@@ -137,8 +137,11 @@ Result<Endorsement> Endorsement::FromJson(const Json& json) {
 }
 
 Bytes EndorsementMessage(ByteView result_bytes, std::string_view endorser_pem) {
-  Bytes message(result_bytes.begin(), result_bytes.end());
-  message.insert(message.end(), endorser_pem.begin(), endorser_pem.end());
+  Bytes message;
+  message.reserve(result_bytes.size() + endorser_pem.size());
+  message.assign(result_bytes.begin(), result_bytes.end());
+  const auto* pem = reinterpret_cast<const std::uint8_t*>(endorser_pem.data());  // one memmove
+  message.insert(message.end(), pem, pem + endorser_pem.size());
   return message;
 }
 

@@ -170,6 +170,8 @@ Json Block::ToJson() const {
   return Json{{"header", HeaderJson(header)}, {"data", data}, {"metadata", MetadataJson(metadata)}};
 }
 
+Hash Block::HeadDigest() const { return Sha256Of(DumpJson(HeaderJson(header)) + DumpJson(MetadataJson(metadata))); }
+
 Bytes Block::Serialize() const {
   std::string header_json = DumpJson(HeaderJson(header));
   std::string metadata_json = DumpJson(MetadataJson(metadata));

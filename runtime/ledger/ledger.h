@@ -132,6 +132,9 @@ struct Block {
   // The bytes the relay signs: canonical JSON of {alliance_height, header_hash, log_position?,
   // resume_revision?, timestamp_ms, validation_codes} (the log's fields only when not 0).
   Bytes SignedMetadataBytes() const;
+  // SHA-256 of the header's and the metadata's stored JSON: with the data hash, it covers every byte
+  // of the stored block.
+  Hash HeadDigest() const;
   // The stored form: header and metadata as JSON, envelopes as raw length-prefixed bytes. Parse
   // returns InvalidArgument naming what is wrong with damaged or truncated input.
   Bytes Serialize() const;
@@ -260,6 +263,7 @@ class Ledger {
   struct CommitStats {
     std::uint64_t batch_entries = 0;
     std::uint64_t batch_bytes = 0;
+    std::uint64_t file_bytes = 0;  // the block's bytes, appended to the block file before the batch
   };
   virtual CommitStats LastCommitStats() const = 0;
 };
@@ -295,10 +299,12 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
 
 // ---- Benchmark baseline ----
 
-// The machine's own limit for the ledger's commits: writes synced LevelDB WriteBatches of `entries`
-// puts totalling about `bytes` (the shape of a ledger commit, see Ledger::LastCommitStats) into a
-// scratch database under `dir`, with no ledger logic, for at least `seconds`. Returns batches/second.
+// The machine's own limit for the ledger's commits: appends `file_bytes` to a file and syncs it, then
+// writes a synced LevelDB WriteBatch of `entries` puts totalling about `bytes` (the shape of a ledger
+// commit, see Ledger::LastCommitStats) into a scratch database under `dir`, with no ledger logic, for
+// at least `seconds`. Returns batches/second.
 Result<double> MeasureRawSyncedBatchRate(const std::string& dir, std::uint64_t entries, std::uint64_t bytes,
+                                         std::uint64_t file_bytes,
                                          double seconds);
 
 }  // namespace entente::ledger

@@ -12,6 +12,7 @@
 
 #include "runtime/common/file.h"
 #include "runtime/common/log.h"
+#include "runtime/ledger/internal/block_file.h"
 #include "runtime/ledger/internal/encoding.h"
 #include "runtime/ledger/ledger.h"
 
@@ -32,14 +33,19 @@ std::string BlockWhere(std::string_view channel, std::uint64_t number) {
   return "channel " + std::string(channel) + " block " + std::to_string(number);
 }
 
-// Reads and parses block `number` of `channel`; Corruption naming it if damaged.
-Result<Block> ReadBlock(leveldb::DB* db, const leveldb::ReadOptions& options, std::string_view channel,
-                        std::uint64_t number) {
+// Reads and parses block `number` of `channel` from `file`, where the index places it; Corruption
+// naming it if damaged.
+Result<Block> ReadBlock(leveldb::DB* db, const BlockFile& file, const leveldb::ReadOptions& options,
+                        std::string_view channel, std::uint64_t number) {
   std::string data;
   leveldb::Status s = db->Get(options, BlockKey(channel, number), &data);
   if (s.IsNotFound()) return Status::NotFound(BlockWhere(channel, number) + " does not exist");
   if (!s.ok()) return FromLevelDb(s, BlockWhere(channel, number));
-  auto block = Block::Parse(AsBytes(data));
+  auto location = DecodeBlockLocation(data);
+  if (!location.ok()) return Status::Corruption(BlockWhere(channel, number) + ": " + location.status().message());
+  auto bytes = file.Read(location->offset, location->length);
+  if (!bytes.ok()) return bytes.status().WithContext(BlockWhere(channel, number));
+  auto block = Block::Parse(*bytes);
   if (!block.ok()) return Status::Corruption(BlockWhere(channel, number) + " is damaged: " + block.status().message());
   if (block->header.channel != channel || block->header.number != number) {
     return Status::Corruption(BlockWhere(channel, number) + " is damaged: its header says channel " +
@@ -47,6 +53,9 @@ Result<Block> ReadBlock(leveldb::DB* db, const leveldb::ReadOptions& options, st
   }
   if (block->ComputeDataHash() != block->header.data_hash) {
     return Status::Corruption(BlockWhere(channel, number) + " is damaged: its data does not match data_hash");
+  }
+  if (block->HeadDigest() != location->head_digest) {
+    return Status::Corruption(BlockWhere(channel, number) + " is damaged: its header or metadata is not as committed");
   }
   return block;
 }
@@ -150,8 +159,9 @@ Status AddMeta(leveldb::WriteBatch& batch, const MetaEntries& entries) {
 
 class LevelDbLedger final : public Ledger {
  public:
-  LevelDbLedger(std::shared_ptr<leveldb::DB> db, std::map<std::string, Savepoint, std::less<>> savepoints)
-      : db_(std::move(db)), savepoints_(std::move(savepoints)) {}
+  LevelDbLedger(std::shared_ptr<leveldb::DB> db, std::unique_ptr<BlockFile> blocks,
+                std::map<std::string, Savepoint, std::less<>> savepoints)
+      : db_(std::move(db)), blocks_(std::move(blocks)), savepoints_(std::move(savepoints)) {}
 
   using Ledger::Commit;
   std::unique_ptr<Snapshot> GetSnapshot() const override { return std::make_unique<LevelDbSnapshot>(db_); }
@@ -172,7 +182,7 @@ class LevelDbLedger final : public Ledger {
   Result<Block> GetBlock(std::string_view channel, std::uint64_t number) const override {
     leveldb::ReadOptions options;
     options.verify_checksums = true;
-    return ReadBlock(db_.get(), options, channel, number);
+    return ReadBlock(db_.get(), *blocks_, options, channel, number);
   }
 
   Status Commit(const Block& block, const std::vector<CommittedTx>& txs, const MetaEntries& meta) override {
@@ -225,10 +235,15 @@ class LevelDbLedger final : public Ledger {
     }
 
     leveldb::WriteBatch batch;
-    std::uint64_t entries = 2;  // the block and the savepoint
-    Bytes serialized = block.Serialize();
-    batch.Put(BlockKey(channel, block.header.number),
-              leveldb::Slice(reinterpret_cast<const char*>(serialized.data()), serialized.size()));
+    std::uint64_t entries = 3;  // the block's location, the block file's end and the savepoint
+    // The block's bytes go to the block file first (synced), the index of them with everything else.
+    const Bytes serialized = block.Serialize();
+    ENTENTE_ASSIGN_OR_RETURN(const std::uint64_t offset, blocks_->Write(serialized));
+    const std::uint64_t block_end = offset + serialized.size();
+    batch.Put(BlockKey(channel, block.header.number), EncodeBlockLocation({offset, serialized.size(), block.HeadDigest()}));
+    std::string end_value;
+    AppendUint64(end_value, block_end);
+    batch.Put(leveldb::Slice(kBlockFileEndKey.data(), kBlockFileEndKey.size()), end_value);
     std::set<std::string_view> indexed;
     std::string state_key, history_key, value_buf;
     static const Bytes kEmpty;
@@ -273,9 +288,10 @@ class LevelDbLedger final : public Ledger {
     leveldb::WriteOptions options;
     options.sync = true;
     ENTENTE_RETURN_IF_ERROR(FromLevelDb(db_->Write(options, &batch), where + ": commit"));
+    blocks_->Committed(offset, serialized.size());
     std::unique_lock lock(mu_);
     savepoints_.insert_or_assign(channel, next);
-    last_commit_ = {entries, batch.ApproximateSize()};
+    last_commit_ = {entries, batch.ApproximateSize(), serialized.size()};
     return Status::Ok();
   }
 
@@ -292,7 +308,7 @@ class LevelDbLedger final : public Ledger {
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), MetaKey(key), &data);
     if (s.IsNotFound()) return std::optional<Bytes>();
     if (!s.ok()) return FromLevelDb(s, "meta read");
-    return std::optional<Bytes>(Bytes(data.begin(), data.end()));
+    return std::optional<Bytes>(ToBytes(data));
   }
 
   Result<MetaEntries> ScanMeta(std::string_view prefix) const override {
@@ -319,7 +335,7 @@ class LevelDbLedger final : public Ledger {
     options.fill_cache = false;
     Hash prev{};
     for (std::uint64_t n = 0; n < savepoint.height; ++n) {
-      ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db_.get(), options, channel, n));
+      ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db_.get(), *blocks_, options, channel, n));
       if (block.header.prev_hash != prev) {
         return Status::Corruption(BlockWhere(channel, n) + " does not link to block " + std::to_string(n - 1) +
                                   ": prev_hash mismatch");
@@ -339,6 +355,7 @@ class LevelDbLedger final : public Ledger {
 
  private:
   std::shared_ptr<leveldb::DB> db_;
+  std::unique_ptr<BlockFile> blocks_;
   std::mutex commit_mu_;
   mutable std::shared_mutex mu_;
   std::map<std::string, Savepoint, std::less<>> savepoints_;
@@ -354,7 +371,7 @@ Status CheckFormat(leveldb::DB* db, bool has_blocks, const std::string& dir) {
   if (has_blocks) {
     return Status::FailedPrecondition(
         "the ledger in " + dir + " has format " + (s.ok() ? format : std::string("1")) + ", this Entente writes " +
-        std::string(kFormat) + " (transaction ids include the channel): its blocks would not validate; "
+        std::string(kFormat) + ": it would not read or validate its blocks; "
         "create the alliance's ledgers anew (docs/ledger.md, Format)");
   }
   leveldb::WriteOptions sync;
@@ -365,17 +382,17 @@ Status CheckFormat(leveldb::DB* db, bool has_blocks, const std::string& dir) {
 }
 
 // Checks the last block of a channel against its savepoint and the block before it.
-Status CheckTip(leveldb::DB* db, std::string_view channel, const Savepoint& savepoint) {
+Status CheckTip(leveldb::DB* db, const BlockFile& file, std::string_view channel, const Savepoint& savepoint) {
   if (savepoint.height == 0) return Status::Ok();
   leveldb::ReadOptions options;
   options.verify_checksums = true;
   std::uint64_t last = savepoint.height - 1;
-  ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db, options, channel, last));
+  ENTENTE_ASSIGN_OR_RETURN(Block block, ReadBlock(db, file, options, channel, last));
   if (block.header.ComputeHash() != savepoint.last_hash) {
     return Status::Corruption(BlockWhere(channel, last) + ": header hash does not match the savepoint");
   }
   if (last > 0) {
-    ENTENTE_ASSIGN_OR_RETURN(Block previous, ReadBlock(db, options, channel, last - 1));
+    ENTENTE_ASSIGN_OR_RETURN(Block previous, ReadBlock(db, file, options, channel, last - 1));
     if (previous.header.ComputeHash() != block.header.prev_hash) {
       return Status::Corruption(BlockWhere(channel, last) + ": prev_hash does not match block " +
                                 std::to_string(last - 1));
@@ -430,11 +447,18 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, OpenMode mo
   if (!it->status().ok()) return FromLevelDb(it->status(), "cannot read savepoints in " + dir);
   it.reset();
   ENTENTE_RETURN_IF_ERROR(CheckFormat(db.get(), !savepoints.empty(), dir));
+  std::string end;
+  s = db->Get(read_options, leveldb::Slice(kBlockFileEndKey.data(), kBlockFileEndKey.size()), &end);
+  if (!s.ok() && !s.IsNotFound()) return FromLevelDb(s, "cannot read where the blocks of " + dir + " end");
+  if (s.ok() && end.size() != 8) return Status::Corruption("ledger " + dir + ": the block file's end is malformed");
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<BlockFile> blocks,
+                           BlockFile::Open(dir + "/" + std::string(kBlockFileName), s.ok() ? ReadUint64(end) : 0));
   for (const auto& [channel, savepoint] : savepoints) {
-    ENTENTE_RETURN_IF_ERROR(CheckTip(db.get(), channel, savepoint).WithContext("ledger " + dir));
+    ENTENTE_RETURN_IF_ERROR(CheckTip(db.get(), *blocks, channel, savepoint).WithContext("ledger " + dir));
   }
   Logger("ledger")->debug("opened {} with {} channels", dir, savepoints.size());
-  return std::unique_ptr<Ledger>(std::make_unique<LevelDbLedger>(std::move(db), std::move(savepoints)));
+  return std::unique_ptr<Ledger>(
+      std::make_unique<LevelDbLedger>(std::move(db), std::move(blocks), std::move(savepoints)));
 }
 
 }  // namespace entente::ledger
@@ -442,7 +466,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, OpenMode mo
 namespace entente::ledger {
 
 Result<double> MeasureRawSyncedBatchRate(const std::string& dir, std::uint64_t entries, std::uint64_t bytes,
-                                         double seconds) {
+                                         std::uint64_t file_bytes, double seconds) {
   if (entries == 0) return Status::InvalidArgument("a batch needs at least one entry");
   constexpr std::size_t key_size = 24;
   std::size_t per_entry = static_cast<std::size_t>(bytes / entries);
@@ -453,6 +477,8 @@ Result<double> MeasureRawSyncedBatchRate(const std::string& dir, std::uint64_t e
   leveldb::DB* raw = nullptr;
   ENTENTE_RETURN_IF_ERROR(FromLevelDb(leveldb::DB::Open(options, dir, &raw), "cannot open " + dir));
   std::unique_ptr<leveldb::DB> db(raw);
+  ENTENTE_ASSIGN_OR_RETURN(std::unique_ptr<BlockFile> file, BlockFile::Open(dir + "/raw.dat", 0));
+  const Bytes file_chunk(file_bytes, 'b');
   leveldb::WriteOptions write_options;
   write_options.sync = true;
   std::string value(value_size, 'v');
@@ -461,6 +487,10 @@ Result<double> MeasureRawSyncedBatchRate(const std::string& dir, std::uint64_t e
   auto start = std::chrono::steady_clock::now();
   std::chrono::duration<double> elapsed{0};
   while (elapsed.count() < seconds || batches < 3) {
+    if (file_bytes > 0) {
+      ENTENTE_ASSIGN_OR_RETURN(std::uint64_t offset, file->Write(file_chunk));
+      file->Committed(offset, file_chunk.size());
+    }
     leveldb::WriteBatch batch;
     for (std::uint64_t i = 0; i < entries; ++i) {
       // Keys spread over the key space like the ledger's, not appended in order.

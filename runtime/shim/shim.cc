@@ -7,8 +7,11 @@ namespace entente::shim {
 // The name of Fabric's metadata query, so that Fabric tooling finds it.
 constexpr char kMetadataFunction[] = "org.hyperledger.fabric:GetMetadata";
 
-Bytes ToBytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
-std::string ToText(const Bytes& bytes) { return std::string(bytes.begin(), bytes.end()); }
+Bytes ToBytes(std::string_view text) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(text.data());  // same-typed: one memmove
+  return Bytes(p, p + text.size());
+}
+std::string ToText(const Bytes& bytes) { return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
 
 namespace internal {
 std::string ValidationParameterKey(std::string_view key) {

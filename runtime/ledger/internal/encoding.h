@@ -34,7 +34,11 @@ inline constexpr std::string_view kMetaPrefix{"m\0", 2};
 // The ledger format: written when a ledger is created; a ledger with blocks and another (or no) format
 // refuses to open, since its blocks would no longer validate (docs/ledger.md, "Format").
 inline constexpr std::string_view kFormatKey{"f\0format", 8};
-inline constexpr std::string_view kFormat{"2"};
+inline constexpr std::string_view kFormat{"3"};
+// Where the block file's indexed blocks end (8 bytes), written with every block's index.
+inline constexpr std::string_view kBlockFileEndKey{"f\0blocks-end", 12};
+// The block file, in the ledger's directory.
+inline constexpr std::string_view kBlockFileName{"blocks.dat"};
 // Tx ids are hex SHA-256 (64 characters); anything longer than this is refused.
 inline constexpr std::size_t kMaxTxIdLength = 256;
 

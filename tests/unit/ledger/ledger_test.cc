@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "runtime/common/bytes.h"
+#include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/common/validation_code.h"
 #include "runtime/crypto/crypto.h"
@@ -561,8 +563,9 @@ TEST_CASE("LastCommitStats describes the last committed batch, and grows with it
   auto ledger = OpenOrDie(tmp.path());
   REQUIRE(CommitNext(*ledger, "ch1", {Tx("t0", "ch1", "cc", {{"a", "1"}})}).ok());
   Ledger::CommitStats small = ledger->LastCommitStats();
-  CHECK(small.batch_entries >= 3);  // at least the block, the savepoint and the write
+  CHECK(small.batch_entries >= 4);  // at least the block's location, the block file's end, the savepoint, the write
   CHECK(small.batch_bytes > 0);
+  CHECK(small.file_bytes == ledger->GetBlock("ch1", 0)->Serialize().size());
   std::vector<W> many;
   for (int i = 0; i < 20; ++i) many.push_back({"key" + std::to_string(i), std::string(100, 'v')});
   REQUIRE(CommitNext(*ledger, "ch1", {Tx("t1", "ch1", "cc", many)}).ok());
@@ -945,6 +948,77 @@ TEST_CASE("a block's place in a replicated log is signed, survives Serialize and
   CHECK(Block::FromJson(text).status().IsInvalidArgument());
 }
 
+namespace {
+
+// The ledger's block file, its size, and a byte of it changed in place.
+std::string BlockFilePath(const std::string& dir) { return dir + "/blocks.dat"; }
+std::uintmax_t BlockFileSize(const std::string& dir) { return std::filesystem::file_size(BlockFilePath(dir)); }
+std::string ReadFileOrDie(const std::string& path) {
+  auto text = ReadFile(path);
+  REQUIRE(text.ok());
+  return *text;
+}
+void WriteFileOrDie(const std::string& path, const std::string& bytes) {
+  REQUIRE(WriteFileAtomic(path, bytes, 0600).ok());
+}
+void RewriteBlockFile(const std::string& dir, const std::function<void(std::string&)>& change) {
+  std::string bytes = ReadFileOrDie(BlockFilePath(dir));
+  change(bytes);
+  WriteFileOrDie(BlockFilePath(dir), bytes);
+}
+
+}  // namespace
+
+TEST_CASE("a block written to the block file but never indexed (a crash between the two) is cut off on open") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("data");
+  std::uintmax_t indexed = 0;
+  {
+    auto ledger = OpenOrDie(dir);
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a0", "chA", "cc", {{"k", "1"}})}).ok());
+    indexed = BlockFileSize(dir);
+  }
+  RewriteBlockFile(dir, [](std::string& bytes) { bytes += std::string(5000, 'x'); });
+  auto ledger = OpenOrDie(dir);
+  CHECK(BlockFileSize(dir) == indexed);
+  REQUIRE(CommitNext(*ledger, "chA", {Tx("a1", "chA", "cc", {{"k", "2"}})}).ok());
+  CHECK(ledger->VerifyChain("chA").ok());
+  auto second = ledger->GetBlock("chA", 1);
+  REQUIRE(second.ok());
+  CHECK(second->header.number == 1);
+}
+
+TEST_CASE("a block file shorter than its index refuses to open, and a changed byte of a stored block is Corruption") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("data");
+  {
+    auto ledger = OpenOrDie(dir);
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a0", "chA", "cc", {{"k", "1"}})}).ok());
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a1", "chA", "cc", {{"k", "2"}})}).ok());
+    REQUIRE(CommitNext(*ledger, "chA", {Tx("a2", "chA", "cc", {{"k", "3"}})}).ok());
+  }
+  const std::string original = ReadFileOrDie(BlockFilePath(dir));
+  // Block 0's timestamp (metadata, which no data hash covers) changes by one digit.
+  RewriteBlockFile(dir, [](std::string& bytes) {
+    std::size_t at = bytes.find("\"timestamp_ms\":1700000000000");
+    REQUIRE(at != std::string::npos);
+    bytes[at + std::string("\"timestamp_ms\":").size()] = '2';
+  });
+  {
+    auto ledger = OpenOrDie(dir);  // the tip and the block before it (2 and 1) are intact
+    auto damaged = ledger->GetBlock("chA", 0);
+    REQUIRE_FALSE(damaged.ok());
+    CHECK(damaged.status().IsCorruption());
+    CHECK(Contains(damaged.status().message(), "block 0"));
+    CHECK(ledger->VerifyChain("chA").IsCorruption());
+  }
+  WriteFileOrDie(BlockFilePath(dir), original.substr(0, original.size() - 10));
+  auto refused = Ledger::Open(dir);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().IsCorruption());
+  CHECK(Contains(refused.status().message(), "blocks.dat"));
+}
+
 TEST_CASE("reopening the ledger keeps blocks, state, history, the tx index and savepoints") {
   TempDir tmp;
   const std::string dir = tmp.Join("data");
@@ -1016,7 +1090,7 @@ TEST_CASE("a ledger with blocks of an earlier format refuses to open, saying wha
     std::unique_ptr<leveldb::DB> db(raw);
     std::string format;
     REQUIRE(db->Get(leveldb::ReadOptions(), leveldb::Slice("f\0format", 8), &format).ok());
-    CHECK(format == "2");
+    CHECK(format == "3");
   }
 }
 
