@@ -58,6 +58,7 @@ Result<std::uint64_t> BlockFile::Write(ByteView bytes) {
     done += static_cast<std::size_t>(n);
   }
   if (::fdatasync(fd_) != 0) return Errno("cannot sync " + path_);
+  written_ = std::max(written_, offset + bytes.size());
   return offset;
 }
 
@@ -67,6 +68,14 @@ void BlockFile::Committed(std::uint64_t offset, std::uint64_t length) {
 }
 
 Result<Bytes> BlockFile::Read(std::uint64_t offset, std::uint64_t length) const {
+  {
+    // A damaged location must not make a huge allocation: nothing lies beyond the indexed end.
+    std::lock_guard lock(mu_);
+    if (offset > written_ || length > written_ - offset) {
+      return Status::Corruption(path_ + " has no " + std::to_string(length) + " bytes at offset " +
+                                std::to_string(offset) + ": its blocks end at " + std::to_string(written_));
+    }
+  }
   Bytes out(length);
   std::size_t done = 0;
   while (done < length) {

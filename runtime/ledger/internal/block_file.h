@@ -30,15 +30,19 @@ class BlockFile {
   Result<std::uint64_t> Write(ByteView bytes);
   // The index of the bytes written at `offset` with `length` committed: the file ends after them now.
   void Committed(std::uint64_t offset, std::uint64_t length);
-  // Returns the `length` bytes at `offset`; Corruption when the file does not hold them.
+  // Returns the `length` bytes at `offset`; Corruption when they are not within the indexed blocks or
+  // the file does not hold them.
   Result<Bytes> Read(std::uint64_t offset, std::uint64_t length) const;
 
  private:
-  BlockFile(std::string path, int fd, std::uint64_t end) : path_(std::move(path)), fd_(fd), end_(end) {}
+  BlockFile(std::string path, int fd, std::uint64_t end)
+      : path_(std::move(path)), fd_(fd), end_(end), written_(end) {}
   const std::string path_;
   const int fd_;
   mutable std::mutex mu_;
-  std::uint64_t end_;  // GUARDED_BY(mu_): where the next block goes
+  std::uint64_t end_;      // GUARDED_BY(mu_): where the next block goes
+  std::uint64_t written_;  // GUARDED_BY(mu_): how far the file holds synced bytes (an index may point
+                           // at a block written and not yet Committed here)
 };
 
 // Where a block is in the block file, and the SHA-256 of its header and metadata (the data hash

@@ -23,6 +23,8 @@
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
 #include "runtime/common/validation_code.h"
+#include "runtime/ledger/internal/block_file.h"
+#include "runtime/ledger/internal/encoding.h"
 #include "runtime/crypto/crypto.h"
 #include "tests/support/support.h"
 
@@ -1017,6 +1019,29 @@ TEST_CASE("a block file shorter than its index refuses to open, and a changed by
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().IsCorruption());
   CHECK(Contains(refused.status().message(), "blocks.dat"));
+}
+
+TEST_CASE("a block location past the block file's end reads as Corruption, allocating nothing for it") {
+  TempDir tmp;
+  const std::string dir = tmp.Join("data");
+  {
+    auto ledger = OpenOrDie(dir);
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(CommitNext(*ledger, "chA", {Tx("a" + std::to_string(i), "chA", "cc", {{"k", "1"}})}).ok());
+    }
+  }
+  {
+    leveldb::DB* raw = nullptr;
+    REQUIRE(leveldb::DB::Open(leveldb::Options(), dir, &raw).ok());
+    std::unique_ptr<leveldb::DB> db(raw);
+    const std::string huge = internal::EncodeBlockLocation({0, std::uint64_t{1} << 62, {}});
+    REQUIRE(db->Put(leveldb::WriteOptions(), internal::BlockKey("chA", 0), huge).ok());
+  }
+  auto ledger = OpenOrDie(dir);
+  auto damaged = ledger->GetBlock("chA", 0);
+  REQUIRE_FALSE(damaged.ok());
+  CHECK(damaged.status().IsCorruption());
+  CHECK(ledger->GetBlock("chA", 2).ok());
 }
 
 TEST_CASE("reopening the ledger keeps blocks, state, history, the tx index and savepoints") {
