@@ -203,14 +203,19 @@ TEST_CASE("A relay killed under load comes back, catches up from the log and bui
 }
 
 // Submits `e` to `client` until it is acknowledged (202), answering each refusal with a retry after
-// 100 ms; returns false after `patience`.
+// 100 ms; returns false after `patience`, saying what the last answer was.
 bool SubmitUntilAcknowledged(http::Client& client, const BuiltEnvelope& e, std::chrono::milliseconds patience) {
   auto deadline = std::chrono::steady_clock::now() + patience;
+  std::string last = "none";
+  int attempts = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     auto r = client.Post("/v1/envelopes", e.bytes);
+    ++attempts;
     if (r.ok() && r->status == 202) return true;
+    last = r.ok() ? std::to_string(r->status) + " " + r->body : r.status().ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  MESSAGE("not acknowledged after " << attempts << " attempts; the last answer: " << last);
   return false;
 }
 
