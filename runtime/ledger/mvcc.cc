@@ -19,14 +19,32 @@ bool WrittenInBlock(const BlockWrites& writes, const NamespaceRwSet& ns, const s
   return it != writes.end() && it->second.count(key) > 0;
 }
 
-Result<bool> ReadsStillCurrent(const Snapshot& snapshot, const BlockWrites& writes, const NamespaceRwSet& ns) {
+// A version in words: "version (block 3, tx 0)", or "missing".
+std::string VersionText(const std::optional<Version>& version) {
+  if (!version) return "missing";
+  return "version (block " + std::to_string(version->block) + ", tx " + std::to_string(version->tx) + ")";
+}
+
+// A key of a namespace in words, made printable (keys are the contract's bytes).
+std::string KeyText(const NamespaceRwSet& ns, const std::string& key) {
+  return "key '" + Printable(key) + "' of " + ns.channel + "/" + ns.contract;
+}
+
+// Returns "" when every read of `ns` still sees the version it saw, else the first conflict in words.
+Result<std::string> ReadConflict(const Snapshot& snapshot, const BlockWrites& writes, const NamespaceRwSet& ns) {
   for (const KeyRead& read : ns.reads) {
-    if (WrittenInBlock(writes, ns, read.key)) return false;
+    if (WrittenInBlock(writes, ns, read.key)) {
+      return "it read " + KeyText(ns, read.key) + " at " + VersionText(read.version) +
+             ", which an earlier valid transaction of this block writes";
+    }
     ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.Get(ns.channel, ns.contract, read.key));
     std::optional<Version> now = committed ? std::optional<Version>(committed->version) : std::nullopt;
-    if (now != read.version) return false;
+    if (now != read.version) {
+      return "it read " + KeyText(ns, read.key) + " at " + VersionText(read.version) + ", which is " +
+             VersionText(now) + " now";
+    }
   }
-  return true;
+  return std::string();
 }
 
 // Re-runs a range read over committed state merged with the block's earlier writes, and compares
@@ -69,9 +87,11 @@ bool ClaimsTxId(ValidationCode code) {
 }
 
 Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
-                                                 std::uint64_t block_number, const std::vector<PendingTx>& txs) {
+                                                 std::uint64_t block_number, const std::vector<PendingTx>& txs,
+                                                 std::vector<std::string>* conflicts) {
   std::vector<ValidationCode> codes;
   codes.reserve(txs.size());
+  if (conflicts != nullptr) conflicts->assign(txs.size(), std::string());
   std::set<std::string_view> ids_in_block;
   BlockWrites writes;
   for (size_t i = 0; i < txs.size(); ++i) {
@@ -94,9 +114,10 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
     }
     for (size_t n = 0; code == ValidationCode::kValid && n < tx.rwset->namespaces.size(); ++n) {
       const NamespaceRwSet& ns = tx.rwset->namespaces[n];
-      ENTENTE_ASSIGN_OR_RETURN(bool reads_ok, ReadsStillCurrent(snapshot, writes, ns));
-      if (!reads_ok) {
+      ENTENTE_ASSIGN_OR_RETURN(std::string conflict, ReadConflict(snapshot, writes, ns));
+      if (!conflict.empty()) {
         code = ValidationCode::kMvccReadConflict;
+        if (conflicts != nullptr) (*conflicts)[i] = std::move(conflict);
         break;
       }
     }
@@ -106,6 +127,11 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
         ENTENTE_ASSIGN_OR_RETURN(bool same, RangeStillSame(snapshot, writes, ns, range));
         if (!same) {
           code = ValidationCode::kPhantomReadConflict;
+          if (conflicts != nullptr) {
+            (*conflicts)[i] = "its range read of " + ns.channel + "/" + ns.contract + " from '" +
+                              Printable(range.start) + "' to '" + Printable(range.end) +
+                              "' would now return other keys or versions";
+          }
           break;
         }
       }

@@ -58,8 +58,9 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     if (!c.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
     pending.push_back({std::move(tx_id), local_rwset(i), code});
   }
+  std::vector<std::string> conflicts;
   ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
-                           ledger::ValidateMvcc(snapshot, channel, number, pending));
+                           ledger::ValidateMvcc(snapshot, channel, number, pending, &conflicts));
   BlockVerdict verdict;
   verdict.codes = codes;
   for (std::size_t i = 0; i < checked.size(); ++i) {
@@ -70,7 +71,9 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     if (codes[i] == ValidationCode::kValid) {
       verdict.messages.emplace_back();
     } else {
-      verdict.messages.push_back(codes[i] == c.code ? c.message : MvccMessage(codes[i]));
+      verdict.messages.push_back(codes[i] == c.code     ? c.message
+                                 : !conflicts[i].empty() ? conflicts[i]
+                                                         : MvccMessage(codes[i]));
     }
   }
   return verdict;

@@ -254,7 +254,12 @@ TEST_CASE("Paper §3.2: two transactions on the same dependency: the second is a
   REQUIRE_MESSAGE(second_status == 200, second.dump());
   CHECK(second["code_name"] == "MVCC_READ_CONFLICT");
   CHECK(second["valid"] == false);
-  CHECK(second["message"].get<std::string>().find("changed since its simulation") != std::string::npos);
+  // The reason names the key and the versions: the one read at simulation, the one the first transfer made.
+  const std::string reason = second["message"].get<std::string>();
+  CAPTURE(reason);
+  CHECK(reason.find("key 'mvcc-1' of chainA/asset_transfer at version (block") != std::string::npos);
+  CHECK(reason.find("which is version (block " + std::to_string(first["block"].get<std::uint64_t>()) + ",") !=
+        std::string::npos);
   // With retry, a transfer racing another one is endorsed again on the new state and commits (the race
   // is not deterministic: up to ten rounds, each of which must commit).
   bool retried = false;

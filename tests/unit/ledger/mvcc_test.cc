@@ -91,12 +91,12 @@ class Chain {
     REQUIRE_MESSAGE(s.ok(), s.ToString());
   }
 
-  // Validates `txs` as the next block.
-  Codes Validate(const std::vector<Pending>& txs) const {
+  // Validates `txs` as the next block; `conflicts`, when given, receives what conflicted, per tx.
+  Codes Validate(const std::vector<Pending>& txs, std::vector<std::string>* conflicts = nullptr) const {
     std::vector<PendingTx> pending;
     for (const Pending& p : txs) pending.push_back(PendingTx{p.tx_id, &p.rwset, p.code});
     auto snap = ledger_->GetSnapshot();
-    auto codes = ValidateMvcc(*snap, kChannel, ledger_->GetSavepoint(kChannel).height, pending);
+    auto codes = ValidateMvcc(*snap, kChannel, ledger_->GetSavepoint(kChannel).height, pending, conflicts);
     REQUIRE_MESSAGE(codes.ok(), codes.status().ToString());
     REQUIRE(codes->size() == txs.size());
     return Codes(codes->begin(), codes->end());
@@ -142,6 +142,27 @@ TEST_CASE("MVCC rejects a read of a version that is no longer committed") {
                            {"fresh", Rw({Read("a", 1, 0)}, {}, {Put("y", "1")})},
                            {"wrong_tx", Rw({Read("c", 0, 0)}, {}, {})}};
   CHECK(chain.Validate(txs) == Codes{VC::kMvccReadConflict, VC::kValid, VC::kMvccReadConflict});
+}
+
+TEST_CASE("An MVCC conflict says which key conflicted, the version read and the version now") {
+  Chain chain;
+  Seed(chain);
+  chain.Commit({{"w1", Rw({}, {}, {Put("a", "2")})}});  // a is now at (1,0)
+  std::vector<Pending> txs{{"stale", Rw({Read("a", 0, 0)}, {}, {Put("x", "1")})},
+                           {"first", Rw({Read("b", 0, 0)}, {}, {Put("b", "2")})},
+                           {"second", Rw({Read("b", 0, 0)}, {}, {Put("b", "3")})},
+                           {"phantom", Rw({}, {Range("k", "l", {Read("k1", 0, 0)})}, {})},
+                           {"fine", Rw({Read("c", 0, 1)}, {}, {})}};
+  std::vector<std::string> conflicts;
+  CHECK(chain.Validate(txs, &conflicts) ==
+        Codes{VC::kMvccReadConflict, VC::kValid, VC::kMvccReadConflict, VC::kPhantomReadConflict, VC::kValid});
+  REQUIRE(conflicts.size() == txs.size());
+  CHECK(conflicts[0] == "it read key 'a' of ch/cc at version (block 0, tx 0), which is version (block 1, tx 0) now");
+  CHECK(conflicts[1].empty());
+  CHECK(conflicts[2] ==
+        "it read key 'b' of ch/cc at version (block 0, tx 0), which an earlier valid transaction of this block writes");
+  CHECK(conflicts[3] == "its range read of ch/cc from 'k' to 'l' would now return other keys or versions");
+  CHECK(conflicts[4].empty());
 }
 
 TEST_CASE("MVCC rejects a read of a missing key that exists now, and accepts one still missing") {
