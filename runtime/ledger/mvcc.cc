@@ -30,6 +30,14 @@ std::string KeyText(const NamespaceRwSet& ns, const std::string& key) {
   return "key '" + Printable(key) + "' of " + ns.channel + "/" + ns.contract;
 }
 
+// The committed version of `key` in `ns`, or nullopt when it is missing.
+Result<std::optional<Version>> CommittedVersion(const Snapshot& snapshot, const NamespaceRwSet& ns,
+                                                const std::string& key) {
+  ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.Get(ns.channel, ns.contract, key));
+  if (!committed) return std::optional<Version>();
+  return std::optional<Version>(committed->version);
+}
+
 // Returns "" when every read of `ns` still sees the version it saw, else the first conflict in words.
 Result<std::string> ReadConflict(const Snapshot& snapshot, const BlockWrites& writes, const NamespaceRwSet& ns) {
   for (const KeyRead& read : ns.reads) {
@@ -37,8 +45,7 @@ Result<std::string> ReadConflict(const Snapshot& snapshot, const BlockWrites& wr
       return "it read " + KeyText(ns, read.key) + " at " + VersionText(read.version) +
              ", which an earlier valid transaction of this block writes";
     }
-    ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.Get(ns.channel, ns.contract, read.key));
-    std::optional<Version> now = committed ? std::optional<Version>(committed->version) : std::nullopt;
+    ENTENTE_ASSIGN_OR_RETURN(const std::optional<Version> now, CommittedVersion(snapshot, ns, read.key));
     if (now != read.version) {
       return "it read " + KeyText(ns, read.key) + " at " + VersionText(read.version) + ", which is " +
              VersionText(now) + " now";
