@@ -294,11 +294,12 @@ bool ClaimsTxId(ValidationCode code);
 //  - kPhantomReadConflict when re-running a range read would return other keys or versions;
 //  - kIllegalWriteset when it writes to a channel other than `channel`;
 //  - kValid otherwise.
-// When `conflicts` is given it receives one entry per tx: for an MVCC or phantom read conflict, what
-// conflicted in words (the key or range, the version read and the version now); "" otherwise.
+// When `reasons` is given it receives one entry per tx: for a code this validator decided (a duplicate,
+// a read conflict, an illegal write set), why in words (for a read conflict the key or range, the
+// version read and the version now); "" for a valid tx or a code it was given.
 Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
                                                  std::uint64_t block_number, const std::vector<PendingTx>& txs,
-                                                 std::vector<std::string>* conflicts = nullptr);
+                                                 std::vector<std::string>* reasons = nullptr);
 
 // ---- Benchmark baseline ----
 

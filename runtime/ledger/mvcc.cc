@@ -95,10 +95,15 @@ bool ClaimsTxId(ValidationCode code) {
 
 Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::string_view channel,
                                                  std::uint64_t block_number, const std::vector<PendingTx>& txs,
-                                                 std::vector<std::string>* conflicts) {
+                                                 std::vector<std::string>* reasons) {
   std::vector<ValidationCode> codes;
   codes.reserve(txs.size());
-  if (conflicts != nullptr) conflicts->assign(txs.size(), std::string());
+  if (reasons != nullptr) reasons->assign(txs.size(), std::string());
+  // Records the code of tx `i`, and why when this validator decided it.
+  auto decide = [&](std::size_t i, ValidationCode code, std::string reason) {
+    codes.push_back(code);
+    if (reasons != nullptr) (*reasons)[i] = std::move(reason);
+  };
   std::set<std::string_view> ids_in_block;
   BlockWrites writes;
   for (size_t i = 0; i < txs.size(); ++i) {
@@ -106,27 +111,30 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
     ValidationCode given = tx.rwset == nullptr && tx.code == ValidationCode::kValid ? ValidationCode::kBadPayload : tx.code;
     if (ClaimsTxId(given)) {
       ENTENTE_ASSIGN_OR_RETURN(auto committed, snapshot.FindTx(channel, tx.tx_id));
-      if (committed || !ids_in_block.insert(tx.tx_id).second) {
-        codes.push_back(ValidationCode::kDuplicateTxid);
+      if (committed) {
+        decide(i, ValidationCode::kDuplicateTxid, "tx id already committed on " + std::string(channel));
+        continue;
+      }
+      if (!ids_in_block.insert(tx.tx_id).second) {
+        decide(i, ValidationCode::kDuplicateTxid, "tx id claimed by an earlier transaction of the same block");
         continue;
       }
     }
     if (given != ValidationCode::kValid) {
-      codes.push_back(given);
+      decide(i, given, "");
       continue;
     }
     ValidationCode code = ValidationCode::kValid;
+    std::string reason;
     for (const NamespaceRwSet& ns : tx.rwset->namespaces) {
-      if (!ns.writes.empty() && ns.channel != channel) code = ValidationCode::kIllegalWriteset;
+      if (!ns.writes.empty() && ns.channel != channel) {
+        code = ValidationCode::kIllegalWriteset;
+        reason = "it writes to channel " + ns.channel + ", not " + std::string(channel);
+      }
     }
     for (size_t n = 0; code == ValidationCode::kValid && n < tx.rwset->namespaces.size(); ++n) {
-      const NamespaceRwSet& ns = tx.rwset->namespaces[n];
-      ENTENTE_ASSIGN_OR_RETURN(std::string conflict, ReadConflict(snapshot, writes, ns));
-      if (!conflict.empty()) {
-        code = ValidationCode::kMvccReadConflict;
-        if (conflicts != nullptr) (*conflicts)[i] = std::move(conflict);
-        break;
-      }
+      ENTENTE_ASSIGN_OR_RETURN(reason, ReadConflict(snapshot, writes, tx.rwset->namespaces[n]));
+      if (!reason.empty()) code = ValidationCode::kMvccReadConflict;
     }
     for (size_t n = 0; code == ValidationCode::kValid && n < tx.rwset->namespaces.size(); ++n) {
       const NamespaceRwSet& ns = tx.rwset->namespaces[n];
@@ -134,11 +142,8 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
         ENTENTE_ASSIGN_OR_RETURN(bool same, RangeStillSame(snapshot, writes, ns, range));
         if (!same) {
           code = ValidationCode::kPhantomReadConflict;
-          if (conflicts != nullptr) {
-            (*conflicts)[i] = "its range read of " + ns.channel + "/" + ns.contract + " from '" +
-                              Printable(range.start) + "' to '" + Printable(range.end) +
-                              "' would now return other keys or versions";
-          }
+          reason = "its range read of " + ns.channel + "/" + ns.contract + " from '" + Printable(range.start) +
+                   "' to '" + Printable(range.end) + "' would now return other keys or versions";
           break;
         }
       }
@@ -152,7 +157,7 @@ Result<std::vector<ValidationCode>> ValidateMvcc(const Snapshot& snapshot, std::
         }
       }
     }
-    codes.push_back(code);
+    decide(i, code, std::move(reason));
   }
   return codes;
 }

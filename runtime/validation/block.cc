@@ -4,25 +4,6 @@
 #include "runtime/validation/validation.h"
 
 namespace entente::validation {
-namespace {
-
-// Messages for the codes that MVCC decides.
-std::string MvccMessage(ValidationCode code) {
-  switch (code) {
-    case ValidationCode::kDuplicateTxid:
-      return "tx id already committed, or claimed by an earlier transaction of the same block";
-    case ValidationCode::kMvccReadConflict:
-      return "a key it read was changed since its simulation (by a committed or earlier transaction)";
-    case ValidationCode::kPhantomReadConflict:
-      return "a range it read would now return other keys or versions";
-    case ValidationCode::kIllegalWriteset:
-      return "it writes to another channel";
-    default:
-      return std::string(ValidationCodeName(code));
-  }
-}
-
-}  // namespace
 
 Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string_view channel, std::uint64_t number,
                                    const std::set<std::string>& external_channels,
@@ -58,9 +39,9 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     if (!c.creator_authenticated && ledger::ClaimsTxId(code)) code = ValidationCode::kBadPayload;
     pending.push_back({std::move(tx_id), local_rwset(i), code});
   }
-  std::vector<std::string> conflicts;
+  std::vector<std::string> reasons;
   ENTENTE_ASSIGN_OR_RETURN(std::vector<ValidationCode> codes,
-                           ledger::ValidateMvcc(snapshot, channel, number, pending, &conflicts));
+                           ledger::ValidateMvcc(snapshot, channel, number, pending, &reasons));
   BlockVerdict verdict;
   verdict.codes = codes;
   for (std::size_t i = 0; i < checked.size(); ++i) {
@@ -71,9 +52,10 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     if (codes[i] == ValidationCode::kValid) {
       verdict.messages.emplace_back();
     } else {
+      // The envelope's own reason, or MVCC's, or (a code changed before MVCC) the code's name.
       verdict.messages.push_back(codes[i] == c.code     ? c.message
-                                 : !conflicts[i].empty() ? conflicts[i]
-                                                         : MvccMessage(codes[i]));
+                                 : !reasons[i].empty() ? reasons[i]
+                                                       : std::string(ValidationCodeName(codes[i])));
     }
   }
   return verdict;

@@ -91,12 +91,12 @@ class Chain {
     REQUIRE_MESSAGE(s.ok(), s.ToString());
   }
 
-  // Validates `txs` as the next block; `conflicts`, when given, receives what conflicted, per tx.
-  Codes Validate(const std::vector<Pending>& txs, std::vector<std::string>* conflicts = nullptr) const {
+  // Validates `txs` as the next block; `reasons`, when given, receives why, per tx.
+  Codes Validate(const std::vector<Pending>& txs, std::vector<std::string>* reasons = nullptr) const {
     std::vector<PendingTx> pending;
     for (const Pending& p : txs) pending.push_back(PendingTx{p.tx_id, &p.rwset, p.code});
     auto snap = ledger_->GetSnapshot();
-    auto codes = ValidateMvcc(*snap, kChannel, ledger_->GetSavepoint(kChannel).height, pending, conflicts);
+    auto codes = ValidateMvcc(*snap, kChannel, ledger_->GetSavepoint(kChannel).height, pending, reasons);
     REQUIRE_MESSAGE(codes.ok(), codes.status().ToString());
     REQUIRE(codes->size() == txs.size());
     return Codes(codes->begin(), codes->end());
@@ -163,6 +163,27 @@ TEST_CASE("An MVCC conflict says which key conflicted, the version read and the 
         "it read key 'b' of ch/cc at version (block 0, tx 0), which an earlier valid transaction of this block writes");
   CHECK(conflicts[3] == "its range read of ch/cc from 'k' to 'l' would now return other keys or versions");
   CHECK(conflicts[4].empty());
+}
+
+TEST_CASE("The validator says why a tx id is a duplicate or a write set illegal, and nothing for codes it was given") {
+  Chain chain;
+  Seed(chain);
+  RwSet elsewhere;
+  elsewhere.namespaces.push_back({"other", kContract, {}, {}, {Put("x", "1")}});
+  std::vector<Pending> txs{{"seed", Rw({}, {}, {})},
+                           {"twice", Rw({}, {}, {})},
+                           {"twice", Rw({}, {}, {})},
+                           {"writer", elsewhere},
+                           {"bad", Rw({}, {}, {}), VC::kBadCreatorSignature}};
+  std::vector<std::string> reasons;
+  CHECK(chain.Validate(txs, &reasons) ==
+        Codes{VC::kDuplicateTxid, VC::kValid, VC::kDuplicateTxid, VC::kIllegalWriteset, VC::kBadCreatorSignature});
+  REQUIRE(reasons.size() == txs.size());
+  CHECK(reasons[0] == "tx id already committed on ch");
+  CHECK(reasons[1].empty());
+  CHECK(reasons[2] == "tx id claimed by an earlier transaction of the same block");
+  CHECK(reasons[3] == "it writes to channel other, not ch");
+  CHECK(reasons[4].empty());
 }
 
 TEST_CASE("MVCC rejects a read of a missing key that exists now, and accepts one still missing") {
