@@ -36,6 +36,13 @@ Result<const Json*> Field(const Json& object, std::string_view field) {
   return &*it;
 }
 
+// The string `field` of `object`, without a copy.
+Result<const std::string*> StringField(const Json& object, std::string_view field) {
+  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
+  if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
+  return &v->get_ref<const std::string&>();
+}
+
 // Builds `out` from a simdjson DOM element at nesting `depth`; false where the fast path stops (near
 // kMaxJsonDepth), leaving the verdict to nlohmann's parser.
 bool FromDom(simdjson::dom::element element, int depth, Json& out) {
@@ -292,9 +299,8 @@ Result<std::string> CanonicalJson(const Json& value) {
 }
 
 Result<std::string> JsonString(const Json& object, std::string_view field) {
-  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
-  if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
-  return v->get<std::string>();
+  ENTENTE_ASSIGN_OR_RETURN(const std::string* text, StringField(object, field));
+  return *text;
 }
 
 Result<std::int64_t> JsonInt(const Json& object, std::string_view field) {
@@ -306,9 +312,8 @@ Result<std::int64_t> JsonInt(const Json& object, std::string_view field) {
 }
 
 Result<Bytes> JsonBase64(const Json& object, std::string_view field) {
-  ENTENTE_ASSIGN_OR_RETURN(const Json* v, Field(object, field));
-  if (!v->is_string()) return Status::InvalidArgument("field '" + std::string(field) + "': expected a string");
-  auto bytes = Base64Decode(v->get_ref<const std::string&>());
+  ENTENTE_ASSIGN_OR_RETURN(const std::string* text, StringField(object, field));
+  auto bytes = Base64Decode(*text);
   if (!bytes.ok()) return bytes.status().WithContext("field '" + std::string(field) + "'");
   return bytes;
 }

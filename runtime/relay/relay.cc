@@ -82,8 +82,7 @@ Result<std::unique_ptr<Relay>> Relay::Open(RelayOptions options) {
     item.order = seq;
     item.seq = seq;
     item.bytes.assign(bytes.begin(), bytes.end());
-    item.digest = crypto::Sha256(bytes);
-    item.hash = HexEncode(item.digest);
+    item.SetDigest(crypto::Sha256(bytes));
     item.parsed = validation::ParseEnvelope(bytes);
     Peek peek = PeekEnvelope(*item.parsed);
     auto upto = ordered_upto.find(peek.channel);
@@ -162,11 +161,10 @@ Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) 
   item.parsed = validation::ParseEnvelope(envelope);
   if (item.parsed->code != ValidationCode::kValid) return Status::InvalidArgument(item.parsed->message);
   Peek peek = PeekEnvelope(*item.parsed);
-  const crypto::Digest digest = crypto::Sha256(envelope);
-  std::string hash = HexEncode(digest);
   item.bytes.assign(envelope.begin(), envelope.end());
-  item.digest = digest;
-  item.hash = hash;
+  item.SetDigest(crypto::Sha256(envelope));
+  const crypto::Digest digest = item.digest;
+  const std::string hash = item.hash;
   if (s.ordering) return s.SubmitReplicated(std::move(item), peek);
   Acceptance acceptance{peek.tx_id, hash, 0, false};
   {

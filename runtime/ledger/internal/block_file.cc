@@ -70,7 +70,7 @@ void BlockFile::Committed(std::uint64_t offset, std::uint64_t length) {
 
 Result<Bytes> BlockFile::Read(std::uint64_t offset, std::uint64_t length) const {
   {
-    // A damaged location must not make a huge allocation: nothing lies beyond the indexed end.
+    // A damaged location must not make a huge allocation: nothing lies beyond what was written.
     std::lock_guard lock(mu_);
     if (offset > written_ || length > written_ - offset) {
       return Status::Corruption(path_ + " has no " + std::to_string(length) + " bytes at offset " +

@@ -5,7 +5,6 @@
 // went through its log, its memtable and its compactions again.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "runtime/common/bytes.h"
 #include "runtime/common/status.h"
+#include "runtime/ledger/ledger.h"
 
 namespace entente::ledger::internal {
 
@@ -30,8 +30,8 @@ class BlockFile {
   Result<std::uint64_t> Write(ByteView bytes);
   // The index of the bytes written at `offset` with `length` committed: the file ends after them now.
   void Committed(std::uint64_t offset, std::uint64_t length);
-  // Returns the `length` bytes at `offset`; Corruption when they are not within the indexed blocks or
-  // the file does not hold them.
+  // Returns the `length` bytes at `offset`; Corruption when they lie beyond what was written (a
+  // damaged location, refused before anything is allocated for it) or the file does not hold them.
   Result<Bytes> Read(std::uint64_t offset, std::uint64_t length) const;
 
  private:
@@ -50,7 +50,7 @@ class BlockFile {
 struct BlockLocation {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  std::array<std::uint8_t, 32> head_digest{};
+  Hash head_digest{};
 };
 std::string EncodeBlockLocation(const BlockLocation& location);
 Result<BlockLocation> DecodeBlockLocation(std::string_view data);

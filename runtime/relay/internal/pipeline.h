@@ -87,7 +87,12 @@ struct Item {
   std::uint64_t seq = 0;    // its place in the log: the local log's sequence, or the etcd position
   Bytes bytes;
   crypto::Digest digest{};  // SHA-256 of `bytes`
-  std::string hash;         // the same in hex
+  std::string hash;         // the same in hex, the envelope's name in the relay's records
+  // Sets `digest` and `hash` to `digest_of_bytes`.
+  void SetDigest(const crypto::Digest& digest_of_bytes) {
+    digest = digest_of_bytes;
+    hash = HexEncode(digest);
+  }
   std::string submitter;  // SubmitterKey of who submitted it here; "" when replayed, another relay's, or in-process
   std::optional<validation::ParsedEnvelope> parsed;  // parsed once, at submission or replay; moved into `checked`
   validation::CheckedEnvelope checked;

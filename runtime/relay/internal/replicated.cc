@@ -111,8 +111,7 @@ bool Relay::State::Admit(LogEntry entry) {
   item.done = !entry.envelope;  // a cut marker, or a batch that did not decode
   if (entry.envelope) {
     item.bytes = std::move(*entry.envelope);
-    item.digest = crypto::Sha256(item.bytes);
-    item.hash = HexEncode(item.digest);
+    item.SetDigest(crypto::Sha256(item.bytes));
     item.parsed = validation::ParseEnvelope(item.bytes);
     Peek peek = PeekEnvelope(*item.parsed);
     // Read again after a restart: what a block or a rejection holds passes as done, so that the
