@@ -86,7 +86,7 @@ Result<Replay> ReplayBlock(const Membership& members, const ledger::Snapshot& sn
     replay.disagreement = "transaction " + std::to_string(i) + " (" + v.txs[i].tx_id + "): the block says " +
                           std::string(ValidationCodeName(block.metadata.validation_codes[i])) + ", this finds " +
                           std::string(ValidationCodeName(v.codes[i])) +
-                          (v.messages[i].empty() ? "" : " (" + v.messages[i] + ")");
+                          (v.txs[i].message.empty() ? "" : " (" + v.txs[i].message + ")");
     break;
   }
   return replay;

@@ -387,14 +387,14 @@ int BenchRelay(const RelayBenchOptions& o) {
   std::map<std::string, std::size_t> problems;
   std::string example;
   for (const std::string& tx_id : tx_ids) {
-    relay::TxStatus status = relay->StatusOf(tx_id);
-    if (status.state == relay::TxStatus::State::kCommitted && status.code == ValidationCode::kValid) {
+    TxStatus status = relay->StatusOf(tx_id);
+    if (status.state == TxStatus::State::kCommitted && status.code == ValidationCode::kValid) {
       ++valid;
       blocks.insert(status.block);
       continue;
     }
     std::string what =
-        std::string(relay::TxStateName(status.state)) + " " + std::string(ValidationCodeName(status.code));
+        std::string(TxStateName(status.state)) + " " + std::string(ValidationCodeName(status.code));
     if (problems[what]++ == 0 && example.empty()) example = tx_id + ": " + what + ": " + status.message;
   }
   verify_run += MeasureVerifyRate(message, client_signer.key, o.seconds / 2);

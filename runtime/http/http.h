@@ -65,9 +65,11 @@ Response TextResponse(int status, std::string body, std::string content_type = "
 // other characters than letters and digits as one "-" ("Not Found" -> "urn:entente:problem:not-found").
 std::string ProblemType(std::string_view title);
 
-// An RFC 7807 application/problem+json response {type, title, status, detail[, code, code_name]}.
-// `code` is a validation code number (DESIGN.md §3); code_name is its name when the number is known.
-Response Problem(int status, std::string title, std::string detail, std::optional<int> code = std::nullopt);
+// An RFC 7807 application/problem+json response {type, title, status, detail}, with the members of
+// the JSON object `members` added: the problem's extension members (docs/api.md lists them: "reason",
+// "code", "limit", "upstream", ...). A "code" is a validation code number (DESIGN.md §3) and gets its
+// "code_name" when the number is known.
+Response Problem(int status, std::string title, std::string detail, const Json& members = Json::object());
 
 // Answers a request. May block briefly (a call to a peer); may throw, which the Router and the Server
 // turn into a 500 problem. A request that waits for news uses a DeferredHandler instead.

@@ -154,12 +154,14 @@ std::string ProblemType(std::string_view title) {
   return "urn:entente:problem:" + (slug.empty() ? std::string("error") : slug);
 }
 
-Response Problem(int status, std::string title, std::string detail, std::optional<int> code) {
+Response Problem(int status, std::string title, std::string detail, const Json& members) {
   Json body = {
       {"type", ProblemType(title)}, {"title", std::move(title)}, {"status", status}, {"detail", std::move(detail)}};
-  if (code) {
-    body["code"] = *code;
-    if (auto known = ValidationCodeFromNumber(*code)) body["code_name"] = std::string(ValidationCodeName(*known));
+  if (members.is_object()) {
+    for (const auto& [name, value] : members.items()) body[name] = value;
+  }
+  if (body.contains("code") && body["code"].is_number_integer()) {
+    if (auto known = ValidationCodeFromNumber(body["code"].get<int>())) body["code_name"] = std::string(ValidationCodeName(*known));
   }
   Response response = JsonResponse(status, body);
   response.content_type = "application/problem+json";

@@ -155,6 +155,7 @@ struct CommittedTx {
   ValidationCode code = ValidationCode::kValid;
   RwSet rwset;
   std::optional<Hash> envelope_hash;
+  std::string message;  // why it is invalid, in words ("" for a valid one); kept beside the block
 };
 
 // Where a committed transaction is: its serial number (block, index), its code, and the SHA-256 of
@@ -214,6 +215,9 @@ class Snapshot {
                                                     std::string_view key) const = 0;
   // Where `tx_id` was committed on `channel`; nullopt if it was not.
   virtual Result<std::optional<TxLocation>> FindTx(std::string_view channel, std::string_view tx_id) const = 0;
+  // Why the transaction at `index` of block `block` of `channel` is invalid, as committed with it
+  // (CommittedTx::message); "" for a valid one, one not committed, or one committed without a message.
+  virtual Result<std::string> TxMessage(std::string_view channel, std::uint64_t block, std::uint64_t index) const = 0;
   virtual Savepoint GetSavepoint(std::string_view channel) const = 0;
 };
 

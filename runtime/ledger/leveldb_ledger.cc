@@ -130,6 +130,14 @@ class LevelDbSnapshot final : public Snapshot {
     return std::optional<TxLocation>(location);
   }
 
+  Result<std::string> TxMessage(std::string_view channel, std::uint64_t block, std::uint64_t index) const override {
+    std::string data;
+    leveldb::Status s = db_->Get(options_, TxMessageKey(channel, block, index), &data);
+    if (s.IsNotFound()) return std::string();
+    if (!s.ok()) return FromLevelDb(s, "reason read");
+    return data;
+  }
+
   Savepoint GetSavepoint(std::string_view channel) const override {
     std::string data;
     if (!db_->Get(options_, SavepointKey(channel), &data).ok()) return {};
@@ -254,7 +262,13 @@ class LevelDbLedger final : public Ledger {
         batch.Put(TxKey(channel, tx.tx_id), EncodeTxLocation({block.header.number, i, tx.code, envelope_hashes[i]}));
         ++entries;
       }
-      if (tx.code != ValidationCode::kValid) continue;
+      if (tx.code != ValidationCode::kValid) {
+        if (!tx.message.empty()) {
+          batch.Put(TxMessageKey(channel, block.header.number, i), tx.message);
+          ++entries;
+        }
+        continue;
+      }
       Version version{block.header.number, i};
       for (const NamespaceRwSet& ns : tx.rwset.namespaces) {
         // Keys are built in reused buffers: a block carries thousands of writes.

@@ -85,12 +85,12 @@ void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<h
     if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
     wait_ms = std::min<std::uint64_t>(*n, 60000);
   }
+  if (!node.KnowsChannel(channel)) {
+    return responder->Reply(http::Problem(404, "Not Found", "the alliance has no channel " + channel));
+  }
   if (!node.MayRead(request.peer->subject(), channel)) {
     return responder->Reply(http::Problem(403, "Forbidden",
                                           request.peer->SubjectText() + " may not read the events of " + channel));
-  }
-  if (node.Height(channel).height == 0) {
-    return responder->Reply(http::Problem(404, "Not Found", "no channel " + channel + " on this node"));
   }
   auto answer = [&node, channel, from] { return EventsAnswer(node, channel, from); };
   Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(wait_ms), request.peer->subject().chain,

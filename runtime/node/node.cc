@@ -56,6 +56,31 @@ Rejection RefusalRejection(endorser::Refusal refusal, const std::string& message
 
 // Reads of other chains for one simulation, remembering a read that no route of the alliance allowed
 // (so that the request is refused as ROUTE_NOT_ALLOWED rather than as a contract error).
+// A contract's error answer (status >= 400) to a request: nothing is submitted.
+Rejection ContractError(const shim::Response& response) {
+  Rejection r{422, "CONTRACT_ERROR",
+              "the contract answered status " + std::to_string(response.status) + ": " + response.message, std::nullopt};
+  r.response = response;
+  return r;
+}
+
+// The relay's refusal of an envelope (any answer but 202), with what it answered.
+Rejection RelayRefused(const http::Response& answer) {
+  Rejection r{answer.status == 400 || answer.status == 413 ? answer.status : 502, "RELAY_REFUSED",
+              "the relay refused the envelope with status " + std::to_string(answer.status), std::nullopt};
+  r.upstream_status = answer.status;
+  auto problem = ParseJson(answer.body);
+  if (problem.ok() && problem->is_object()) {
+    if (problem->contains("detail") && (*problem)["detail"].is_string()) {
+      r.message += ": " + (*problem)["detail"].get<std::string>();
+    }
+    r.upstream = std::move(*problem);
+  } else {
+    r.upstream = Json{{"body", answer.body.substr(0, 4096)}};
+  }
+  return r;
+}
+
 class RouteWatch : public endorser::RemoteState {
  public:
   explicit RouteWatch(endorser::RemoteState* reads) : reads_(reads) {}
@@ -449,19 +474,23 @@ struct Node::State {
     return Status::Ok();
   }
 
-  std::optional<TxOutcome> Committed(std::string_view tx_id) const {
+  // `tx_id`'s status when this node committed it (with the reason of an invalid one), else nullopt.
+  std::optional<TxStatus> CommittedHere(std::string_view tx_id) const {
     auto snapshot = ledger->GetSnapshot();
     for (const std::string& channel : ledger->Channels()) {
       auto found = snapshot->FindTx(channel, tx_id);
       if (found.ok() && *found) {
-        TxOutcome out;
-        out.tx_id = std::string(tx_id);
-        out.committed = true;
-        out.channel = channel;
-        out.block = (*found)->block;
-        out.index = (*found)->index;
-        out.code = (*found)->code;
-        return out;
+        TxStatus status;
+        status.state = TxStatus::State::kCommitted;
+        status.channel = channel;
+        status.block = (*found)->block;
+        status.index = (*found)->index;
+        status.code = (*found)->code;
+        if (status.code != ValidationCode::kValid) {
+          auto message = snapshot->TxMessage(channel, status.block, status.index);
+          if (message.ok()) status.message = std::move(*message);
+        }
+        return status;
       }
     }
     return std::nullopt;
@@ -647,10 +676,7 @@ struct Node::State {
       return {Rejection{403, "ROUTE_NOT_ALLOWED", watch.denied(), static_cast<int>(ValidationCode::kRouteNotAllowed)}};
     }
     if (!suggestion->response.ok()) {
-      return {Rejection{422, "CONTRACT_ERROR",
-                        "the contract answered status " + std::to_string(suggestion->response.status) + ": " +
-                            suggestion->response.message,
-                        std::nullopt}};
+      return {ContractError(suggestion->response)};
     }
     return {Suggested{Simulated{suggestion->tx_id, channel, suggestion->Serialize(), suggestion->response}, *def,
                       std::move(members)}};
@@ -688,7 +714,8 @@ struct Node::State {
     std::string hash;  // of the sealed envelope
     TxOutcome outcome;
     bool follow_relay = false;           // another envelope owns the tx id here: ask the relay about this one
-    std::optional<TxOutcome> at_relay;   // the relay's verdict on this envelope, once settled
+    std::optional<TxStatus> at_relay;    // the relay's verdict on this envelope, once settled
+    bool block_named_tx = false;         // a committed block held an envelope of this tx id
     Clock::time_point deadline;
     std::chrono::milliseconds timeout;
     std::string member;  // whose waits max_waits_per_member counts
@@ -721,9 +748,7 @@ struct Node::State {
     auto accepted = SubmitToRelays(ToString(sealed));
     if (!accepted.ok()) return done(accepted.status());
     if (accepted->status != 202) {
-      return done({Rejection{accepted->status == 400 ? 400 : 502, "RELAY_REFUSED",
-                             "the relay answered " + std::to_string(accepted->status) + ": " + accepted->body,
-                             std::nullopt}});
+      return done({RelayRefused(*accepted)});
     }
     ++submitted;
     if (!wait) return done({std::move(outcome)});
@@ -743,28 +768,34 @@ struct Node::State {
   // next block (or the deadline) and takes the next step then, through `resume`.
   void AwaitCommit(std::shared_ptr<CommitWait> pending) {
     CommitWait& w = *pending;
-    const std::string& channel = w.outcome.channel;
+    const std::string& channel = w.outcome.status.channel;
     const std::uint64_t height = ledger->GetSavepoint(channel).height;
     if (!w.follow_relay) {
-      if (auto committed = Committed(w.outcome.tx_id)) {
-        if (IsEnvelopeAt(*committed, w.hash)) {
-          committed->response = w.outcome.response;
-          if (committed->code != ValidationCode::kValid) committed->message = RelayMessage(w.outcome.tx_id);
-          return w.done({*committed});
+      if (auto committed = CommittedHere(w.outcome.tx_id)) {
+        if (IsEnvelopeAt(w.outcome.tx_id, *committed, w.hash)) {
+          w.outcome.status = std::move(*committed);
+          return w.done({w.outcome});
         }
+        w.follow_relay = true;
+      } else if (w.block_named_tx) {
+        // A block held an envelope of this tx id that owns no entry (an invalid creator signature
+        // claims no id): the relay's record of this envelope says what it was.
         w.follow_relay = true;
       }
     }
-    if (w.follow_relay && !w.at_relay) w.at_relay = RelayVerdict(w.hash, w.outcome);
+    if (w.follow_relay && !w.at_relay) w.at_relay = RelayVerdict(w.hash);
     // Answer once this node has the verdict's block too.
-    if (w.at_relay && (!w.at_relay->committed || height > w.at_relay->block)) return w.done({*w.at_relay});
+    if (w.at_relay && (w.at_relay->state != TxStatus::State::kCommitted || height > w.at_relay->block)) {
+      w.outcome.status = *w.at_relay;
+      return w.done({w.outcome});
+    }
     std::string halted_why;
     {
       std::lock_guard lock(commit_mu);
       if (auto it = halted.find(channel); it != halted.end()) halted_why = it->second;
     }
     if (stopping || !halted_why.empty() || Clock::now() >= w.deadline) {
-      w.outcome.message = stopping ? "the node stopped before it committed the transaction"
+      w.outcome.status.message = stopping ? "the node stopped before it committed the transaction"
                           : !halted_why.empty()
                               ? "channel " + channel + " is halted on this node: " + halted_why
                               : "not committed on this node within " + std::to_string(w.timeout.count()) + " ms";
@@ -773,7 +804,8 @@ struct Node::State {
     // Following the relay, whose answer may have failed for a moment: asks it again soon, block or not.
     const auto wake = w.follow_relay && !w.at_relay ? std::min(w.deadline, Clock::now() + std::chrono::milliseconds(200))
                                                     : w.deadline;
-    auto next_step = [this, pending](HeightWaiters::Outcome) {
+    auto next_step = [this, pending](HeightWaiters::Outcome outcome) {
+      if (outcome == HeightWaiters::Outcome::kReached && !pending->follow_relay) pending->block_named_tx = true;
       pending->resume([this, pending] { AwaitCommit(pending); });
     };
     // Until the relay is followed, the wait is for this transaction's id: 1 once committed here, the
@@ -786,11 +818,11 @@ struct Node::State {
                                [this, &channel, &w]() -> std::uint64_t {
                                  const std::uint64_t most = CommitHeight(channel);
                                  if (most == std::numeric_limits<std::uint64_t>::max()) return most;
-                                 return Committed(w.outcome.tx_id) ? 1 : 0;
+                                 return CommittedHere(w.outcome.tx_id) ? 1 : 0;
                                },
                                wake, w.member, std::move(next_step));
     if (!waiting.ok()) {
-      w.outcome.message = "submitted, but this node does not wait for its commit (" + waiting.message() +
+      w.outcome.status.message = "submitted, but this node does not wait for its commit (" + waiting.message() +
                           "); GET /v1/transactions/" + w.outcome.tx_id + " tells when it is committed";
       w.done({w.outcome});
     }
@@ -813,24 +845,19 @@ struct Node::State {
 
   // The relay's verdict on the envelope of `hash` (GET /v1/envelopes/{hash}), or nullopt while it is
   // pending, the relay does not know it (yet: a replicated relay may not have read it) or does not answer.
-  std::optional<TxOutcome> RelayVerdict(const std::string& hash, TxOutcome outcome) {
+  std::optional<TxStatus> RelayVerdict(const std::string& hash) {
     auto r = Relay().Get("/v1/envelopes/" + hash);
     auto j = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Unavailable("no answer"));
-    if (!j.ok() || !j->is_object()) return std::nullopt;
-    const std::string state = j->value("state", "");
-    if (state != "committed" && state != "rejected") return std::nullopt;
-    outcome.committed = j->value("state", "") == "committed";
-    outcome.code = ValidationCodeFromNumber(j->value("code", 255)).value_or(ValidationCode::kInvalidOtherReason);
-    outcome.message = j->value("message", "");
-    outcome.block = j->value("block", std::uint64_t{0});
-    outcome.index = j->value("index", std::uint64_t{0});
-    return outcome;
+    auto status = j.ok() ? TxStatusFromJson(*j) : Result<TxStatus>(j.status());
+    if (!status.ok()) return std::nullopt;
+    if (status->state != TxStatus::State::kCommitted && status->state != TxStatus::State::kRejected) return std::nullopt;
+    return *status;
   }
 
-  // Whether the envelope of SHA-256 `hash` (hex) is the one committed at `at`: from the tx index's hash,
-  // or from the block for entries written before the index held it.
-  bool IsEnvelopeAt(const TxOutcome& at, const std::string& hash) const {
-    auto found = ledger->GetSnapshot()->FindTx(at.channel, at.tx_id);
+  // Whether the envelope of SHA-256 `hash` (hex) is the one committed as `tx_id` at `at`: from the tx
+  // index's hash, or from the block for entries written before the index held it.
+  bool IsEnvelopeAt(const std::string& tx_id, const TxStatus& at, const std::string& hash) const {
+    auto found = ledger->GetSnapshot()->FindTx(at.channel, tx_id);
     if (!found.ok() || !*found) return false;
     if ((*found)->envelope_hash != ledger::Hash{}) return HexEncode((*found)->envelope_hash) == hash;
     auto block = ledger->GetBlock(at.channel, at.block);
@@ -860,7 +887,8 @@ struct Node::State {
     auto next = [this, submission, attempt](Result<std::variant<TxOutcome, Rejection>> result) {
       auto* outcome = result.ok() ? std::get_if<TxOutcome>(&*result) : nullptr;
       if (outcome != nullptr) outcome->attempts = attempt;
-      bool conflict = outcome != nullptr && outcome->committed && outcome->code == ValidationCode::kMvccReadConflict;
+      bool conflict = outcome != nullptr && outcome->status.state == TxStatus::State::kCommitted &&
+                      outcome->status.code == ValidationCode::kMvccReadConflict;
       // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.
       auto* rejection = result.ok() ? std::get_if<Rejection>(&*result) : nullptr;
       bool lagging = rejection != nullptr && rejection->message.find("ENDORSEMENT_MISMATCH") != std::string::npos;
@@ -876,19 +904,13 @@ struct Node::State {
     if (!sealed.ok()) return submission->done(sealed.status());
     TxOutcome outcome;
     outcome.tx_id = p.tx_id;
-    outcome.channel = p.channel;
+    outcome.status.channel = p.channel;
+    outcome.status.state = TxStatus::State::kPending;  // until its commit here
     outcome.response = p.response;
     SendAndAwait(*sealed, std::move(outcome), request.wait, request.timeout, submission->client.subject().chain,
                  submission->resume, std::move(next));
   }
 
-  // The relay's explanation of an invalid transaction.
-  std::string RelayMessage(const std::string& tx_id) {
-    auto r = Relay().Get("/v1/transactions/" + tx_id);
-    if (!r.ok() || r->status != 200) return "";
-    auto j = ParseJson(r->body);
-    return j.ok() && j->is_object() ? j->value("message", "") : "";
-  }
 };
 
 Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -1034,6 +1056,7 @@ Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certif
     }
     return {Rejection{400, std::string(endorser::RefusalName(refusal)), result.status().message(), std::nullopt}};
   }
+  if (!result->response.ok()) return {ContractError(result->response)};
   return {result->response};
 }
 
@@ -1062,7 +1085,8 @@ void Node::SubmitSigned(ByteView sealed, bool wait, std::chrono::milliseconds ti
   if (!parsed.proposal) return done({Rejection{400, "BAD_PAYLOAD", parsed.message, static_cast<int>(parsed.code)}});
   TxOutcome outcome;
   outcome.tx_id = parsed.proposal->tx_id;
-  outcome.channel = parsed.proposal->channel;
+  outcome.status.channel = parsed.proposal->channel;
+  outcome.status.state = TxStatus::State::kPending;  // until its commit here
   if (parsed.envelope) {
     if (auto result = endorser::SimulationResult::Parse(parsed.envelope->result); result.ok()) {
       outcome.response = result->response;
@@ -1072,15 +1096,39 @@ void Node::SubmitSigned(ByteView sealed, bool wait, std::chrono::milliseconds ti
                        std::move(resume), std::move(done));
 }
 
-std::optional<TxOutcome> Node::Committed(std::string_view tx_id) const { return state_->Committed(tx_id); }
-
-Result<std::optional<Json>> Node::Delivery(std::string_view tx_id) const {
-  ENTENTE_ASSIGN_OR_RETURN(http::Response r, state_->Relay().Get("/v1/transactions/" + std::string(tx_id)));
-  if (r.status == 404) return std::optional<Json>();
-  if (r.status != 200) return Status::Unavailable("the relay answered " + std::to_string(r.status) + ": " + r.body);
-  ENTENTE_ASSIGN_OR_RETURN(Json answer, ParseJson(r.body));
-  if (!answer.is_object() || !answer.contains("delivery")) return std::optional<Json>();
-  return std::optional<Json>(answer["delivery"]);
+Result<TxStatus> Node::StatusOf(std::string_view tx_id, std::optional<Json>* delivery) const {
+  State& s = *state_;
+  std::optional<TxStatus> here = s.CommittedHere(tx_id);
+  // The relay keeps the delivery records and knows what is pending or was rejected before any block.
+  if (here && delivery == nullptr) return *here;
+  auto asked = s.Relay().Get("/v1/transactions/" + std::string(tx_id));
+  if (!asked.ok() || (asked->status != 200 && asked->status != 404)) {
+    if (here) return *here;
+    return Status::Unavailable("the relay cannot be asked about " + std::string(tx_id) + ": " +
+                               (asked.ok() ? "it answered " + std::to_string(asked->status) : asked.status().message()));
+  }
+  if (asked->status == 404) return here.value_or(TxStatus{});
+  ENTENTE_ASSIGN_OR_RETURN(Json answer, ParseJson(asked->body));
+  ENTENTE_ASSIGN_OR_RETURN(TxStatus at_relay, TxStatusFromJson(answer));
+  if (delivery != nullptr && answer.contains("delivery")) *delivery = answer["delivery"];
+  if (here) return *here;
+  if (at_relay.state == TxStatus::State::kCommitted && s.ledger->GetSavepoint(at_relay.channel).height > at_relay.block) {
+    // Committed here too, in a place that owns no id (an envelope whose creator signature does not
+    // verify claims none): the reason as this node's validation recorded it.
+    auto message = s.ledger->GetSnapshot()->TxMessage(at_relay.channel, at_relay.block, at_relay.index);
+    if (message.ok() && !message->empty()) at_relay.message = std::move(*message);
+    return at_relay;
+  }
+  if (at_relay.state == TxStatus::State::kCommitted) {
+    // Committed by the relay, not yet here: pending on this node until its puller commits the block.
+    TxStatus pending;
+    pending.state = TxStatus::State::kPending;
+    pending.channel = at_relay.channel;
+    pending.message = "committed by the relay in block " + std::to_string(at_relay.block) + " of " + at_relay.channel +
+                      "; this node has not committed that block yet";
+    return pending;
+  }
+  return at_relay;
 }
 
 Result<ledger::Block> Node::GetBlock(std::string_view channel, std::uint64_t number) const {
@@ -1093,6 +1141,10 @@ Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view ch
 }
 
 ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
+
+bool Node::KnowsChannel(std::string_view channel) const {
+  return state_->Members()->view.channels.count(std::string(channel)) > 0;
+}
 
 Status Node::WhenBlocks(std::string_view channel, std::uint64_t from, std::chrono::milliseconds wait,
                         const std::string& member, std::function<void()> ready) const {

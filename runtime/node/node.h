@@ -25,6 +25,7 @@
 #include "runtime/common/json.h"
 #include "runtime/common/signed_bytes.h"
 #include "runtime/common/status.h"
+#include "runtime/common/tx_status.h"
 #include "runtime/common/validation_code.h"
 #include "runtime/crypto/crypto.h"
 #include "adapters/adapter.h"
@@ -80,15 +81,12 @@ struct TxRequest {
   std::chrono::milliseconds timeout{30000};
 };
 
-// The answer to a submission: the relay's verdict as this node committed it, or pending.
+// The answer to a submission: its status on this node (committed here with the relay's code and
+// reason; rejected by the relay's checks before any block; or pending: submitted, not yet committed
+// here, with a message that says why the answer came before the commit), and the contract's answer.
 struct TxOutcome {
   std::string tx_id;
-  bool committed = false;  // false: submitted, not (yet) committed here
-  ValidationCode code = ValidationCode::kValid;
-  std::string message;
-  std::string channel;
-  std::uint64_t block = 0;
-  std::uint64_t index = 0;
+  TxStatus status;
   shim::Response response;  // the contract's answer in this node's simulation
   int attempts = 1;
 };
@@ -99,6 +97,11 @@ struct Rejection {
   std::string reason;             // e.g. "ENDORSEMENT_POLICY_FAILURE", "CONTRACT_ERROR"
   std::string message;            // what was wrong, in words
   std::optional<int> code;        // a validation code, when one applies
+  std::optional<shim::Response> response;  // CONTRACT_ERROR: the contract's answer
+  // RELAY_REFUSED: the relay's HTTP status and its answer (a problem object, or its text as "body").
+  std::optional<int> upstream_status;
+  Json upstream;
+  std::optional<std::uint64_t> limit;  // PAYLOAD_TOO_LARGE: the most bytes that fit
 };
 
 // A client's own signed proposal, endorsed: the envelope payload the client signs and submits.
@@ -198,16 +201,19 @@ class Node {
   // Simulates `request` on this node only and returns the contract's answer; nothing is submitted.
   Result<std::variant<shim::Response, Rejection>> Query(const crypto::Certificate& client, const TxRequest& request);
 
-  // The status of `tx_id` on this node: committed with its code, or nullopt when not committed here.
-  std::optional<TxOutcome> Committed(std::string_view tx_id) const;
-  // The relay's delivery state of `tx_id`'s writes to chains reached through adapters (Relay::Delivery);
-  // nullopt when it wrote none. Unavailable when the relay cannot be asked.
-  Result<std::optional<Json>> Delivery(std::string_view tx_id) const;
+  // What this node knows of `tx_id`: committed here (with the reason of an invalid one, as the relay
+  // gives it), else what the relay says (pending, or rejected before any block; a transaction the relay
+  // committed and this node has not yet is pending here), else unknown. `delivery` receives the relay's
+  // delivery record of its writes to chains reached through adapters (Relay::Delivery) when it has
+  // one. Unavailable when it is not committed here and the relay cannot be asked.
+  Result<TxStatus> StatusOf(std::string_view tx_id, std::optional<Json>* delivery = nullptr) const;
   // Blocks and state of the replica.
   Result<ledger::Block> GetBlock(std::string_view channel, std::uint64_t number) const;
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
                                                          std::string_view key) const;
   ledger::Savepoint Height(std::string_view channel) const;
+  // Whether `channel` is a channel of the alliance (with or without blocks yet).
+  bool KnowsChannel(std::string_view channel) const;
   // Calls `ready` once, without holding a thread while it waits: when `channel` has more than `from`
   // blocks here (at once when it has), when `wait` has passed, or when the node stops.
   // ResourceExhausted when max_waits requests, or max_waits_per_member of `member`'s (the asking

@@ -3,7 +3,7 @@
 
 #include "adapters/config/adapter_config.h"
 #include "runtime/alliance/alliance.h"
-#include "runtime/api/openapi.h"
+#include "runtime/api/api.h"
 #include "runtime/common/address.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
@@ -91,29 +91,21 @@ Json ResponseJson(const shim::Response& r) {
   return Json{{"status", r.status}, {"message", r.message}, {"payload", Base64Encode(r.payload)}};
 }
 
+// The problem that answers a request that did not become a transaction, with its typed facts as
+// members (docs/api.md): reason, code, the contract's response, the relay's answer, the limit.
 http::Response RejectionResponse(const Rejection& r) {
-  http::Response response = http::Problem(r.http_status, r.reason, r.message, r.code);
-  auto body = ParseJson(response.body);
-  if (body.ok()) {
-    (*body)["reason"] = r.reason;
-    response.body = DumpJson(*body);
-  }
-  return response;
+  Json members{{"reason", r.reason}};
+  if (r.code) members["code"] = *r.code;
+  if (r.response) members["response"] = ResponseJson(*r.response);
+  if (r.upstream_status) members["upstream"] = Json{{"service", "relay"}, {"status", *r.upstream_status}, {"answer", r.upstream}};
+  if (r.limit) members["limit"] = *r.limit;
+  return http::Problem(r.http_status, r.reason, r.message, members);
 }
 
+// A submission's answer: its status (TxStatusJson), the contract's response and the attempts it took.
 Json OutcomeJson(const TxOutcome& o) {
-  Json j{{"tx_id", o.tx_id}, {"state", o.committed ? "committed" : "submitted"}, {"channel", o.channel},
-         {"attempts", o.attempts}};
-  if (o.committed) {
-    j["code"] = static_cast<int>(o.code);
-    j["code_name"] = ValidationCodeName(o.code);
-    j["valid"] = o.code == ValidationCode::kValid;
-    j["message"] = o.message;
-    j["block"] = o.block;
-    j["index"] = o.index;
-  } else if (!o.message.empty()) {
-    j["message"] = o.message;
-  }
+  Json j = TxStatusJson(o.tx_id, o.status);
+  j["attempts"] = o.attempts;
   if (o.response.status != 0) j["response"] = ResponseJson(o.response);
   return j;
 }
@@ -171,7 +163,7 @@ http::Response SubmissionResponse(const Result<std::variant<TxOutcome, Rejection
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const TxOutcome& outcome = std::get<TxOutcome>(*result);
-  return http::JsonResponse(outcome.committed ? 200 : 202, OutcomeJson(outcome));
+  return http::JsonResponse(outcome.status.state == TxStatus::State::kPending ? 202 : 200, OutcomeJson(outcome));
 }
 
 // A submission's continuation and answer through `answer`, so that its commit wait holds no thread.
@@ -269,20 +261,18 @@ std::optional<http::Response> ForeignCaller(const Node& node, const http::Reques
                            request.peer->SubjectText());
 }
 
+// GET /v1/transactions/{id}: the node's TxStatus of it, as the relay's, with the delivery record of
+// its writes to chains reached through adapters. Unknown, and another chain's transaction (so that its
+// ids do not leak), is 404 with state "unknown".
 http::Response GetTransaction(const Node& node, const http::Request& request) {
   const std::string& tx_id = request.path_params.at("id");
-  auto found = node.Committed(tx_id);
-  // Another chain's transaction is answered as unknown, so that its ids do not leak.
-  if (!found || !node.MayRead(request.peer->subject(), found->channel)) {
-    return http::Problem(404, "Not Found", "transaction " + tx_id + " is not committed on this node");
-  }
-  Json answer = OutcomeJson(*found);
-  // Writes to chains reached through adapters: where their delivery stands, as the relay records it.
-  if (auto delivery = node.Delivery(tx_id); !delivery.ok()) {
-    answer["delivery_error"] = delivery.status().message();
-  } else if (*delivery) {
-    answer["delivery"] = std::move(**delivery);
-  }
+  std::optional<Json> delivery;
+  auto status = node.StatusOf(tx_id, &delivery);
+  if (!status.ok()) return http::Problem(503, "Service Unavailable", status.status().message());
+  const bool readable = status->channel.empty() || node.MayRead(request.peer->subject(), status->channel);
+  if (status->state == TxStatus::State::kUnknown || !readable) return api::UnknownTransaction(tx_id, "this node");
+  Json answer = TxStatusJson(tx_id, *status);
+  if (delivery) answer["delivery"] = std::move(*delivery);
   return http::JsonResponse(200, answer);
 }
 
@@ -308,8 +298,8 @@ http::Response GetBlock(const Node& node, const http::Request& request) {
 
 http::Response GetChannel(const Node& node, const http::Request& request) {
   const std::string& channel = request.path_params.at("ch");
+  if (!node.KnowsChannel(channel)) return http::Problem(404, "Not Found", "the alliance has no channel " + channel);
   ledger::Savepoint savepoint = node.Height(channel);
-  if (savepoint.height == 0) return http::Problem(404, "Not Found", "no channel " + channel + " on this node");
   Json j{{"channel", channel}, {"height", savepoint.height}, {"last_hash", HexEncode(savepoint.last_hash)}};
   auto halted = node.Halted();
   if (auto it = halted.find(channel); it != halted.end()) j["halted"] = it->second;

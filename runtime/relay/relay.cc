@@ -12,16 +12,6 @@ namespace entente::relay {
 
 using namespace internal;
 
-std::string_view TxStateName(TxStatus::State state) {
-  switch (state) {
-    case TxStatus::State::kUnknown: return "unknown";
-    case TxStatus::State::kPending: return "pending";
-    case TxStatus::State::kCommitted: return "committed";
-    case TxStatus::State::kRejected: return "rejected";
-  }
-  return "unknown";
-}
-
 Relay::Relay(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Relay::~Relay() { Stop(); }
@@ -197,8 +187,8 @@ TxStatus Relay::StatusOf(std::string_view tx_id) const {
   TxStatus status;
   auto snapshot = s.ledger->GetSnapshot();
   auto message_of = [&](const std::string& channel, std::uint64_t block, std::uint64_t index) {
-    auto m = s.ledger->GetMeta(MessageKey(channel, block, index));
-    return m.ok() && *m ? ToString(**m) : std::string();
+    auto m = snapshot->TxMessage(channel, block, index);
+    return m.ok() ? *m : std::string();
   };
   for (const std::string& channel : s.ledger->Channels()) {
     auto found = snapshot->FindTx(channel, tx_id);

@@ -21,6 +21,7 @@
 #include "runtime/common/json.h"
 #include "runtime/common/bytes.h"
 #include "runtime/common/status.h"
+#include "runtime/common/tx_status.h"
 #include "runtime/common/validation_code.h"
 #include "runtime/crypto/crypto.h"
 #include "runtime/ledger/ledger.h"
@@ -100,18 +101,6 @@ struct Acceptance {
   std::uint64_t sequence = 0;
   bool resubmitted = false;   // the same bytes were accepted before; nothing new was logged
 };
-
-// What the relay knows of a transaction.
-struct TxStatus {
-  enum class State { kUnknown, kPending, kCommitted, kRejected };
-  State state = State::kUnknown;
-  std::string channel;
-  std::uint64_t block = 0;
-  std::uint64_t index = 0;
-  ValidationCode code = ValidationCode::kValid;
-  std::string message;  // why it is invalid, in words
-};
-std::string_view TxStateName(TxStatus::State state);  // "unknown", "pending", "committed", "rejected"
 
 class Relay {
  public:

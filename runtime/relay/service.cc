@@ -1,7 +1,7 @@
 // The relay's REST API (DESIGN.md §9) over HTTPS with mutual TLS, and relay.yaml.
 #include "adapters/config/adapter_config.h"
 #include "runtime/alliance/alliance.h"
-#include "runtime/api/openapi.h"
+#include "runtime/api/api.h"
 #include "runtime/common/config.h"
 #include "runtime/common/file.h"
 #include "runtime/common/json.h"
@@ -30,22 +30,6 @@ Result<std::optional<std::uint64_t>> NumberParam(const http::Request& request, s
                                    *text + "'");
   }
   return std::optional<std::uint64_t>(std::stoull(*text));
-}
-
-Json StatusJson(std::string_view tx_id, const TxStatus& status) {
-  Json j{{"tx_id", tx_id}, {"state", TxStateName(status.state)}};
-  if (status.state == TxStatus::State::kCommitted || status.state == TxStatus::State::kRejected) {
-    j["code"] = static_cast<int>(status.code);
-    j["code_name"] = ValidationCodeName(status.code);
-    j["valid"] = status.code == ValidationCode::kValid;
-    j["message"] = status.message;
-    j["channel"] = status.channel;
-  }
-  if (status.state == TxStatus::State::kCommitted) {
-    j["block"] = status.block;
-    j["index"] = status.index;
-  }
-  return j;
 }
 
 http::Response PostEnvelope(Relay& relay, const http::Request& request) {
@@ -98,9 +82,9 @@ http::Response GetTransaction(const Relay& relay, const http::Request& request) 
   const std::string& tx_id = request.path_params.at("id");
   TxStatus status = relay.StatusOf(tx_id);
   if (status.state == TxStatus::State::kUnknown || !MaySee(relay, request, status)) {
-    return http::Problem(404, "Not Found", "the relay has never accepted a transaction " + tx_id);
+    return api::UnknownTransaction(tx_id, "the relay");
   }
-  Json answer = StatusJson(tx_id, status);
+  Json answer = TxStatusJson(tx_id, status);
   auto delivery = relay.Delivery(tx_id);
   if (!delivery.ok()) return http::Problem(500, "Internal Server Error", delivery.status().message());
   if (*delivery) answer["delivery"] = std::move(**delivery);
@@ -113,7 +97,7 @@ http::Response GetEnvelope(const Relay& relay, const http::Request& request) {
   if (status.state == TxStatus::State::kUnknown || !MaySee(relay, request, status)) {
     return http::Problem(404, "Not Found", "the relay has never accepted an envelope " + hash);
   }
-  Json body = StatusJson("", status);
+  Json body = TxStatusJson("", status);
   body.erase("tx_id");
   body["envelope_hash"] = hash;
   return http::JsonResponse(200, body);

@@ -48,15 +48,13 @@ Result<BlockVerdict> ValidateBlock(const ledger::Snapshot& snapshot, std::string
     const CheckedEnvelope& c = *checked[i];
     ledger::CommittedTx tx{pending[i].tx_id, codes[i], {}};
     if (codes[i] == ValidationCode::kValid && c.result) tx.rwset = *pending[i].rwset;
-    verdict.txs.push_back(std::move(tx));
-    if (codes[i] == ValidationCode::kValid) {
-      verdict.messages.emplace_back();
-    } else {
+    if (codes[i] != ValidationCode::kValid) {
       // The envelope's own reason, or MVCC's, or (a code changed before MVCC) the code's name.
-      verdict.messages.push_back(codes[i] == c.code     ? c.message
-                                 : !reasons[i].empty() ? reasons[i]
-                                                       : std::string(ValidationCodeName(codes[i])));
+      tx.message = codes[i] == c.code     ? c.message
+                   : !reasons[i].empty() ? reasons[i]
+                                         : std::string(ValidationCodeName(codes[i]));
     }
+    verdict.txs.push_back(std::move(tx));
   }
   return verdict;
 }

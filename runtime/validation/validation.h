@@ -192,11 +192,10 @@ CheckedEnvelope CheckEnvelope(ParsedEnvelope parsed, const ValidationContext& ct
 
 // ---- Blocks ----
 
-// The verdict on a block's envelopes after the block-level steps: one code and message per envelope,
-// and what the ledger commits for each.
+// The verdict on a block's envelopes after the block-level steps: one code per envelope, and what the
+// ledger commits for each (with why an invalid one is invalid, CommittedTx::message).
 struct BlockVerdict {
   std::vector<ValidationCode> codes;
-  std::vector<std::string> messages;  // why each invalid one is invalid; "" for a valid one
   std::vector<ledger::CommittedTx> txs;
 };
 

@@ -240,6 +240,31 @@ std::pair<int, Json> RunningAlliance::Submit(const std::string& node_id, const s
   return {response->status, *body};
 }
 
+std::pair<int, Json> RunningAlliance::Call(const std::string& node_id, const std::string& who, const std::string& method,
+                                           const std::string& target, const std::string& body) const {
+  auto client = Client(node_id, who);
+  auto response = client->Send(method, target, body, {{"Content-Type", "application/json"}});
+  REQUIRE_MESSAGE(response.ok(), response.status().ToString());
+  auto parsed = ParseJson(response->body);
+  return {response->status, parsed.ok() ? *parsed : Json()};
+}
+
+endorser::Envelope RunningAlliance::EndorseSigned(const std::string& node_id, const std::string& who,
+                                                  const SignedBytes& proposal) const {
+  auto [status, endorsed] = Submit(node_id, who, Json{{"signed_proposal", proposal.ToJson()}});
+  REQUIRE_MESSAGE(status == 200, endorsed.dump());
+  REQUIRE(endorsed["state"] == "endorsed");
+  Bytes payload = Must(Base64Decode(endorsed["envelope_payload"].get<std::string>()));
+  return Must(endorser::Envelope::FromJson(Must(ParseJson(ToString(payload)))));
+}
+
+std::pair<int, Json> RunningAlliance::SealAndSubmit(const std::string& node_id, const std::string& who,
+                                                    const endorser::Signer& sealer,
+                                                    const endorser::Envelope& envelope) const {
+  Bytes sealed = Must(endorser::SealEnvelope(sealer, envelope));
+  return Call(node_id, who, "POST", "/v1/envelopes", ToString(sealed));
+}
+
 endorser::Signer RunningAlliance::SignerOf(const std::string& who, int index) const {
   std::string dir = identities_.at(who);
   auto tcert = Must(crypto::Certificate::LoadFile(dir + "/tcerts/tcert-" + std::to_string(index) + ".pem"));

@@ -13,6 +13,7 @@
 
 #include "chaincode/alliance/alliance.h"
 #include "runtime/common/json.h"
+#include "runtime/common/signed_bytes.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/http/http.h"
 #include "tests/support/support.h"
@@ -50,6 +51,17 @@ class RunningAlliance {
 
   // POST /v1/transactions to `node_id` as `who`; returns the HTTP status and the JSON body.
   std::pair<int, Json> Submit(const std::string& node_id, const std::string& who, const Json& request) const;
+  // Sends `method` `target` (with `body`, when not empty) to `node_id` ("relay" for the relay) as `who`;
+  // returns the HTTP status and the JSON body (null when the body is not JSON).
+  std::pair<int, Json> Call(const std::string& node_id, const std::string& who, const std::string& method,
+                            const std::string& target, const std::string& body = "") const;
+  // `who` signed `proposal` itself: node `node_id` endorses it (POST /v1/transactions with the signed
+  // proposal) and returns the envelope for `who` to seal.
+  endorser::Envelope EndorseSigned(const std::string& node_id, const std::string& who, const SignedBytes& proposal) const;
+  // Seals `envelope` with `sealer` and POSTs it to `node_id`'s /v1/envelopes as `who`; returns the HTTP
+  // status and the JSON body.
+  std::pair<int, Json> SealAndSubmit(const std::string& node_id, const std::string& who, const endorser::Signer& sealer,
+                                     const endorser::Envelope& envelope) const;
   // Waits until every node of `chain` has `height` blocks of it; returns their {height, last_hash} answers.
   // b3 is left out: its ECert is revoked, so the relay no longer serves it blocks.
   std::vector<Json> WaitForHeight(const std::string& chain, std::uint64_t height) const;

@@ -152,35 +152,15 @@ TEST_CASE("A request the endorsers cannot satisfy is refused before anything rea
   CHECK(bad["reason"] == "CONTRACT_ERROR");
 }
 
-// Alice's own signed proposal, endorsed through node a1: the envelope a1 returns for her to seal.
-endorser::Envelope EndorseThroughA1(RunningAlliance& a, const SignedBytes& proposal) {
-  auto [status, endorsed] = a.Submit("a1", "alice", Json{{"signed_proposal", proposal.ToJson()}});
-  REQUIRE_MESSAGE(status == 200, endorsed.dump());
-  REQUIRE(endorsed["state"] == "endorsed");
-  Bytes payload = *Base64Decode(endorsed["envelope_payload"].get<std::string>());
-  return *endorser::Envelope::FromJson(*ParseJson(ToString(payload)));
-}
-
-// Alice seals `envelope` and submits it through a1; returns the HTTP status and body.
-std::pair<int, Json> SealAndSubmit(RunningAlliance& a, const endorser::Envelope& envelope) {
-  auto sealed = endorser::SealEnvelope(a.SignerOf("alice", 1), envelope);
-  REQUIRE(sealed.ok());
-  auto response = a.Client("a1", "alice")->Post("/v1/envelopes", ToString(*sealed));
-  REQUIRE_MESSAGE(response.ok(), response.status().ToString());
-  auto body = ParseJson(response->body);
-  REQUIRE_MESSAGE(body.ok(), response->body);
-  return {response->status, *body};
-}
-
 TEST_CASE("Paper §3.2: a tampered endorsement is rejected and the initiator gets the code and the reason") {
   RunningAlliance& a = SharedAlliance();
   auto proposal = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
                                                {"tampered-1", "blue", "1", "alice", "5"});
   REQUIRE(proposal.ok());
-  endorser::Envelope envelope = EndorseThroughA1(a, *proposal);
+  endorser::Envelope envelope = a.EndorseSigned("a1", "alice", *proposal);
   REQUIRE(!envelope.endorsements.empty());
   envelope.endorsements[0].signature[10] ^= 0x01;
-  auto [status, body] = SealAndSubmit(a, envelope);
+  auto [status, body] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), envelope);
   REQUIRE_MESSAGE(status == 200, body.dump());
   CHECK(body["valid"] == false);
   CHECK(body["code_name"] == "BAD_RESPONSE_PAYLOAD");
@@ -193,12 +173,12 @@ TEST_CASE("Paper §3.2: the same proposal submitted twice commits once; the seco
                                                {"twice-1", "green", "2", "alice", "7"});
   REQUIRE(proposal.ok());
   // Endorsed twice, the same proposal makes two envelopes (other bytes, the same tx id).
-  endorser::Envelope once = EndorseThroughA1(a, *proposal);
-  endorser::Envelope again = EndorseThroughA1(a, *proposal);
-  auto [first_status, first] = SealAndSubmit(a, once);
+  endorser::Envelope once = a.EndorseSigned("a1", "alice", *proposal);
+  endorser::Envelope again = a.EndorseSigned("a1", "alice", *proposal);
+  auto [first_status, first] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), once);
   REQUIRE_MESSAGE(first_status == 200, first.dump());
   CHECK(first["code_name"] == "VALID");
-  auto [second_status, second] = SealAndSubmit(a, again);
+  auto [second_status, second] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), again);
   REQUIRE_MESSAGE(second_status == 200, second.dump());
   CHECK(second["tx_id"] == first["tx_id"]);
   CHECK(second["code_name"] == "DUPLICATE_TXID");
@@ -245,12 +225,12 @@ TEST_CASE("Paper §3.2: two transactions on the same dependency: the second is a
   auto to_carol = endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "TransferAsset",
                                                {"mvcc-1", "carol"});
   REQUIRE((to_bob.ok() && to_carol.ok()));
-  endorser::Envelope first_envelope = EndorseThroughA1(a, *to_bob);
-  endorser::Envelope second_envelope = EndorseThroughA1(a, *to_carol);
-  auto [first_status, first] = SealAndSubmit(a, first_envelope);
+  endorser::Envelope first_envelope = a.EndorseSigned("a1", "alice", *to_bob);
+  endorser::Envelope second_envelope = a.EndorseSigned("a1", "alice", *to_carol);
+  auto [first_status, first] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), first_envelope);
   REQUIRE_MESSAGE(first_status == 200, first.dump());
   CHECK(first["code_name"] == "VALID");
-  auto [second_status, second] = SealAndSubmit(a, second_envelope);
+  auto [second_status, second] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), second_envelope);
   REQUIRE_MESSAGE(second_status == 200, second.dump());
   CHECK(second["code_name"] == "MVCC_READ_CONFLICT");
   CHECK(second["valid"] == false);

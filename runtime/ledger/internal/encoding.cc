@@ -72,6 +72,13 @@ std::string TxKey(std::string_view channel, std::string_view tx_id) {
   return out;
 }
 
+std::string TxMessageKey(std::string_view channel, std::uint64_t block, std::uint64_t index) {
+  std::string out = Prefixed('x', channel);
+  AppendUint64(out, block);
+  AppendUint64(out, index);
+  return out;
+}
+
 std::string SavepointKey(std::string_view channel) {
   std::string out(kSavepointPrefix);
   out.append(channel);

@@ -2,7 +2,8 @@
 //   state    s\0<channel>\0<contract>\0<key>                  -> version(16) value
 //   history  h\0<channel>\0<contract>\0<key>\0<block><tx>     -> flags(1) txid_len(2) txid value
 //   blocks   b\0<channel>\0<number>                           -> block bytes
-//   tx index t\0<channel>\0<tx_id>                            -> block(8) index(8) code(1)
+//   tx index t\0<channel>\0<tx_id>                            -> block(8) index(8) code(1) envelope hash(32)
+//   reasons  x\0<channel>\0<block><index>                     -> why the transaction there is invalid
 //   savepoint p\0<channel>                                    -> height(8) last_hash(32)
 //   meta     m\0<key>                                          -> the owner's bytes
 // Integers are big-endian so that keys sort numerically.
@@ -28,6 +29,7 @@ std::string HistoryKey(std::string_view channel, std::string_view contract, std:
 std::string BlockKey(std::string_view channel, std::uint64_t number);
 std::string BlockPrefix(std::string_view channel);
 std::string TxKey(std::string_view channel, std::string_view tx_id);
+std::string TxMessageKey(std::string_view channel, std::uint64_t block, std::uint64_t index);
 std::string SavepointKey(std::string_view channel);
 inline constexpr std::string_view kSavepointPrefix{"p\0", 2};
 inline constexpr std::string_view kMetaPrefix{"m\0", 2};

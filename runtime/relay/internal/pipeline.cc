@@ -22,8 +22,8 @@ std::optional<TxStatus> Relay::State::Located(const std::string& key) const {
     status.state = TxStatus::State::kCommitted;
     status.block = j->value("block", std::uint64_t{0});
     status.index = j->value("index", std::uint64_t{0});
-    auto m = ledger->GetMeta(MessageKey(status.channel, status.block, status.index));
-    if (m.ok() && *m) status.message = ToString(**m);
+    auto m = ledger->GetSnapshot()->TxMessage(status.channel, status.block, status.index);
+    if (m.ok()) status.message = std::move(*m);
   } else {
     status.state = TxStatus::State::kRejected;
     status.message = j->value("message", "");
@@ -291,7 +291,6 @@ Relay::State::BlockRecords Relay::State::RecordsOf(const ledger::Block& block, c
             {"tx_id", c.tx_id}, {"sequence", seqs[i]}};
     out.meta.emplace_back(EnvelopeKey(hashes[i]), JsonBytes(at));
     if (code != ValidationCode::kValid) {
-      out.meta.emplace_back(MessageKey(channel, number, i), ToBytes(verdict.messages[i]));
       if (!ledger::ClaimsTxId(code) && !c.tx_id.empty()) out.meta.emplace_back(UnclaimedKey(c.tx_id), JsonBytes(at));
     }
   }

@@ -57,9 +57,6 @@ inline std::string RejectedKey(std::string_view hash) { return "relay/rejected/"
 inline std::string RejectedTxKey(std::string_view tx_id) { return "relay/rejected-tx/" + std::string(tx_id); }
 inline std::string UnclaimedKey(std::string_view tx_id) { return "relay/unclaimed/" + std::string(tx_id); }
 inline std::string EnvelopeKey(std::string_view hash) { return "relay/envelope/" + std::string(hash); }
-inline std::string MessageKey(std::string_view channel, std::uint64_t block, std::uint64_t index) {
-  return "relay/message/" + std::string(channel) + "/" + std::to_string(block) + "/" + std::to_string(index);
-}
 // With replicated ordering: the revision of the ordered log a restart reads from, and the etcd prefix
 // the ledger was ordered from.
 inline constexpr std::string_view kResumeKey = "relay/resume";

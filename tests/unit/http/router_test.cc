@@ -88,7 +88,7 @@ TEST_CASE("Problem builds an RFC 7807 problem+json body with the validation code
   CHECK_FALSE(body.contains("code"));
 
   int mvcc = static_cast<int>(ValidationCode::kMvccReadConflict);
-  Json with_code = BodyOf(Problem(409, "Transaction Invalid", "key k changed", mvcc));
+  Json with_code = BodyOf(Problem(409, "Transaction Invalid", "key k changed", Json{{"code", mvcc}}));
   CHECK(with_code["code"] == mvcc);
   CHECK(with_code["code_name"] == "MVCC_READ_CONFLICT");
   CHECK(with_code["type"] == "urn:entente:problem:transaction-invalid");

@@ -437,6 +437,32 @@ TEST_CASE("FindTx gives the block, index and code of valid and invalid transacti
   CHECK_FALSE(elsewhere->has_value());
 }
 
+TEST_CASE("TxMessage gives why an invalid transaction is invalid at its block and index, also after a reopen") {
+  TempDir tmp;
+  {
+    auto ledger = OpenOrDie(tmp.path());
+    CommittedTx conflicted = Tx("c", "ch1", "cc", {{"k", "3"}}, ValidationCode::kMvccReadConflict);
+    conflicted.message = "it read key 'k' at version (block 0, tx 0), which is version (block 0, tx 1) now";
+    CommittedTx valid = Tx("v", "ch1", "cc", {{"k", "1"}});
+    valid.message = "ignored: a valid transaction has no reason";
+    REQUIRE(CommitNext(*ledger, "ch1", {valid, conflicted, Tx("d", "ch1", "cc", {}, ValidationCode::kDuplicateTxid)}).ok());
+  }
+  auto ledger = OpenOrDie(tmp.path());
+  auto snap = ledger->GetSnapshot();
+  auto message = [&](std::uint64_t index) {
+    auto m = snap->TxMessage("ch1", 0, index);
+    REQUIRE(m.ok());
+    return *m;
+  };
+  CHECK(message(1) == "it read key 'k' at version (block 0, tx 0), which is version (block 0, tx 1) now");
+  CHECK(message(0).empty());
+  CHECK(message(2).empty());  // committed without a message
+  CHECK(message(7).empty());  // no such transaction
+  auto other_channel = snap->TxMessage("ch2", 0, 1);
+  REQUIRE(other_channel.ok());
+  CHECK(other_channel->empty());
+}
+
 TEST_CASE("Commit takes the envelope hashes its committer gives when they make the data hash, and refuses others") {
   TempDir tmp;
   auto ledger = OpenOrDie(tmp.path());

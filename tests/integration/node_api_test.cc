@@ -1,0 +1,157 @@
+// The node's REST API as an enterprise integrator meets it (runtime/node/service.cc, docs/api.md): one
+// status of a transaction at nodes and relay, one error shape, answers that keep the reason.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/integration/alliance_fixture.h"
+#include "tests/support/must.h"
+
+namespace entente::testing {
+namespace {
+
+// The fields of a transaction's status (TxStatusJson) in `answer`.
+Json StatusFields(const Json& answer) {
+  Json fields = Json::object();
+  for (const char* name : {"tx_id", "state", "channel", "code", "code_name", "valid", "message", "block", "index"}) {
+    if (answer.contains(name)) fields[name] = answer[name];
+  }
+  return fields;
+}
+
+// `tx_id`'s status at `where` (a node or "relay"), asked as alice, once it is no longer pending.
+std::pair<int, Json> SettledStatus(RunningAlliance& a, const std::string& where, const std::string& tx_id) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    auto [status, body] = a.Call(where, "alice", "GET", "/v1/transactions/" + tx_id);
+    if (status != 200 || body.value("state", "") != "pending" || std::chrono::steady_clock::now() > deadline) {
+      return {status, body};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+TEST_CASE("Nodes and the relay give one status of an invalid transaction, with its reason and nothing of the submission") {
+  RunningAlliance& a = SharedAlliance();
+  auto proposal = Must(endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
+                                                    {"one-truth-1", "blue", "1", "alice", "5"}));
+  endorser::Envelope envelope = a.EndorseSigned("a1", "alice", proposal);
+  envelope.endorsements[0].signature[10] ^= 0x01;
+  auto [submitted, answer] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 1), envelope);
+  REQUIRE_MESSAGE(submitted == 200, answer.dump());
+  REQUIRE(answer["code_name"] == "BAD_RESPONSE_PAYLOAD");
+  const std::string tx_id = answer["tx_id"].get<std::string>();
+  a.WaitForHeight("chainA", answer["block"].get<std::uint64_t>() + 1);
+
+  auto [relay_status, at_relay] = SettledStatus(a, "relay", tx_id);
+  REQUIRE_MESSAGE(relay_status == 200, at_relay.dump());
+  CHECK(at_relay["state"] == "committed");
+  CHECK(at_relay["message"].get<std::string>().find("does not verify") != std::string::npos);
+  for (const char* node : {"a1", "a2", "a3"}) {
+    const std::string what = node;
+    CAPTURE(what);
+    auto [status, at_node] = SettledStatus(a, node, tx_id);
+    REQUIRE_MESSAGE(status == 200, at_node.dump());
+    CHECK(StatusFields(at_node) == StatusFields(at_relay));
+    // A status is not a submission's answer: no attempts, no contract response.
+    CHECK_FALSE(at_node.contains("attempts"));
+    CHECK_FALSE(at_node.contains("response"));
+  }
+  // The submission's own answer said the same.
+  CHECK(StatusFields(answer) == StatusFields(at_relay));
+}
+
+TEST_CASE("A client-signed envelope whose creator signature is bad is answered at once with BAD_CREATOR_SIGNATURE, as the relay records it") {
+  RunningAlliance& a = SharedAlliance();
+  auto proposal = Must(endorser::MakeSignedProposal(a.SignerOf("alice", 1), "chainA", "asset_transfer", "CreateAsset",
+                                                    {"bad-creator-1", "red", "1", "alice", "5"}));
+  endorser::Envelope envelope = a.EndorseSigned("a1", "alice", proposal);
+  auto started = std::chrono::steady_clock::now();
+  // Sealed with alice's other TCert: the creator (TCert 1) did not sign it.
+  auto [status, answer] = a.SealAndSubmit("a1", "alice", a.SignerOf("alice", 0), envelope);
+  auto took = std::chrono::steady_clock::now() - started;
+  REQUIRE_MESSAGE(status == 200, answer.dump());
+  CHECK(answer["state"] == "committed");
+  CHECK(answer["code_name"] == "BAD_CREATOR_SIGNATURE");
+  CHECK(answer["valid"] == false);
+  CHECK_FALSE(answer["message"].get<std::string>().empty());
+  // Not the commit wait's 30 s timeout.
+  CHECK(took < std::chrono::seconds(10));
+
+  const std::string tx_id = answer["tx_id"].get<std::string>();
+  auto [relay_status, at_relay] = SettledStatus(a, "relay", tx_id);
+  REQUIRE_MESSAGE(relay_status == 200, at_relay.dump());
+  auto [node_status, at_node] = SettledStatus(a, "a1", tx_id);
+  REQUIRE_MESSAGE(node_status == 200, at_node.dump());
+  CHECK(StatusFields(at_node) == StatusFields(at_relay));
+  CHECK(at_node["code_name"] == "BAD_CREATOR_SIGNATURE");
+}
+
+TEST_CASE("A transaction submitted without waiting is pending or committed at its node, never unknown") {
+  RunningAlliance& a = SharedAlliance();
+  auto [status, answer] = a.Submit("a1", "alice", Json{{"contract", "asset_transfer"},
+                                                        {"function", "CreateAsset"},
+                                                        {"args", {"no-wait-1", "red", "1", "alice", "5"}},
+                                                        {"wait", false}});
+  REQUIRE_MESSAGE(status == 202, answer.dump());
+  CHECK(answer["state"] == "pending");
+  const std::string tx_id = answer["tx_id"].get<std::string>();
+  auto [first_status, first] = a.Call("a1", "alice", "GET", "/v1/transactions/" + tx_id);
+  REQUIRE_MESSAGE(first_status == 200, first.dump());
+  CHECK((first["state"] == "pending" || first["state"] == "committed"));
+  auto [settled_status, settled] = SettledStatus(a, "a1", tx_id);
+  REQUIRE_MESSAGE(settled_status == 200, settled.dump());
+  CHECK(settled["state"] == "committed");
+  CHECK(settled["code_name"] == "VALID");
+}
+
+TEST_CASE("A transaction nobody accepted is 404 with state unknown at a node and at the relay") {
+  RunningAlliance& a = SharedAlliance();
+  const std::string tx_id(64, 'e');
+  for (const char* where : {"a1", "relay"}) {
+    const std::string what = where;
+    CAPTURE(what);
+    auto [status, body] = a.Call(where, "alice", "GET", "/v1/transactions/" + tx_id);
+    CHECK(status == 404);
+    CHECK(body["state"] == "unknown");
+    CHECK(body["tx_id"] == tx_id);
+    CHECK(body["type"] == "urn:entente:problem:not-found");
+  }
+}
+
+TEST_CASE("A channel of the alliance has events and a height before its first block; only an unknown channel is 404") {
+  RunningAlliance& a = SharedAlliance();
+  auto [known_status, known] = a.Call("b1", "bob", "GET", "/v1/channels/chainB");
+  CHECK_MESSAGE(known_status == 200, known.dump());
+  // Events from a block that does not exist yet: the stream waits (here 10 ms) and answers, not 404.
+  auto events = a.Client("b1", "bob")->Get("/v1/events?channel=chainB&from=1000000&wait_ms=10");
+  REQUIRE(events.ok());
+  CHECK(events->status == 200);
+  CHECK(events->content_type.starts_with("text/event-stream"));
+  for (const char* target : {"/v1/channels/no-such-chain", "/v1/events?channel=no-such-chain&wait_ms=10"}) {
+    const std::string what = target;
+    CAPTURE(what);
+    auto [status, body] = a.Call("b1", "admin-b", "GET", target);
+    CHECK(status == 404);
+    CHECK(body["detail"].get<std::string>().find("no channel no-such-chain") != std::string::npos);
+  }
+}
+
+TEST_CASE("A contract error is 422 CONTRACT_ERROR with the contract's response on /v1/queries as on /v1/transactions") {
+  RunningAlliance& a = SharedAlliance();
+  Json read_missing{{"contract", "asset_transfer"}, {"function", "ReadAsset"}, {"args", {"no-such-asset"}}};
+  for (const char* target : {"/v1/queries", "/v1/transactions"}) {
+    const std::string what = target;
+    CAPTURE(what);
+    auto [status, body] = a.Call("a1", "alice", "POST", target, read_missing.dump());
+    CHECK(status == 422);
+    CHECK(body["reason"] == "CONTRACT_ERROR");
+    REQUIRE(body["response"].is_object());
+    CHECK(body["response"]["status"].get<int>() >= 400);
+    CHECK_FALSE(body["response"]["message"].get<std::string>().empty());
+  }
+}
+
+}  // namespace
+}  // namespace entente::testing
