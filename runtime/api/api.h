@@ -15,4 +15,8 @@ std::string_view OpenApiDocument();
 // asker may not read: a problem with "state": "unknown" and the "tx_id".
 http::Response UnknownTransaction(std::string_view tx_id, std::string_view where);
 
+// The 413 for an envelope of `size` bytes, or a request whose envelope would have that many, past
+// validation::kMaxEnvelopeBytes: a problem with "reason": "PAYLOAD_TOO_LARGE", the "limit" and the "size".
+http::Response EnvelopeTooLarge(std::size_t size);
+
 }  // namespace entente::api

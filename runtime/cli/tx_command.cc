@@ -47,10 +47,12 @@ int Call(const TxOptions& o, const std::string& what, const std::string& method,
   return 0;
 }
 
-Json RequestBody(const TxOptions& o) {
+// The body of POST /v1/transactions (`submission`) or /v1/queries, which takes no wait, retry or timeout.
+Json RequestBody(const TxOptions& o, bool submission) {
   Json body{{"contract", o.contract}, {"function", o.function}, {"args", o.args}};
   if (!o.channel.empty()) body["channel"] = o.channel;
   if (!o.endorsers.empty()) body["endorsers"] = o.endorsers;
+  if (!submission) return body;
   if (o.retry > 0) body["retry"] = o.retry;
   if (o.no_wait) body["wait"] = false;
   body["timeout_ms"] = o.timeout_s * 1000;
@@ -88,12 +90,12 @@ void AddTxCommands(CLI::App& app, int& exit_code) {
   submit->add_option("--retry", o->retry, "Endorse again up to N times after MVCC_READ_CONFLICT")->check(CLI::Range(0, 10));
   submit->add_flag("--no-wait", o->no_wait, "Return once the relay accepted it");
   submit->callback([o, &exit_code] {
-    exit_code = Call(*o, "submit", "POST", "/v1/transactions", RequestBody(*o).dump());
+    exit_code = Call(*o, "submit", "POST", "/v1/transactions", RequestBody(*o, true).dump());
   });
 
   CLI::App* query = tx->add_subcommand("query", "Evaluate a transaction on the node; nothing is submitted");
   AddCall(query, *o);
-  query->callback([o, &exit_code] { exit_code = Call(*o, "query", "POST", "/v1/queries", RequestBody(*o).dump()); });
+  query->callback([o, &exit_code] { exit_code = Call(*o, "query", "POST", "/v1/queries", RequestBody(*o, false).dump()); });
 
   CLI::App* status = tx->add_subcommand("status", "The status of a transaction on the node");
   AddConnection(status, *o);

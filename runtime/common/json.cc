@@ -318,4 +318,17 @@ Result<Bytes> JsonBase64(const Json& object, std::string_view field) {
   return bytes;
 }
 
+Status CheckMembers(const Json& object, std::initializer_list<std::string_view> allowed) {
+  if (!object.is_object()) return Status::InvalidArgument("expected a JSON object");
+  for (const auto& [name, value] : object.items()) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == name;
+    if (known) continue;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    return Status::InvalidArgument("unknown field '" + name + "' (expected one of: " + list + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace entente

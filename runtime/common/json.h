@@ -3,6 +3,7 @@
 // same value always serializes to the same bytes. Pure functions.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -35,5 +36,9 @@ Result<std::string> CanonicalJson(const Json& value);
 Result<std::string> JsonString(const Json& object, std::string_view field);
 Result<std::int64_t> JsonInt(const Json& object, std::string_view field);
 Result<Bytes> JsonBase64(const Json& object, std::string_view field);
+// OK when `object` is a JSON object whose every member is one of `allowed`; else InvalidArgument naming
+// the first other member and the allowed ones ("unknown field 'wiat' (expected one of: ...)"), so that
+// a misspelt option is refused instead of ignored.
+Status CheckMembers(const Json& object, std::initializer_list<std::string_view> allowed);
 
 }  // namespace entente

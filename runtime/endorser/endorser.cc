@@ -40,6 +40,7 @@ std::string_view RefusalName(Refusal refusal) {
     case Refusal::kBadProposal: return "BAD_PROPOSAL";
     case Refusal::kBadSignature: return "BAD_CREATOR_SIGNATURE";
     case Refusal::kBadCertificate: return "BAD_CERTIFICATE";
+    case Refusal::kProposalExpired: return "PROPOSAL_EXPIRED";
     case Refusal::kUnknownContract: return "UNKNOWN_CONTRACT";
     case Refusal::kEndorsementMismatch: return "ENDORSEMENT_MISMATCH";
     case Refusal::kContractError: return "CONTRACT_ERROR";
@@ -81,6 +82,18 @@ Result<Proposal> Endorser::VerifyProposal(const SignedBytes& signed_proposal, Re
   }
   if (proposal.tx_id != ComputeTxId(proposal.nonce, creator.Der(), proposal.channel)) {
     return Status::InvalidArgument("tx_id is not SHA-256(nonce || creator || channel)");
+  }
+  if (options_.proposal_window.count() > 0) {
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+    const std::int64_t window_ms = options_.proposal_window.count();
+    if (proposal.timestamp_ms < now_ms - window_ms || proposal.timestamp_ms > now_ms + window_ms) {
+      *refusal = Refusal::kProposalExpired;
+      return Status::InvalidArgument("the proposal's timestamp is " + std::to_string((proposal.timestamp_ms - now_ms) / 1000) +
+                                     " s from this endorser's clock, outside the window of ±" +
+                                     std::to_string(window_ms / 1000) + " s: it would commit as PROPOSAL_EXPIRED");
+    }
   }
   crypto::CertificateCheck check = trust_.Check(**chain, crypto::Clock::now());
   if (!check.ok()) {

@@ -8,6 +8,7 @@
 // read ledger snapshots and share nothing mutable).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,6 +63,9 @@ struct Signer {
 // alliance (the DER is self-delimiting, so the channel's bytes cannot be confused with it).
 std::string ComputeTxId(ByteView nonce, ByteView creator_der, std::string_view channel);
 
+// Signs `proposal` as `signer`, setting its creator (the signer's chain) and its tx id (from its nonce,
+// which must not be empty, the signer's certificate and its channel) first.
+Result<SignedBytes> SignProposal(const Signer& signer, Proposal proposal);
 // Builds a proposal with a fresh 24-byte nonce, the current time and its tx id, and signs it.
 Result<SignedBytes> MakeSignedProposal(const Signer& signer, std::string channel, std::string contract,
                                        std::string function, std::vector<std::string> args,
@@ -151,6 +155,9 @@ class RemoteState {
 struct SimulationOptions {
   // Reads see this transaction's own earlier writes (off: Fabric's semantics, reads see committed state).
   bool read_your_writes = false;
+  // An Endorser refuses a proposal whose timestamp is further than this from its clock (PROPOSAL_EXPIRED),
+  // as validation would mark it; 0 checks nothing.
+  std::chrono::milliseconds proposal_window{0};
 };
 
 // Runs `proposal` (already verified by the caller) on `snapshot`: the contract sees the proposal's
@@ -171,6 +178,7 @@ enum class Refusal {
   kBadProposal,           // unparsable, or its tx id is wrong
   kBadSignature,          // the creator's signature does not verify
   kBadCertificate,        // the creator's certificate is untrusted, expired or revoked
+  kProposalExpired,       // its timestamp is outside the proposal window (SimulationOptions)
   kUnknownContract,       // not installed or not defined on this channel
   kEndorsementMismatch,   // this endorser's result differs from the suggestion result
   kContractError,         // the contract answered an error: there is nothing to endorse

@@ -65,10 +65,15 @@ Result<SignedBytes> MakeSignedProposal(const Signer& signer, std::string channel
   p.function = std::move(function);
   p.args = std::move(args);
   p.transient_hash = TransientHash(transient);
-  p.creator = signer.ChainPem();
   p.nonce = crypto::RandomBytes(24);
   p.timestamp_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(crypto::Clock::now().time_since_epoch()).count();
+  return SignProposal(signer, std::move(p));
+}
+
+Result<SignedBytes> SignProposal(const Signer& signer, Proposal p) {
+  if (p.nonce.empty()) return Status::InvalidArgument("a proposal needs a nonce");
+  p.creator = signer.ChainPem();
   p.tx_id = ComputeTxId(p.nonce, signer.certificate.Der(), p.channel);
   ENTENTE_ASSIGN_OR_RETURN(std::string payload, CanonicalJson(p.ToJson()));
   SignedBytes signed_proposal;

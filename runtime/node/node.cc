@@ -47,6 +47,8 @@ Rejection RefusalRejection(endorser::Refusal refusal, const std::string& message
       return with_code(403, ValidationCode::kCertificateUntrusted);
     case endorser::Refusal::kBadSignature:
       return with_code(400, ValidationCode::kBadCreatorSignature);
+    case endorser::Refusal::kProposalExpired:
+      return with_code(400, ValidationCode::kProposalExpired);
     case endorser::Refusal::kInternal:
       return Rejection{500, "INTERNAL", message, std::nullopt};
     default:
@@ -160,6 +162,13 @@ struct Node::State {
       : options(std::move(o)),
         contracts(options.data_dir + "/contracts"),
         waiters(std::make_unique<HeightWaiters>(options.max_waits, options.max_waits_per_member)) {}
+
+  // How this node's endorsers simulate: refusing proposals outside the validators' window.
+  endorser::SimulationOptions EndorsingOptions() const {
+    endorser::SimulationOptions o;
+    o.proposal_window = options.proposal_window;
+    return o;
+  }
 
   std::shared_ptr<const alliance::Membership> Members() const {
     std::shared_lock lock(alliance_mu);
@@ -552,7 +561,7 @@ struct Node::State {
     auto reads = Remote();
     CheckTcerts();
     auto signer = std::make_shared<const endorser::Signer>(NextTcert());
-    endorser::Endorser e(*ledger, contracts, *members->trust, signer, reads.get());
+    endorser::Endorser e(*ledger, contracts, *members->trust, signer, reads.get(), EndorsingOptions());
     endorser::EndorseOutcome outcome = e.EndorseProposal(signed_proposal, transient, suggestion);
     ++(outcome.ok() ? endorsed : refused);
     return outcome;
@@ -597,14 +606,72 @@ struct Node::State {
     return ids;
   }
 
-  // The next wallet TCert of the client whose ECert is `client`; nullptr when the wallet holds none.
-  const endorser::Signer* ClientSigner(const crypto::Certificate& client) {
+  // The next wallet TCert of the client whose ECert is `client`, or with an idempotency `key` the one
+  // that key picks (the same while the wallet's TCerts stay, so that a repeat makes the same tx ids);
+  // nullptr when the wallet holds none.
+  const endorser::Signer* ClientSigner(const crypto::Certificate& client, std::string_view key = {}) {
     for (auto& [id, signers] : options.wallet) {
       if (signers.empty() || signers.front().intermediates.empty()) continue;
       if (signers.front().intermediates.front().Fingerprint() != client.Fingerprint()) continue;
-      return &signers[next_client_tcert++ % signers.size()];
+      if (key.empty()) return &signers[next_client_tcert++ % signers.size()];
+      const crypto::Digest picked = crypto::Sha256(AsBytes(key));
+      return &signers[(std::size_t{picked[0]} << 8 | picked[1]) % signers.size()];
     }
     return nullptr;
+  }
+
+  // The nonce of attempt `attempt` of `client`'s submission with idempotency key `key` (printable
+  // ASCII, so that the parts cannot run into each other).
+  static Bytes KeyedNonce(const crypto::Certificate& client, std::string_view key, int attempt) {
+    const std::string parts = "entente idempotency key\n" + HexEncode(client.Fingerprint()) + "\n" +
+                              std::string(key) + "\n" + std::to_string(attempt);
+    const crypto::Digest digest = crypto::Sha256(AsBytes(parts));
+    return Bytes(digest.begin(), digest.end());
+  }
+
+  // What an earlier submission of `request`'s idempotency key made as `tx_id` in attempt `attempt`,
+  // when it made anything: its outcome (the contract's response read from its block), or the rejection
+  // of a key reused for another request. Nullopt when that attempt's tx id is unknown.
+  std::optional<std::variant<TxOutcome, Rejection>> Repeated(const TxRequest& request, const std::string& tx_id,
+                                                            int attempt) {
+    std::optional<TxStatus> status = CommittedHere(tx_id);
+    if (!status) {
+      auto asked = Relay().Get("/v1/transactions/" + tx_id);
+      auto j = asked.ok() && asked->status == 200 ? ParseJson(asked->body) : Result<Json>(Status::NotFound(""));
+      auto at_relay = j.ok() ? TxStatusFromJson(*j) : Result<TxStatus>(j.status());
+      if (!at_relay.ok() || at_relay->state == TxStatus::State::kUnknown) return std::nullopt;
+      status = *at_relay;
+      if (status->state == TxStatus::State::kCommitted) {
+        // Committed by the relay, not yet here: pending here, as GET /v1/transactions says.
+        status->state = TxStatus::State::kPending;
+      }
+    }
+    TxOutcome outcome;
+    outcome.tx_id = tx_id;
+    outcome.status = *status;
+    outcome.attempts = attempt;
+    if (status->state == TxStatus::State::kPending) {
+      outcome.status.message = "a submission with this idempotency key is pending; GET /v1/transactions/" + tx_id +
+                               " tells when it is committed";
+      return {outcome};
+    }
+    if (status->state != TxStatus::State::kCommitted) return {outcome};
+    auto block = ledger->GetBlock(status->channel, status->block);
+    if (!block.ok() || status->index >= block->envelopes.size()) return {outcome};
+    validation::ParsedEnvelope parsed = validation::ParseEnvelope(block->envelopes[status->index]);
+    if (parsed.proposal && (parsed.proposal->contract != request.contract ||
+                            parsed.proposal->function != request.function || parsed.proposal->args != request.args)) {
+      return {Rejection{422, "IDEMPOTENCY_KEY_REUSED",
+                        "the idempotency key was used for another request (" + parsed.proposal->contract + "." +
+                            parsed.proposal->function + " with other arguments), committed as " + tx_id,
+                        std::nullopt}};
+    }
+    if (parsed.envelope) {
+      if (auto result = endorser::SimulationResult::Parse(parsed.envelope->result); result.ok()) {
+        outcome.response = result->response;
+      }
+    }
+    return {outcome};
   }
 
   // The answer for a client the wallet holds no identity for.
@@ -663,7 +730,7 @@ struct Node::State {
     auto reads = Remote();
     RouteWatch watch(reads.get());
     auto signer = std::make_shared<const endorser::Signer>(NextTcert());
-    endorser::Endorser local(*ledger, contracts, *members->trust, signer, &watch);
+    endorser::Endorser local(*ledger, contracts, *members->trust, signer, &watch, EndorsingOptions());
     auto suggestion = local.SimulateProposal(signed_proposal, transient, &refusal);
     if (!suggestion.ok()) {
       if (refusal == endorser::Refusal::kUnknownContract) {
@@ -682,6 +749,17 @@ struct Node::State {
                       std::move(members)}};
   }
 
+  // The size of the sealed envelope of `signed_proposal` and `result` with `endorsements` endorsements
+  // like this node's own: what the relay will measure, to within a few bytes per endorsement.
+  std::size_t SealedEnvelopeEstimate(const SignedBytes& signed_proposal, const Bytes& result,
+                                     std::size_t endorsements) const {
+    auto bare = CanonicalJson(endorser::Envelope{signed_proposal, result, {}}.ToJson());
+    auto one = CanonicalJson(endorser::Endorsement{options.tcerts.front().ChainPem(), Bytes(72, 0)}.ToJson());
+    std::size_t payload = (bare.ok() ? bare->size() : 0) + endorsements * ((one.ok() ? one->size() : 0) + 1);
+    // Sealed: {"payload": base64 of those bytes, "signature": base64 of a DER signature}.
+    return (payload + 2) / 3 * 4 + 160;
+  }
+
   // Steps 1-3 of DESIGN.md §7 for a signed proposal: the suggestion result, then the endorsements.
   Result<std::variant<Prepared, Rejection>> Prepare(const SignedBytes& signed_proposal,
                                                     const std::map<std::string, Bytes>& transient,
@@ -696,6 +774,18 @@ struct Node::State {
     if (!policy.ok()) return {Rejection{500, "BAD_POLICY", policy.status().message(), std::nullopt}};
     std::vector<std::string> endorsers =
         requested_endorsers.empty() ? EndorsersFor(channel) : requested_endorsers;
+    // Refused before anyone else endorses when the sealed envelope would pass the alliance's limit.
+    const std::size_t estimate = SealedEnvelopeEstimate(signed_proposal, result, endorsers.size());
+    if (estimate > validation::kMaxEnvelopeBytes) {
+      Rejection too_large{413, "PAYLOAD_TOO_LARGE",
+                          "the sealed envelope would be about " + std::to_string(estimate) +
+                              " bytes, larger than the alliance's limit of " +
+                              std::to_string(validation::kMaxEnvelopeBytes) +
+                              " bytes (proposal and result travel base64-encoded); nothing was endorsed or submitted",
+                          std::nullopt};
+      too_large.limit = validation::kMaxEnvelopeBytes;
+      return {too_large};
+    }
     Collected collected = CollectEndorsements(endorsers, signed_proposal, transient, result,
                                               requested_endorsers.empty() ? policy->get() : nullptr);
     PolicyOutcome verdict = (*policy)->Evaluate(collected.identities);
@@ -876,11 +966,36 @@ struct Node::State {
   // Attempt `attempt` of `submission`: steps 1-4 on this thread, then step 6 through SendAndAwait; on
   // MVCC_READ_CONFLICT, or endorsers that simulated other state, the next attempt while retries last.
   void Attempt(std::shared_ptr<Submission> submission, int attempt) {
-    const endorser::Signer* client = ClientSigner(submission->client);
-    if (client == nullptr) return submission->done({NoIdentity(submission->client)});
     const TxRequest& request = submission->request;
-    auto signed_proposal = endorser::MakeSignedProposal(*client, submission->channel, request.contract,
-                                                        request.function, request.args, request.transient);
+    const endorser::Signer* client = ClientSigner(submission->client, request.idempotency_key);
+    if (client == nullptr) return submission->done({NoIdentity(submission->client)});
+    Result<SignedBytes> signed_proposal = Status::Internal("no proposal");
+    if (request.idempotency_key.empty()) {
+      signed_proposal = endorser::MakeSignedProposal(*client, submission->channel, request.contract, request.function,
+                                                     request.args, request.transient);
+    } else {
+      // A repeat of a keyed submission makes the same tx ids: an attempt that exists is answered, not
+      // made again (one that ended in MVCC_READ_CONFLICT goes on to the next attempt while retries last).
+      endorser::Proposal p;
+      p.channel = submission->channel;
+      p.contract = request.contract;
+      p.function = request.function;
+      p.args = request.args;
+      p.transient_hash = endorser::TransientHash(request.transient);
+      p.nonce = KeyedNonce(submission->client, request.idempotency_key, attempt);
+      p.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      const std::string tx_id = endorser::ComputeTxId(p.nonce, client->certificate.Der(), p.channel);
+      if (auto earlier = Repeated(request, tx_id, attempt)) {
+        auto* outcome = std::get_if<TxOutcome>(&*earlier);
+        const bool conflict = outcome != nullptr && outcome->status.state == TxStatus::State::kCommitted &&
+                              outcome->status.code == ValidationCode::kMvccReadConflict;
+        if (!conflict || attempt > request.retry) return submission->done({std::move(*earlier)});
+        return Attempt(submission, attempt + 1);
+      }
+      signed_proposal = endorser::SignProposal(*client, std::move(p));
+    }
     if (!signed_proposal.ok()) return submission->done(signed_proposal.status());
     auto prepared = Prepare(*signed_proposal, request.transient, request.endorsers, nullptr);
     if (!prepared.ok()) return submission->done(prepared.status());
@@ -1046,7 +1161,7 @@ Result<std::variant<shim::Response, Rejection>> Node::Query(const crypto::Certif
   auto members = s.Members();
   auto reads = s.Remote();
   auto signer = std::make_shared<const endorser::Signer>(s.NextTcert());
-  endorser::Endorser local(*s.ledger, s.contracts, *members->trust, signer, reads.get());
+  endorser::Endorser local(*s.ledger, s.contracts, *members->trust, signer, reads.get(), s.EndorsingOptions());
   endorser::Refusal refusal = endorser::Refusal::kNone;
   auto result = local.SimulateProposal(signed_proposal, request.transient, &refusal);
   if (!result.ok()) {

@@ -79,6 +79,9 @@ struct TxRequest {
   bool wait = true;                    // wait for this node's commit of the transaction
   int retry = 0;                       // re-endorse and resubmit up to this many times on MVCC_READ_CONFLICT
   std::chrono::milliseconds timeout{30000};
+  // A repeat with the same key (of the same client, on the same channel) answers the first's status
+  // instead of committing again (docs/api.md, "Idempotent submits"); "" for none.
+  std::string idempotency_key;
 };
 
 // The answer to a submission: its status on this node (committed here with the relay's code and

@@ -11,6 +11,7 @@
 #include "runtime/common/signals.h"
 #include "runtime/node/internal/events.h"
 #include "runtime/node/node.h"
+#include "runtime/validation/validation.h"
 
 namespace entente::node {
 namespace {
@@ -41,8 +42,12 @@ Result<std::map<std::string, Bytes>> TransientFrom(const Json& body) {
   return transient;
 }
 
-// POST /v1/transactions and /v1/queries bodies.
-Result<TxRequest> RequestFrom(const Json& body) {
+// POST /v1/transactions bodies (`submission`) and /v1/queries bodies, which take no wait, retry or timeout.
+Result<TxRequest> RequestFrom(const Json& body, bool submission) {
+  ENTENTE_RETURN_IF_ERROR(submission ? CheckMembers(body, {"channel", "contract", "function", "args", "endorsers",
+                                                            "transient", "wait", "retry", "timeout_ms"})
+                                     : CheckMembers(body, {"channel", "contract", "function", "args", "endorsers",
+                                                            "transient"}));
   TxRequest r;
   auto string_field = [&](const char* name, std::string& out, bool required) -> Status {
     if (!body.contains(name)) {
@@ -112,6 +117,9 @@ Json OutcomeJson(const TxOutcome& o) {
 
 // A proposal the client signed itself: endorse it and hand back the envelope payload to sign.
 http::Response EndorseSignedProposal(Node& node, const http::Request& request, const Json& body) {
+  if (Status known = CheckMembers(body, {"signed_proposal", "transient", "endorsers"}); !known.ok()) {
+    return BadRequest(known.message());
+  }
   auto proposal = SignedBytes::FromJson(body["signed_proposal"]);
   if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
   auto transient = TransientFrom(body);
@@ -142,6 +150,7 @@ http::Response PostSimulation(Node& node, const http::Request& request) {
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
   const Json& j = std::get<Json>(body);
+  if (Status known = CheckMembers(j, {"signed_proposal", "transient"}); !known.ok()) return BadRequest(known.message());
   if (!j.contains("signed_proposal")) return BadRequest("expected {signed_proposal, transient}");
   auto proposal = SignedBytes::FromJson(j["signed_proposal"]);
   if (!proposal.ok()) return BadRequest("signed_proposal: " + proposal.status().message());
@@ -176,8 +185,12 @@ Node::SubmitDone AnswerOn(std::shared_ptr<http::Responder> answer) {
 
 // POST /v1/envelopes: an envelope the client sealed, submitted through this node.
 void PostEnvelope(Node& node, const http::Request& request, std::shared_ptr<http::Responder> answer) {
+  if (request.body.size() > validation::kMaxEnvelopeBytes) return answer->Reply(api::EnvelopeTooLarge(request.body.size()));
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return answer->Reply(*error);
+  if (Status known = CheckMembers(std::get<Json>(body), {"payload", "signature"}); !known.ok()) {
+    return answer->Reply(BadRequest("the body is not an envelope {payload, signature}: " + known.message()));
+  }
   if (auto sealed = SignedBytes::FromJson(std::get<Json>(body)); !sealed.ok()) {
     return answer->Reply(BadRequest("the body is not an envelope {payload, signature}: " + sealed.status().message()));
   }
@@ -190,6 +203,18 @@ void PostEnvelope(Node& node, const http::Request& request, std::shared_ptr<http
                     request.peer->subject().chain, ResumeOn(answer), AnswerOn(answer));
 }
 
+// The Idempotency-Key header of `request`: "" when absent; InvalidArgument unless it is 1-255
+// printable ASCII characters.
+Result<std::string> IdempotencyKey(const http::Request& request) {
+  auto key = request.Header("idempotency-key");
+  if (!key) return std::string();
+  if (key->empty() || key->size() > 255) return Status::InvalidArgument("Idempotency-Key must have 1 to 255 characters");
+  for (char c : *key) {
+    if (c < 0x20 || c > 0x7e) return Status::InvalidArgument("Idempotency-Key must be printable ASCII");
+  }
+  return *key;
+}
+
 // POST /v1/transactions: a transaction this node runs for the caller (or endorses, for a proposal the
 // caller signed), answered once committed here.
 void PostTransaction(Node& node, const http::Request& request, std::shared_ptr<http::Responder> answer) {
@@ -198,8 +223,11 @@ void PostTransaction(Node& node, const http::Request& request, std::shared_ptr<h
   if (std::get<Json>(body).contains("signed_proposal")) {
     return answer->Reply(EndorseSignedProposal(node, request, std::get<Json>(body)));
   }
-  auto tx = RequestFrom(std::get<Json>(body));
+  auto tx = RequestFrom(std::get<Json>(body), true);
   if (!tx.ok()) return answer->Reply(BadRequest(tx.status().message()));
+  auto key = IdempotencyKey(request);
+  if (!key.ok()) return answer->Reply(BadRequest(key.status().message()));
+  tx->idempotency_key = std::move(*key);
   // The router admits only requests with a certificate.
   node.Submit(*request.peer, *tx, ResumeOn(answer), AnswerOn(answer));
 }
@@ -207,7 +235,7 @@ void PostTransaction(Node& node, const http::Request& request, std::shared_ptr<h
 http::Response PostQuery(Node& node, const http::Request& request) {
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
-  auto tx = RequestFrom(std::get<Json>(body));
+  auto tx = RequestFrom(std::get<Json>(body), false);
   if (!tx.ok()) return BadRequest(tx.status().message());
   auto result = node.Query(*request.peer, *tx);
   if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
@@ -219,6 +247,9 @@ http::Response PostProposal(const Node& node, const http::Request& request) {
   auto body = JsonBody(request);
   if (auto* error = std::get_if<http::Response>(&body)) return *error;
   const Json& j = std::get<Json>(body);
+  if (Status known = CheckMembers(j, {"signed_proposal", "transient", "suggestion"}); !known.ok()) {
+    return BadRequest(known.message());
+  }
   if (!j.contains("signed_proposal") || !j.contains("suggestion") || !j["suggestion"].is_string()) {
     return BadRequest("expected {signed_proposal, transient, suggestion}");
   }

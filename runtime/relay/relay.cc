@@ -134,6 +134,10 @@ Status Relay::Health() const {
 Result<Acceptance> Relay::Submit(ByteView envelope, const Submitter* submitter) {
   State& s = *state_;
   if (envelope.empty()) return Status::InvalidArgument("empty envelope");
+  if (envelope.size() > validation::kMaxEnvelopeBytes) {
+    return Status::InvalidArgument("an envelope of " + std::to_string(envelope.size()) + " bytes is larger than the " +
+                                   "alliance's limit of " + std::to_string(validation::kMaxEnvelopeBytes) + " bytes");
+  }
   if (Status health = Health(); !health.ok()) {
     return Status::Unavailable("the relay does not order now: " + health.message());
   }
@@ -382,11 +386,6 @@ std::string Relay::Metrics() const {
     }
   }
   return out.str();
-}
-
-std::optional<std::size_t> Relay::MaxEnvelopeBytes() const {
-  if (!state_->ordering) return std::nullopt;
-  return internal::MaxEnvelopeBytes();
 }
 
 bool Relay::WaitIdle(std::chrono::milliseconds timeout) const {

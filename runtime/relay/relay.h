@@ -119,12 +119,8 @@ class Relay {
   // Unavailable when the pipeline has stopped (see Health). A null `submitter` is an in-process caller.
   // Replicated, it returns once etcd acknowledged the batch holding it (a quorum of its members has
   // it); Unavailable when etcd did not within ~2 s (the envelope may still be ordered: the status
-  // tells); InvalidArgument past MaxEnvelopeBytes.
+  // tells). InvalidArgument past validation::kMaxEnvelopeBytes, the alliance's envelope limit.
   Result<Acceptance> Submit(ByteView envelope, const Submitter* submitter = nullptr);
-
-  // The largest envelope Submit takes (the replicated log's batch limit); nullopt without a limit
-  // besides the service's body limit.
-  std::optional<std::size_t> MaxEnvelopeBytes() const;
 
   // Whether a connection's certificate identifies a member now (alliance::CheckPeerCertificate against
   // the current membership and CRLs): OK, or PermissionDenied with the reason.

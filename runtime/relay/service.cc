@@ -10,6 +10,7 @@
 #include "runtime/common/signed_bytes.h"
 #include "runtime/http/http.h"
 #include "runtime/relay/relay.h"
+#include "runtime/validation/validation.h"
 
 namespace entente::relay {
 namespace {
@@ -35,18 +36,14 @@ Result<std::optional<std::uint64_t>> NumberParam(const http::Request& request, s
 http::Response PostEnvelope(Relay& relay, const http::Request& request) {
   auto parsed = ParseJson(request.body);
   if (!parsed.ok()) return http::Problem(400, "Bad Request", "the body is not JSON: " + parsed.status().message());
-  auto envelope = SignedBytes::FromJson(*parsed);
+  Status known = CheckMembers(*parsed, {"payload", "signature"});
+  auto envelope = known.ok() ? SignedBytes::FromJson(*parsed) : Result<SignedBytes>(known);
   if (!envelope.ok()) {
     return http::Problem(400, "Bad Request",
                          "the body is not an envelope {payload, signature}: " + envelope.status().message());
   }
   if (!request.peer) return http::Problem(401, "Unauthorized", "a client certificate is required");
-  if (auto limit = relay.MaxEnvelopeBytes(); limit && request.body.size() > *limit) {
-    return http::Problem(413, "Payload Too Large",
-                         "an envelope of " + std::to_string(request.body.size()) +
-                             " bytes does not fit in a batch of the ordered log (at most " + std::to_string(*limit) +
-                             ")");
-  }
+  if (request.body.size() > validation::kMaxEnvelopeBytes) return api::EnvelopeTooLarge(request.body.size());
   Submitter submitter{*request.peer, request.peer_chain};
   auto accepted = relay.Submit(AsBytes(request.body), &submitter);
   if (!accepted.ok()) {

@@ -126,6 +126,11 @@ Result<std::unique_ptr<EndorsementPolicy>> ParsePolicy(std::string_view text, st
 
 // ---- Envelope validation ----
 
+// The most bytes a sealed envelope may have anywhere in the alliance (docs/api.md, "Limits"): every
+// relay refuses a larger one before logging it (413), and a node refuses a request whose envelope
+// would be larger before it asks for endorsements. It fits one batch of the replicated relays' log.
+inline constexpr std::size_t kMaxEnvelopeBytes = 255 << 10;
+
 struct ValidationContext {
   const crypto::TrustStore* trust = nullptr;
   const AllianceView* alliance = nullptr;

@@ -241,9 +241,11 @@ std::pair<int, Json> RunningAlliance::Submit(const std::string& node_id, const s
 }
 
 std::pair<int, Json> RunningAlliance::Call(const std::string& node_id, const std::string& who, const std::string& method,
-                                           const std::string& target, const std::string& body) const {
+                                           const std::string& target, const std::string& body,
+                                           std::vector<std::pair<std::string, std::string>> headers) const {
   auto client = Client(node_id, who);
-  auto response = client->Send(method, target, body, {{"Content-Type", "application/json"}});
+  headers.emplace_back("Content-Type", "application/json");
+  auto response = client->Send(method, target, body, std::move(headers));
   REQUIRE_MESSAGE(response.ok(), response.status().ToString());
   auto parsed = ParseJson(response->body);
   return {response->status, parsed.ok() ? *parsed : Json()};

@@ -54,7 +54,8 @@ class RunningAlliance {
   // Sends `method` `target` (with `body`, when not empty) to `node_id` ("relay" for the relay) as `who`;
   // returns the HTTP status and the JSON body (null when the body is not JSON).
   std::pair<int, Json> Call(const std::string& node_id, const std::string& who, const std::string& method,
-                            const std::string& target, const std::string& body = "") const;
+                            const std::string& target, const std::string& body = "",
+                            std::vector<std::pair<std::string, std::string>> headers = {}) const;
   // `who` signed `proposal` itself: node `node_id` endorses it (POST /v1/transactions with the signed
   // proposal) and returns the envelope for `who` to seal.
   endorser::Envelope EndorseSigned(const std::string& node_id, const std::string& who, const SignedBytes& proposal) const;

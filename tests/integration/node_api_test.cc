@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "tests/integration/alliance_fixture.h"
+#include "runtime/validation/validation.h"
 #include "tests/support/must.h"
 
 namespace entente::testing {
@@ -151,6 +152,114 @@ TEST_CASE("A contract error is 422 CONTRACT_ERROR with the contract's response o
     CHECK(body["response"]["status"].get<int>() >= 400);
     CHECK_FALSE(body["response"]["message"].get<std::string>().empty());
   }
+}
+
+TEST_CASE("A record too large for an envelope is refused with 413 and the alliance's limit before endorsement; one that fits commits") {
+  RunningAlliance& a = SharedAlliance();
+  auto publish = [&](const std::string& id, std::size_t bytes) {
+    return a.Submit("a1", "alice", Json{{"contract", "data_exchange"},
+                                        {"function", "PublishRecord"},
+                                        {"args", {id, std::string(bytes, 'r'), "a large record"}}});
+  };
+  auto [status, refused] = publish("too-large-1", 150 << 10);
+  CHECK_MESSAGE(status == 413, refused.dump());
+  CHECK(refused["reason"] == "PAYLOAD_TOO_LARGE");
+  CHECK(refused["limit"] == validation::kMaxEnvelopeBytes);
+  CHECK_FALSE(refused.contains("tx_id"));
+  auto [fits_status, fits] = publish("fits-1", 20 << 10);
+  REQUIRE_MESSAGE(fits_status == 200, fits.dump());
+  CHECK(fits["code_name"] == "VALID");
+}
+
+TEST_CASE("An envelope past the alliance's limit is 413 with the limit at a node and at the relay, not a broken connection") {
+  RunningAlliance& a = SharedAlliance();
+  const std::string envelope =
+      Json{{"payload", std::string(validation::kMaxEnvelopeBytes, 'A')}, {"signature", "AAAA"}}.dump();
+  for (const char* where : {"a1", "relay"}) {
+    const std::string what = where;
+    CAPTURE(what);
+    auto [status, body] = a.Call(where, "alice", "POST", "/v1/envelopes", envelope);
+    CHECK(status == 413);
+    CHECK(body["limit"] == validation::kMaxEnvelopeBytes);
+    CHECK(body["size"] == envelope.size());
+  }
+}
+
+TEST_CASE("A request with a field the endpoint does not take is refused with 400 naming it, not ignored") {
+  RunningAlliance& a = SharedAlliance();
+  Json misspelt{{"contract", "asset_transfer"}, {"function", "CreateAsset"}, {"args", {"wiat-1", "red", "1", "alice", "5"}},
+                {"wiat", false}};
+  auto [status, body] = a.Call("a1", "alice", "POST", "/v1/transactions", misspelt.dump());
+  CHECK(status == 400);
+  CHECK(body["detail"].get<std::string>().find("unknown field 'wiat'") != std::string::npos);
+  // A query waits for nothing: retry belongs to submissions only.
+  Json query{{"contract", "asset_transfer"}, {"function", "ReadAsset"}, {"args", {"x"}}, {"retry", 2}};
+  auto [query_status, query_body] = a.Call("a1", "alice", "POST", "/v1/queries", query.dump());
+  CHECK(query_status == 400);
+  CHECK(query_body["detail"].get<std::string>().find("unknown field 'retry'") != std::string::npos);
+  auto [envelope_status, envelope_body] =
+      a.Call("relay", "alice", "POST", "/v1/envelopes", Json{{"payload", "AAAA"}, {"signature", "AAAA"}, {"x", 1}}.dump());
+  CHECK(envelope_status == 400);
+  CHECK(envelope_body["detail"].get<std::string>().find("unknown field 'x'") != std::string::npos);
+}
+
+TEST_CASE("A node refuses to endorse a proposal already outside the validators' window: PROPOSAL_EXPIRED, nothing submitted") {
+  RunningAlliance& a = SharedAlliance();
+  endorser::Proposal stale;
+  stale.channel = "chainA";
+  stale.contract = "asset_transfer";
+  stale.function = "CreateAsset";
+  stale.args = {"stale-1", "red", "1", "alice", "5"};
+  stale.nonce = Bytes(24, 7);
+  const auto ten_minutes_ago = std::chrono::system_clock::now() - std::chrono::minutes(10);
+  stale.timestamp_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ten_minutes_ago.time_since_epoch()).count();
+  SignedBytes signed_stale = Must(endorser::SignProposal(a.SignerOf("alice", 1), stale));
+  auto [status, body] = a.Submit("a1", "alice", Json{{"signed_proposal", signed_stale.ToJson()}});
+  CHECK_MESSAGE(status == 400, body.dump());
+  CHECK(body["code_name"] == "PROPOSAL_EXPIRED");
+  CHECK(body["detail"].get<std::string>().find("window") != std::string::npos);
+}
+
+TEST_CASE("A custodial submit repeated with the same Idempotency-Key commits once and answers the first's status") {
+  RunningAlliance& a = SharedAlliance();
+  Json create{{"contract", "asset_transfer"}, {"function", "CreateAsset"}, {"args", {"keyed-1", "red", "1", "alice", "5"}}};
+  const std::vector<std::pair<std::string, std::string>> key{{"Idempotency-Key", "order-4711"}};
+  auto [first_status, first] = a.Call("a1", "alice", "POST", "/v1/transactions", create.dump(), key);
+  REQUIRE_MESSAGE(first_status == 200, first.dump());
+  REQUIRE(first["code_name"] == "VALID");
+  auto [height_status, before] = a.Call("relay", "alice", "GET", "/v1/channels/chainA");
+  REQUIRE(height_status == 200);
+
+  // The answer was lost, say: the caller sends the same request again, to this node or another.
+  for (const char* node : {"a1", "a2"}) {
+    const std::string what = node;
+    CAPTURE(what);
+    auto [again_status, again] = a.Call(node, "alice", "POST", "/v1/transactions", create.dump(), key);
+    REQUIRE_MESSAGE(again_status == 200, again.dump());
+    CHECK(again["tx_id"] == first["tx_id"]);
+    CHECK(again["code_name"] == "VALID");
+    CHECK(again["block"] == first["block"]);
+    CHECK(again["response"] == first["response"]);
+  }
+  auto [after_status, after] = a.Call("relay", "alice", "GET", "/v1/channels/chainA");
+  REQUIRE(after_status == 200);
+  CHECK(after["height"] == before["height"]);  // nothing was submitted again
+
+  // The same key for another request is refused; another key runs it.
+  Json other = create;
+  other["args"][0] = "keyed-2";
+  auto [reused_status, reused] = a.Call("a1", "alice", "POST", "/v1/transactions", other.dump(), key);
+  CHECK(reused_status == 422);
+  CHECK(reused["reason"] == "IDEMPOTENCY_KEY_REUSED");
+  auto [fresh_status, fresh] =
+      a.Call("a1", "alice", "POST", "/v1/transactions", other.dump(), {{"Idempotency-Key", "order-4712"}});
+  REQUIRE_MESSAGE(fresh_status == 200, fresh.dump());
+  CHECK(fresh["code_name"] == "VALID");
+  CHECK(fresh["tx_id"] != first["tx_id"]);
+  auto [bad_status, bad] =
+      a.Call("a1", "alice", "POST", "/v1/transactions", other.dump(), {{"Idempotency-Key", std::string(256, 'k')}});
+  CHECK(bad_status == 400);
 }
 
 }  // namespace

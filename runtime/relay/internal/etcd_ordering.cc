@@ -1,5 +1,7 @@
 #include "runtime/relay/internal/etcd_ordering.h"
 
+#include "runtime/validation/validation.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -11,6 +13,7 @@
 
 #include "runtime/common/log.h"
 #include "runtime/relay/internal/batch_log.h"
+#include "runtime/validation/validation.h"
 
 namespace entente::relay::internal {
 namespace {
@@ -33,6 +36,8 @@ struct Pending {
 }  // namespace
 
 std::size_t MaxEnvelopeBytes() { return kMaxBatchBytes - kBatchOverhead - kLengthBytes; }
+static_assert(validation::kMaxEnvelopeBytes <= kMaxBatchBytes - kBatchOverhead - kLengthBytes,
+              "an envelope of the alliance's limit must fit one batch of the replicated log");
 
 struct EtcdOrdering::Impl {
   OrderingOptions options;
