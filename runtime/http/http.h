@@ -75,6 +75,21 @@ Response Problem(int status, std::string title, std::string detail, const Json& 
 // turn into a 500 problem. A request that waits for news uses a DeferredHandler instead.
 using Handler = std::function<Response(const Request&)>;
 
+// The body of a streamed answer (Responder::Stream), sent piece by piece as news arrives: server-sent
+// events. Thread-safe.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Queues `piece` to be sent as it is (one chunk). Returns false, sending nothing, once the client left,
+  // a write failed or the server stops: the producer should stop then.
+  virtual bool Send(std::string piece) = 0;
+  // Ends the body; the connection then serves its next request (or closes, as the head said).
+  virtual void End() = 0;
+  // Runs `work` on the server's handler pool while the stream is open: for news that arrives on a
+  // thread that must not build the next piece.
+  virtual void Resume(std::function<void()> work) = 0;
+};
+
 // The answer to a request, given later, once, from any thread: a handler that waits for news (a
 // long-poll, an event stream) returns at once and hands its Responder to whatever brings the news,
 // so that no thread is held while it waits. Thread-safe.
@@ -90,6 +105,11 @@ class Responder {
   // wait: for news that calls for more work than building the answer (a retry). Nothing runs when the
   // request was answered already.
   virtual void Resume(std::function<void()> work) = 0;
+  // Answers with a streamed body instead of Reply: sends `head`'s status and headers now, with chunked
+  // transfer encoding (its body is ignored), and returns the stream for the body. Null when the
+  // request was answered already or the client left. The stream keeps its connection alive: release
+  // it (the producer's last reference) before the Server is destroyed.
+  virtual std::shared_ptr<ResponseStream> Stream(Response head) = 0;
 };
 
 // A handler that answers through its Responder, now or later. It runs on the handler pool and, like a

@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <future>
 #include <mutex>
@@ -215,6 +216,28 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
   }
 
+  // From any thread, for a streamed answer: sends `head` (status and headers, chunked), then each
+  // piece queued, then the last chunk once ended. Pieces queued after the connection closed are dropped.
+  void PostStreamHead(Response head) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), head = std::move(head)]() mutable {
+      self->WriteStreamHead(std::move(head));
+    });
+  }
+  void PostStreamPiece(std::string piece) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), piece = std::move(piece)]() mutable {
+      self->pieces_.push_back(std::move(piece));
+      self->PumpStream();
+    });
+  }
+  void PostStreamEnd() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_ended_ = true;
+      self->PumpStream();
+    });
+  }
+  // False once the connection closed (from any thread).
+  bool open() const { return !closed_.load(); }
+
  private:
   enum class State { kHandshake, kIdle, kReading, kHandling, kWriting, kClosing };
 
@@ -393,6 +416,62 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Writes the head of a streamed answer; its body follows through PumpStream.
+  void WriteStreamHead(Response head) {
+    if (state_ == State::kClosing) return;
+    bhttp::response<bhttp::string_body> built = ToBeast(std::move(head), version_, keep_alive_ && !stop_requested_ &&
+                                                                               !core_->stopping(),
+                                                        false, core_->log());
+    stream_head_.emplace(built.result(), built.version());
+    for (const auto& field : built.base()) {
+      if (field.name() != bhttp::field::content_length) stream_head_->base().insert(field.name_string(), field.value());
+    }
+    stream_head_->keep_alive(built.keep_alive());
+    stream_head_->chunked(true);
+    stream_serializer_.emplace(*stream_head_);
+    state_ = State::kWriting;
+    stream_writing_ = true;
+    tcp().expires_after(core_->options().write_timeout);
+    bhttp::async_write_header(stream_, *stream_serializer_, [self = shared_from_this()](error_code ec, std::size_t) {
+      self->stream_writing_ = false;
+      if (ec) return self->Close();
+      self->tcp().expires_never();
+      self->PumpStream();
+    });
+  }
+
+  // Writes the next queued piece of a streamed body as one chunk, or the last chunk once it ended.
+  void PumpStream() {
+    if (!stream_head_ || stream_writing_ || state_ == State::kClosing) return;
+    if (!pieces_.empty()) {
+      stream_piece_ = std::move(pieces_.front());
+      pieces_.pop_front();
+      stream_writing_ = true;
+      tcp().expires_after(core_->options().write_timeout);
+      net::async_write(stream_, bhttp::make_chunk(net::buffer(stream_piece_)),
+                       [self = shared_from_this()](error_code ec, std::size_t) {
+                         self->stream_writing_ = false;
+                         if (ec) return self->Close();
+                         self->tcp().expires_never();
+                         self->PumpStream();
+                       });
+      return;
+    }
+    if (!stream_ended_) return;
+    stream_writing_ = true;
+    tcp().expires_after(core_->options().write_timeout);
+    net::async_write(stream_, bhttp::make_chunk_last(), [self = shared_from_this()](error_code ec, std::size_t) {
+      const bool keep_alive = self->stream_head_->keep_alive();
+      self->stream_writing_ = false;
+      self->stream_serializer_.reset();
+      self->stream_head_.reset();
+      self->stream_ended_ = false;
+      if (ec) return self->Close();
+      if (!keep_alive || self->stop_requested_ || self->core_->stopping()) return self->GracefulClose();
+      self->ReadRequest();
+    });
+  }
+
   // Sends a problem for a request that could not be read, then closes the connection.
   void RespondAndClose(int status, std::string title, std::string detail) {
     core_->log().debug("{}: {} {}: {}", remote_, status, title, detail);
@@ -436,6 +515,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     state_ = State::kClosing;
+    closed_ = true;
+    pieces_.clear();
     error_code ec;
     tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
     tcp().close();
@@ -447,6 +528,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::empty_body> interim_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
+  // A streamed answer: its head, the serializer that wrote it, the pieces not yet written.
+  std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+  std::deque<std::string> pieces_;
+  std::string stream_piece_;  // the piece being written
+  bool stream_writing_ = false;
+  bool stream_ended_ = false;
+  std::atomic<bool> closed_{false};
   internal::PeerCertificates peer_;
   std::string remote_ = "unknown";
   State state_ = State::kHandshake;
@@ -562,6 +651,8 @@ class SessionResponder : public Responder, public std::enable_shared_from_this<S
     });
   }
 
+  std::shared_ptr<ResponseStream> Stream(Response head) override;
+
   void Resume(std::function<void()> work) override {
     {
       std::lock_guard lock(mu_);
@@ -583,6 +674,50 @@ class SessionResponder : public Responder, public std::enable_shared_from_this<S
   std::mutex mu_;
   std::shared_ptr<Session> session_;  // GUARDED_BY(mu_); null once replied
 };
+
+// The body of one streamed answer of a session; keeps the session alive while it is held.
+class SessionStream : public ResponseStream {
+ public:
+  SessionStream(ServerCore* core, std::shared_ptr<Session> session) : core_(core), session_(std::move(session)) {}
+  ~SessionStream() override { End(); }
+
+  bool Send(std::string piece) override {
+    if (ended_.load() || !session_->open() || core_->stopping()) return false;
+    session_->PostStreamPiece(std::move(piece));
+    return true;
+  }
+  void End() override {
+    if (!ended_.exchange(true)) session_->PostStreamEnd();
+  }
+  void Resume(std::function<void()> work) override {
+    if (ended_.load() || !session_->open()) return;
+    core_->RunOnPool([core = core_, work = std::move(work)] {
+      try {
+        work();
+      } catch (const std::exception& e) {
+        core->log().error("a stream's work threw: {}", e.what());
+      } catch (...) {
+        core->log().error("a stream's work threw a non-standard exception");
+      }
+    });
+  }
+
+ private:
+  ServerCore* const core_;
+  const std::shared_ptr<Session> session_;
+  std::atomic<bool> ended_{false};
+};
+
+std::shared_ptr<ResponseStream> SessionResponder::Stream(Response head) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mu_);
+    session.swap(session_);
+  }
+  if (!session || !session->open()) return nullptr;
+  session->PostStreamHead(std::move(head));
+  return std::make_shared<SessionStream>(core_, std::move(session));
+}
 
 void ServerCore::RunOnPool(std::function<void()> work) {
   {

@@ -8,6 +8,9 @@ namespace entente::node::internal {
 namespace {
 
 constexpr std::uint64_t kMaxBlocksPerAnswer = 100;
+// A stream with no new block for this long sends a comment line, so that proxies keep it open and a
+// client that left is noticed.
+constexpr std::chrono::milliseconds kHeartbeat{15000};
 
 Result<std::uint64_t> Number(const std::string& text, std::string_view what) {
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
@@ -65,6 +68,48 @@ http::Response EventsAnswer(const Node& node, const std::string& channel, std::u
   return response;
 }
 
+// One open event stream: the events of every block from `next_` as the node commits them, until the
+// client leaves or the node stops. Lives as long as a wait or a piece of work holds it.
+class EventStream : public std::enable_shared_from_this<EventStream> {
+ public:
+  EventStream(const Node& node, std::string channel, std::uint64_t next, std::string member,
+              std::shared_ptr<http::ResponseStream> out)
+      : node_(node), channel_(std::move(channel)), next_(next), member_(std::move(member)), out_(std::move(out)) {}
+
+  // Sends the events of every block from next_ up to the height, then waits for the next block (or
+  // kHeartbeat), holding no thread.
+  void Step() {
+    const std::uint64_t height = node_.Height(channel_).height;
+    for (; next_ < height; ++next_) {
+      auto block = node_.GetBlock(channel_, next_);
+      if (!block.ok()) {
+        out_->Send("event: error\ndata: " + DumpJson(Json{{"detail", block.status().message()}}) + "\n\n");
+        return out_->End();
+      }
+      std::string piece;
+      AppendBlockEvents(piece, channel_, *block);
+      if (!out_->Send(std::move(piece))) return;
+    }
+    auto self = shared_from_this();
+    Status waiting = node_.WhenBlocks(channel_, next_, kHeartbeat, member_,
+                                      [self] { self->out_->Resume([self] { self->Woken(); }); });
+    // The node stops, or max_waits streams and commits wait already: the client reconnects after `retry`.
+    if (!waiting.ok()) out_->End();
+  }
+
+ private:
+  void Woken() {
+    if (node_.Height(channel_).height <= next_ && !out_->Send(": keep-alive\n\n")) return;
+    Step();
+  }
+
+  const Node& node_;
+  const std::string channel_;
+  std::uint64_t next_;
+  const std::string member_;
+  const std::shared_ptr<http::ResponseStream> out_;
+};
+
 }  // namespace
 
 void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<http::Responder> responder) {
@@ -79,7 +124,7 @@ void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<h
     if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
     from = *n + 1;
   }
-  std::uint64_t wait_ms = 25000;
+  std::optional<std::uint64_t> wait_ms;
   if (auto text = request.Query("wait_ms")) {
     auto n = Number(*text, "wait_ms");
     if (!n.ok()) return responder->Reply(http::Problem(400, "Bad Request", n.status().message()));
@@ -92,8 +137,18 @@ void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<h
     return responder->Reply(http::Problem(403, "Forbidden",
                                           request.peer->SubjectText() + " may not read the events of " + channel));
   }
+  if (!wait_ms) {
+    // A stream that stays open: each block's events are sent (and flushed) as the node commits it.
+    http::Response head;
+    head.content_type = "text/event-stream";
+    head.headers.push_back({"Cache-Control", "no-cache"});
+    auto out = responder->Stream(std::move(head));
+    if (!out || !out->Send("retry: 1000\n\n")) return;
+    std::make_shared<EventStream>(node, channel, from, request.peer->subject().chain, std::move(out))->Step();
+    return;
+  }
   auto answer = [&node, channel, from] { return EventsAnswer(node, channel, from); };
-  Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(wait_ms), request.peer->subject().chain,
+  Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(*wait_ms), request.peer->subject().chain,
                                    [responder, answer] { responder->ReplyWith(answer); });
   if (waiting.ok()) return;
   http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());

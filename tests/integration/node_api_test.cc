@@ -2,7 +2,10 @@
 // status of a transaction at nodes and relay, one error shape, answers that keep the reason.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "tests/integration/alliance_fixture.h"
@@ -260,6 +263,64 @@ TEST_CASE("A custodial submit repeated with the same Idempotency-Key commits onc
   auto [bad_status, bad] =
       a.Call("a1", "alice", "POST", "/v1/transactions", other.dump(), {{"Idempotency-Key", std::string(256, 'k')}});
   CHECK(bad_status == 400);
+}
+
+TEST_CASE("An event stream stays open and sends a new block's events as the node commits it, without a reconnect") {
+  RunningAlliance& a = SharedAlliance();
+  auto [height_status, channel] = a.Call("a3", "alice", "GET", "/v1/channels/chainA");
+  REQUIRE(height_status == 200);
+  const std::uint64_t from = channel["height"].get<std::uint64_t>();
+
+  std::mutex mu;
+  std::condition_variable changed;
+  std::string received;
+  bool ended = false;
+  std::atomic<bool> enough{false};
+  auto client = a.Client("a3", "alice");
+  std::thread reader([&] {
+    auto status = client->Stream(
+        "GET", "/v1/events?channel=chainA&from=" + std::to_string(from), "",
+        [&](std::string_view piece) {
+          std::lock_guard lock(mu);
+          received.append(piece);
+          changed.notify_all();
+          return !enough.load();
+        },
+        std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    std::lock_guard lock(mu);
+    ended = true;
+    if (!status.ok()) received += "\n[stream failed: " + status.status().ToString() + "]";
+    changed.notify_all();
+  });
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return received.find("retry: 1000") != std::string::npos; }));
+    CHECK_FALSE(ended);  // open, with no block to send yet
+  }
+  auto [status, created] = a.Submit("a1", "alice", Json{{"contract", "asset_transfer"},
+                                                         {"function", "CreateAsset"},
+                                                         {"args", {"streamed-1", "red", "1", "alice", "5"}}});
+  REQUIRE_MESSAGE(status == 200, created.dump());
+  const std::uint64_t block = created["block"].get<std::uint64_t>();
+  const std::string its_event = "\"number\":" + std::to_string(block) + ",";
+  {
+    std::unique_lock lock(mu);
+    CHECK(changed.wait_for(lock, std::chrono::seconds(15), [&] { return received.find(its_event) != std::string::npos; }));
+    CAPTURE(received);
+    CHECK(received.find("id: " + std::to_string(block) + "\nevent: block") != std::string::npos);
+    CHECK_FALSE(ended);  // still open after the block's events
+  }
+  enough = true;
+  // The next piece ends the reader: another block's events.
+  a.Submit("a1", "alice", Json{{"contract", "asset_transfer"},
+                               {"function", "CreateAsset"},
+                               {"args", {"streamed-2", "red", "1", "alice", "5"}}});
+  reader.join();
+  // Resumed from that block, the bounded form answers its events and ends.
+  auto resumed = a.Client("a3", "alice")->Get("/v1/events?channel=chainA&from=" + std::to_string(block) + "&wait_ms=0");
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == 200);
+  CHECK(resumed->body.find("id: " + std::to_string(block)) != std::string::npos);
 }
 
 }  // namespace

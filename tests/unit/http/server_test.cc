@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,6 +253,58 @@ TEST_CASE("A Client reconnects after the server closed its idle connection") {
   CHECK(BodyJson(*first)["remote"] != BodyJson(*second)["remote"]);
   auto posted = client.Post("/echo", "{}");  // the connection is fresh again: a POST is fine too
   REQUIRE(posted.ok());
+}
+
+TEST_CASE("A streamed answer sends each piece as it is queued, ends, and leaves the connection serving") {
+  const Pki& pki = SharedPki();
+  Router router = TestRouter();
+  std::vector<std::thread> producers;
+  std::mutex mu;
+  router.AddDeferred("GET", "/stream", {}, [&](const Request&, std::shared_ptr<Responder> responder) {
+    Response head;
+    head.content_type = "text/event-stream";
+    auto out = responder->Stream(std::move(head));
+    REQUIRE(out != nullptr);
+    CHECK(out->Send("one\n"));
+    std::lock_guard lock(mu);
+    producers.emplace_back([out] {
+      std::this_thread::sleep_for(milliseconds(300));
+      out->Send("two\n");
+      out->End();
+      CHECK_FALSE(out->Send("after the end\n"));
+    });
+  });
+  auto started = Server::Start(FastOptions(pki.server), router.AsDeferredHandler());
+  REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+  auto server = std::move(started).value();
+  Client client(ClientFor(*server, pki.client));
+
+  // Read piece by piece: "one" arrives while the answer is still open.
+  std::vector<std::pair<std::string, SteadyClock::time_point>> pieces;
+  auto status = client.Stream("GET", "/stream", "", [&](std::string_view data) {
+    pieces.emplace_back(std::string(data), SteadyClock::now());
+    return true;
+  }, SteadyClock::now() + std::chrono::seconds(5));
+  REQUIRE_MESSAGE(status.ok(), status.status().ToString());
+  CHECK(*status == 200);
+  std::string body;
+  for (const auto& [piece, at] : pieces) body += piece;
+  CHECK(body == "one\ntwo\n");
+  REQUIRE(pieces.size() >= 2);
+  CHECK(pieces.back().second - pieces.front().second >= milliseconds(200));
+
+  // Read whole, then the same connection answers the next request.
+  auto whole = client.Get("/stream");
+  REQUIRE_MESSAGE(whole.ok(), whole.status().ToString());
+  CHECK(whole->body == "one\ntwo\n");
+  CHECK(whole->content_type == "text/event-stream");
+  auto first = client.Get("/whoami");
+  auto next = client.Get("/whoami");
+  REQUIRE(first.ok());
+  REQUIRE(next.ok());
+  CHECK(BodyJson(*first)["remote"] == BodyJson(*next)["remote"]);
+  std::lock_guard lock(mu);
+  for (std::thread& t : producers) t.join();
 }
 
 TEST_CASE("A body over the limit gets a 413 problem and the server keeps serving") {
