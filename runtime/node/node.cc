@@ -1255,6 +1255,12 @@ Result<std::optional<ledger::VersionedValue>> Node::GetState(std::string_view ch
   return state_->ledger->GetSnapshot()->Get(channel, contract, key);
 }
 
+Result<ledger::RangePage> Node::GetStateRange(std::string_view channel, std::string_view contract,
+                                              std::string_view start, std::string_view end, std::size_t page_size,
+                                              std::string_view bookmark) const {
+  return state_->ledger->GetSnapshot()->Range(channel, contract, start, end, page_size, bookmark);
+}
+
 ledger::Savepoint Node::Height(std::string_view channel) const { return state_->ledger->GetSavepoint(channel); }
 
 bool Node::KnowsChannel(std::string_view channel) const {

@@ -214,6 +214,10 @@ class Node {
   Result<ledger::Block> GetBlock(std::string_view channel, std::uint64_t number) const;
   Result<std::optional<ledger::VersionedValue>> GetState(std::string_view channel, std::string_view contract,
                                                          std::string_view key) const;
+  // Keys of `contract` on `channel` in [start, end) in key order, a page at a time (ledger::Snapshot::Range).
+  Result<ledger::RangePage> GetStateRange(std::string_view channel, std::string_view contract, std::string_view start,
+                                          std::string_view end, std::size_t page_size,
+                                          std::string_view bookmark) const;
   ledger::Savepoint Height(std::string_view channel) const;
   // Whether `channel` is a channel of the alliance (with or without blocks yet).
   bool KnowsChannel(std::string_view channel) const;

@@ -10,6 +10,7 @@
 #include "runtime/common/log.h"
 #include "runtime/common/signals.h"
 #include "runtime/node/internal/events.h"
+#include "runtime/node/internal/explorer.h"
 #include "runtime/node/node.h"
 #include "runtime/validation/validation.h"
 
@@ -19,6 +20,15 @@ namespace {
 using crypto::Role;
 
 http::Response BadRequest(std::string detail) { return http::Problem(400, "Bad Request", std::move(detail)); }
+
+// The problem for a request the node could not complete: 503 with Retry-After when what it needed (the
+// relay, an endorser) could not be reached, 500 otherwise.
+http::Response StatusProblem(const Status& status) {
+  if (status.code() != StatusCode::kUnavailable) return http::Problem(500, "Internal Server Error", status.message());
+  http::Response busy = http::Problem(503, "Service Unavailable", status.message());
+  busy.headers.emplace_back("Retry-After", "1");
+  return busy;
+}
 
 // The body of a request as a JSON object, or the 400 that says why not.
 std::variant<Json, http::Response> JsonBody(const http::Request& request) {
@@ -133,7 +143,7 @@ http::Response EndorseSignedProposal(Node& node, const http::Request& request, c
     }
   }
   auto result = node.EndorseSigned(*proposal, *transient, endorsers, request.peer->subject());
-  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (!result.ok()) return StatusProblem(result.status());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const Endorsed& e = std::get<Endorsed>(*result);
   return http::JsonResponse(200, Json{{"state", "endorsed"},
@@ -157,7 +167,7 @@ http::Response PostSimulation(Node& node, const http::Request& request) {
   auto transient = TransientFrom(j);
   if (!transient.ok()) return BadRequest(transient.status().message());
   auto result = node.Simulate(*proposal, *transient, request.peer->subject());
-  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (!result.ok()) return StatusProblem(result.status());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const Simulated& s = std::get<Simulated>(*result);
   return http::JsonResponse(200, Json{{"tx_id", s.tx_id},
@@ -169,7 +179,7 @@ http::Response PostSimulation(Node& node, const http::Request& request) {
 // The answer to a submission: 200 with the outcome once committed here, 202 when submitted and not
 // (yet) committed, or the rejection's problem.
 http::Response SubmissionResponse(const Result<std::variant<TxOutcome, Rejection>>& result) {
-  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (!result.ok()) return StatusProblem(result.status());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   const TxOutcome& outcome = std::get<TxOutcome>(*result);
   return http::JsonResponse(outcome.status.state == TxStatus::State::kPending ? 202 : 200, OutcomeJson(outcome));
@@ -238,7 +248,7 @@ http::Response PostQuery(Node& node, const http::Request& request) {
   auto tx = RequestFrom(std::get<Json>(body), false);
   if (!tx.ok()) return BadRequest(tx.status().message());
   auto result = node.Query(*request.peer, *tx);
-  if (!result.ok()) return http::Problem(500, "Internal Server Error", result.status().message());
+  if (!result.ok()) return StatusProblem(result.status());
   if (auto* rejection = std::get_if<Rejection>(&*result)) return RejectionResponse(*rejection);
   return http::JsonResponse(200, Json{{"response", ResponseJson(std::get<shim::Response>(*result))}});
 }
@@ -515,6 +525,14 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   router.Add("GET", "/v1/transactions/{id}", {}, [n](const http::Request& q) { return GetTransaction(*n, q); });
   router.Add("GET", "/v1/channels/{ch}", {}, [n](const http::Request& q) { return GetChannel(*n, q); });
   router.Add("GET", "/v1/channels/{ch}/blocks/{n}", {}, [n](const http::Request& q) { return GetBlock(*n, q); });
+  // What an explorer or a console reads (internal/explorer.h).
+  router.Add("GET", "/v1/channels/{ch}/blocks", {}, [n](const http::Request& q) { return internal::ListBlocks(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}/transactions", {},
+             [n](const http::Request& q) { return internal::ListTransactions(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}/transactions/{id}", {},
+             [n](const http::Request& q) { return internal::GetTransactionDetail(*n, q); });
+  router.Add("GET", "/v1/channels/{ch}/state/{ns}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
+             [n](const http::Request& q) { return internal::ListState(*n, q); });
   router.Add("GET", "/v1/channels/{ch}/state/{ns}/{key}", {Role::kNode, Role::kRelay, Role::kAdmin, Role::kClient},
              [n](const http::Request& q) { return GetStateValue(*n, q); });
   router.Add("GET", "/v1/contracts", {}, [n](const http::Request& q) {

@@ -323,5 +323,76 @@ TEST_CASE("An event stream stays open and sends a new block's events as the node
   CHECK(resumed->body.find("id: " + std::to_string(block)) != std::string::npos);
 }
 
+TEST_CASE("An explorer pages blocks and transactions newest first, reads a transaction in detail and pages state") {
+  RunningAlliance& a = SharedAlliance();
+  std::string last_tx;
+  for (const char* id : {"page-1", "page-2", "page-3"}) {
+    auto [status, created] = a.Submit("a1", "alice", Json{{"contract", "asset_transfer"},
+                                                           {"function", "CreateAsset"},
+                                                           {"args", {id, "red", "1", "alice", "5"}}});
+    REQUIRE_MESSAGE(status == 200, created.dump());
+    last_tx = created["tx_id"].get<std::string>();
+  }
+  a.WaitForHeight("chainA", 1);
+
+  // Blocks: two pages of two, newest first, the second going on where the first stopped.
+  auto [blocks_status, first_blocks] = a.Call("a3", "alice", "GET", "/v1/channels/chainA/blocks?limit=2");
+  REQUIRE_MESSAGE(blocks_status == 200, first_blocks.dump());
+  REQUIRE(first_blocks["blocks"].size() == 2);
+  const std::uint64_t top = first_blocks["blocks"][0]["number"].get<std::uint64_t>();
+  CHECK(top + 1 == first_blocks["height"].get<std::uint64_t>());
+  CHECK(first_blocks["blocks"][1]["number"] == top - 1);
+  auto [more_status, more_blocks] =
+      a.Call("a3", "alice", "GET", "/v1/channels/chainA/blocks?limit=2&before=" + first_blocks["next"].get<std::string>());
+  REQUIRE(more_status == 200);
+  CHECK(more_blocks["blocks"][0]["number"] == top - 2);
+
+  // Transactions: the newest first is the last one made; the next page does not repeat the first.
+  auto [txs_status, txs] = a.Call("a3", "alice", "GET", "/v1/channels/chainA/transactions?limit=2");
+  REQUIRE_MESSAGE(txs_status == 200, txs.dump());
+  REQUIRE(txs["transactions"].size() == 2);
+  CHECK(txs["transactions"][0]["tx_id"] == last_tx);
+  CHECK(txs["transactions"][0]["creator"]["chain"] == "chainA");
+  auto [next_status, next] =
+      a.Call("a3", "alice", "GET", "/v1/channels/chainA/transactions?limit=2&before=" + txs["next"].get<std::string>());
+  REQUIRE(next_status == 200);
+  REQUIRE_FALSE(next["transactions"].empty());
+  auto position = [](const Json& t) { return std::make_pair(t["block"].get<std::uint64_t>(), t["index"].get<std::uint64_t>()); };
+  CHECK(position(next["transactions"][0]) < position(txs["transactions"][1]));
+
+  // One transaction in detail: who endorsed it and what it wrote.
+  auto [detail_status, detail] = a.Call("a3", "alice", "GET", "/v1/channels/chainA/transactions/" + last_tx);
+  REQUIRE_MESSAGE(detail_status == 200, detail.dump());
+  CHECK(detail["code_name"] == "VALID");
+  CHECK(detail["function"] == "CreateAsset");
+  CHECK(detail["args"][0] == "page-3");
+  REQUIRE(detail["endorsers"].is_array());
+  CHECK_FALSE(detail["endorsers"].empty());
+  CAPTURE(detail);
+  CHECK(detail["endorsers"][0]["chain"] == "chainA");
+  CHECK(detail["endorsers"][0]["id"] == "a1");  // the node that ran it asks itself first
+  CHECK(detail["rwset"]["namespaces"][0]["namespace"] == "chainA/asset_transfer");
+  CHECK(detail["response"]["status"] == 200);
+
+  // State in key order, a page at a time.
+  const std::string range = "/v1/channels/chainA/state/asset_transfer?start=page-&end=page.&limit=2";
+  auto [state_status, state] = a.Call("a3", "alice", "GET", range);
+  REQUIRE_MESSAGE(state_status == 200, state.dump());
+  REQUIRE(state["entries"].size() == 2);
+  CHECK(state["entries"][0]["key"] == "page-1");
+  CHECK(state["entries"][1]["key"] == "page-2");
+  auto [rest_status, rest] = a.Call("a3", "alice", "GET", range + "&bookmark=" + state["bookmark"].get<std::string>());
+  REQUIRE(rest_status == 200);
+  REQUIRE(rest["entries"].size() == 1);
+  CHECK(rest["entries"][0]["key"] == "page-3");
+  CHECK(rest["bookmark"] == "");
+
+  // Another chain's client reads none of it.
+  auto [foreign_status, foreign] = a.Call("a3", "bob", "GET", "/v1/channels/chainA/transactions");
+  CHECK(foreign_status == 403);
+  auto [bad_status, bad] = a.Call("a3", "alice", "GET", "/v1/channels/chainA/transactions?limit=0");
+  CHECK(bad_status == 400);
+}
+
 }  // namespace
 }  // namespace entente::testing
