@@ -62,10 +62,17 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "install-deps: installing nodejs npm"
   apt_install nodejs npm
 fi
-bridge_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/adapters/ethereum/bridge"
-bridge_stamp="$bridge_dir/node_modules/.entente-stamp"
-if [ ! -d "$bridge_dir/node_modules" ] || [ "$bridge_dir/package-lock.json" -nt "$bridge_stamp" ]; then
-  echo "install-deps: npm ci in adapters/ethereum/bridge"
-  (cd "$bridge_dir" && npm ci --no-audit --no-fund)
-  touch "$bridge_stamp"
-fi
+root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# npm ci in DIR (relative to the repository): when node_modules is missing or its lock file is newer
+# than the stamp written after the last success.
+npm_ci() {
+  local dir="$root_dir/$1" stamp="$root_dir/$1/node_modules/.entente-stamp"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "install-deps: npm ci in $1"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    touch "$stamp"
+  fi
+}
+npm_ci adapters/ethereum/bridge
+# The OpenAPI checks of the test suite (redocly, Ajv), pinned in tests/api/package-lock.json.
+npm_ci tests/api

@@ -1,15 +1,18 @@
-// The REST API's shapes that nodes and relays share (docs/api.md): the OpenAPI document both serve at
+// The REST API's shapes that nodes and relays share (docs/api.md): the OpenAPI document each serves at
 // GET /v1/openapi.json, and the answers both give in the same words. Pure functions.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "runtime/http/http.h"
 
 namespace entente::api {
 
-// Returns the OpenAPI document's JSON text.
-std::string_view OpenApiDocument();
+enum class Service { kNode, kRelay };
+
+// Returns the JSON text of `service`'s OpenAPI 3.1 document (made from runtime/api/openapi.json once).
+const std::string& OpenApiDocument(Service service);
 
 // The 404 for a transaction id `where` ("this node", "the relay") does not know, or of a chain the
 // asker may not read: a problem with "state": "unknown" and the "tx_id".

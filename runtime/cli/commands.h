@@ -23,6 +23,8 @@ void AddServiceCommands(CLI::App& app, int& exit_code);
 void AddTxCommands(CLI::App& app, int& exit_code);
 // `entente bench ledger|relay`.
 void AddBenchCommands(CLI::App& app, int& exit_code);
+// `entente api openapi --service node|relay`.
+void AddApiCommands(CLI::App& app, int& exit_code);
 // `entente bench e2e`, under the `bench` command.
 void AddBenchE2e(CLI::App* bench, int& exit_code);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   entente::cli::AddServiceCommands(app, exit_code);
   entente::cli::AddTxCommands(app, exit_code);
   entente::cli::AddBenchCommands(app, exit_code);
+  entente::cli::AddApiCommands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -563,7 +563,7 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   });
   router.Add("GET", "/v1/alliance", {}, [n](const http::Request&) { return http::JsonResponse(200, Json(n->Alliance())); });
   router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
-    return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
+    return http::TextResponse(200, api::OpenApiDocument(api::Service::kNode), "application/json");
   });
   router.AddPublic("GET", "/healthz", [n](const http::Request&) {
     Json j{{"status", "ok"}, {"node", n->id()}, {"chain", n->chain()}};

@@ -324,7 +324,7 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
     return http::JsonResponse(200, Json{{"disagreements", r->Disagreements()}});
   });
   router.Add("GET", "/v1/openapi.json", {}, [](const http::Request&) {
-    return http::TextResponse(200, std::string(api::OpenApiDocument()), "application/json");
+    return http::TextResponse(200, api::OpenApiDocument(api::Service::kRelay), "application/json");
   });
   // Public: a load balancer or an operator's probe may carry no certificate. 503 once the pipeline
   // has stopped, with the reason.

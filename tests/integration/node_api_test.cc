@@ -394,5 +394,43 @@ TEST_CASE("An explorer pages blocks and transactions newest first, reads a trans
   CHECK(bad_status == 400);
 }
 
+TEST_CASE("A node and a relay each describe their own operations in an OpenAPI 3.1 document, each with an operationId") {
+  RunningAlliance& a = SharedAlliance();
+  auto document_of = [&](const std::string& where) {
+    auto [status, document] = a.Call(where, "bob", "GET", "/v1/openapi.json");
+    REQUIRE(status == 200);
+    CHECK(document["openapi"] == "3.1.0");
+    CHECK(document["components"]["securitySchemes"]["mutualTLS"]["type"] == "mutualTLS");
+    for (const auto& [path, item] : document["paths"].items()) {
+      const Json& operations = item.contains("$ref") ? document["components"]["pathItems"][item["$ref"].get<std::string>().substr(24)] : item;
+      for (const auto& [method, operation] : operations.items()) {
+        const std::string operation_name = method + " " + path;
+        CHECK_MESSAGE(operation.contains("operationId"), operation_name);
+      }
+    }
+    return document;
+  };
+  Json node = document_of("b2");
+  for (const char* path : {"/v1/transactions", "/v1/envelopes", "/v1/queries", "/v1/simulations", "/v1/proposals",
+                           "/v1/transactions/{id}", "/v1/channels/{ch}", "/v1/channels/{ch}/blocks",
+                           "/v1/channels/{ch}/blocks/{n}", "/v1/channels/{ch}/transactions",
+                           "/v1/channels/{ch}/transactions/{id}", "/v1/channels/{ch}/state/{ns}",
+                           "/v1/channels/{ch}/state/{ns}/{key}", "/v1/events", "/v1/contracts", "/v1/alliance",
+                           "/v1/openapi.json", "/healthz", "/metrics"}) {
+    CHECK_MESSAGE(node["paths"].contains(path), path);
+  }
+  CHECK_FALSE(node["paths"].contains("/v1/alliance/disagreements"));
+  Json relay = document_of("relay");
+  for (const char* path : {"/v1/envelopes", "/v1/envelopes/{hash}", "/v1/transactions/{id}", "/v1/channels/{ch}",
+                           "/v1/channels/{ch}/blocks", "/v1/channels/{ch}/state/{ns}/{key}", "/v1/alliance",
+                           "/v1/alliance/disagreements", "/v1/openapi.json", "/healthz", "/metrics"}) {
+    CHECK_MESSAGE(relay["paths"].contains(path), path);
+  }
+  CHECK_FALSE(relay["paths"].contains("/v1/queries"));
+  // Only the components a service's operations reach.
+  CHECK_FALSE(relay["components"]["schemas"].contains("TransactionDetail"));
+  CHECK(node["components"]["schemas"].contains("TransactionDetail"));
+}
+
 }  // namespace
 }  // namespace entente::testing

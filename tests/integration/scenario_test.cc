@@ -125,22 +125,6 @@ TEST_CASE("entente tx submits, queries and reports transactions for scripts, wit
   CHECK(unknown.exit_code == 1);
 }
 
-TEST_CASE("Nodes describe every endpoint of node and relay in /v1/openapi.json") {
-  RunningAlliance& a = SharedAlliance();
-  auto response = a.Client("b2", "bob")->Get("/v1/openapi.json");
-  REQUIRE(response.ok());
-  CHECK(response->status == 200);
-  auto document = ParseJson(response->body);
-  REQUIRE(document.ok());
-  CHECK((*document)["openapi"] == "3.0.3");
-  for (const char* path : {"/v1/transactions", "/v1/envelopes", "/v1/queries", "/v1/proposals", "/v1/transactions/{id}",
-                           "/v1/envelopes/{hash}", "/v1/channels/{ch}", "/v1/channels/{ch}/blocks",
-                           "/v1/channels/{ch}/blocks/{n}", "/v1/channels/{ch}/state/{ns}/{key}", "/v1/events",
-                           "/v1/contracts", "/v1/alliance", "/healthz", "/metrics"}) {
-    CHECK_MESSAGE((*document)["paths"].contains(path), path);
-  }
-}
-
 TEST_CASE("A request the endorsers cannot satisfy is refused before anything reaches the relay") {
   RunningAlliance& a = SharedAlliance();
   auto [status, body] = a.Submit("a1", "alice", Json{{"contract", "no_such_contract"}, {"function", "Nothing"}});
