@@ -14,6 +14,11 @@ enum class Service { kNode, kRelay };
 // Returns the JSON text of `service`'s OpenAPI 3.1 document (made from runtime/api/openapi.json once).
 const std::string& OpenApiDocument(Service service);
 
+// A Router::Recorder that appends one JSON line per answer to the file at `path` (created if needed):
+// {"service", "method", "pattern", "status", "content_type", "body"}, for tests that check the answers
+// against `service`'s document (tests/api). IOError when the file cannot be opened.
+Result<http::Router::Recorder> ResponseLog(const std::string& path, Service service);
+
 // The 404 for a transaction id `where` ("this node", "the relay") does not know, or of a chain the
 // asker may not read: a problem with "state": "unknown" and the "tx_id".
 http::Response UnknownTransaction(std::string_view tx_id, std::string_view where);

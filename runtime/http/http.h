@@ -145,6 +145,13 @@ class Router {
   // As Handle, answering through `responder`: at once, or later for a deferred route.
   void Dispatch(Request request, std::shared_ptr<Responder> responder) const;
 
+  // What Dispatch answered: the request's method, the pattern of the route that answered ("" when no
+  // route matched) and the response (for a streamed answer, its head). Called on the thread that
+  // answers; must be thread-safe.
+  using Recorder = std::function<void(const std::string& method, const std::string& pattern, const Response& response)>;
+  // Records every answer Dispatch gives (for conformance tests of the API's documents).
+  void Record(Recorder recorder) { recorder_ = std::move(recorder); }
+
   // Returns a Handler that calls Handle on this Router (a deferred route answers 500 there), which
   // must outlive it and stay where it is.
   Handler AsHandler() const;
@@ -166,6 +173,7 @@ class Router {
   std::variant<const Route*, Response> Match(Request& request) const;
 
   std::vector<Route> routes_;
+  Recorder recorder_;
 };
 
 // ---- Server ----

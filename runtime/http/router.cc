@@ -308,8 +308,45 @@ Response Router::Handle(Request request) const {
   }
 }
 
+namespace {
+
+// A Responder that tells a Router's Recorder what it answers, then answers through the real one.
+class RecordingResponder : public Responder {
+ public:
+  RecordingResponder(std::shared_ptr<Responder> inner, const Router::Recorder& recorder, std::string method,
+                     std::string pattern)
+      : inner_(std::move(inner)), recorder_(recorder), method_(std::move(method)), pattern_(std::move(pattern)) {}
+  void Reply(Response response) override {
+    recorder_(method_, pattern_, response);
+    inner_->Reply(std::move(response));
+  }
+  void ReplyWith(std::function<Response()> make) override {
+    inner_->ReplyWith([this_recorder = recorder_, method = method_, pattern = pattern_, make = std::move(make)] {
+      Response response = make();
+      this_recorder(method, pattern, response);
+      return response;
+    });
+  }
+  void Resume(std::function<void()> work) override { inner_->Resume(std::move(work)); }
+  std::shared_ptr<ResponseStream> Stream(Response head) override {
+    recorder_(method_, pattern_, head);
+    return inner_->Stream(std::move(head));
+  }
+
+ private:
+  const std::shared_ptr<Responder> inner_;
+  const Router::Recorder recorder_;
+  const std::string method_, pattern_;
+};
+
+}  // namespace
+
 void Router::Dispatch(Request request, std::shared_ptr<Responder> responder) const {
   auto matched = Match(request);
+  if (recorder_) {
+    const std::string pattern = std::holds_alternative<const Route*>(matched) ? std::get<const Route*>(matched)->pattern : "";
+    responder = std::make_shared<RecordingResponder>(std::move(responder), recorder_, request.method, pattern);
+  }
   if (auto* answer = std::get_if<Response>(&matched)) return responder->Reply(std::move(*answer));
   const Route* route = std::get<const Route*>(matched);
   try {

@@ -250,6 +250,7 @@ struct NodeConfig {
   std::size_t max_connections = 4096;  // http::ServerOptions; above max_waits, so waits alone cannot fill it
   std::size_t max_requests = 256;
   std::vector<std::string> packages;  // installed at start
+  std::string record_responses;        // a file to append every answer to (tests/api checks them); "" for none
 };
 
 // Loads node.yaml (docs/node.md); relative paths are relative to the file.

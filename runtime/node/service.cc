@@ -374,7 +374,7 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys({"id", "chain", "data", "genesis", "listen", "tls", "tcerts", "relay", "crls",
                                           "clients", "packages", "body_limit", "proposal_window_s", "pull_wait_ms",
                                           "adapters", "max_waits", "max_waits_per_member", "max_connections",
-                                          "max_requests"}));
+                                          "max_requests", "record_responses"}));
   NodeConfig c;
   c.path = path;
   NodeOptions& o = c.node;
@@ -464,6 +464,10 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   if (root.Has("packages")) {
     ENTENTE_ASSIGN_OR_RETURN(auto packages, root.GetStringList("packages"));
     for (const std::string& p : packages) c.packages.push_back(ResolvePath(path, p));
+  }
+  if (root.Has("record_responses")) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string record, root.GetString("record_responses"));
+    c.record_responses = ResolvePath(path, record);
   }
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t body_limit, root.GetInt("body_limit", 16 << 20));
   if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
@@ -578,6 +582,11 @@ Status ServeNode(const NodeConfig& config, const std::function<void(std::uint16_
   router.Add("GET", "/metrics", {}, [n](const http::Request&) {
     return http::TextResponse(200, n->Metrics(), "text/plain; version=0.0.4");
   });
+
+  if (!config.record_responses.empty()) {
+    ENTENTE_ASSIGN_OR_RETURN(http::Router::Recorder recorder, api::ResponseLog(config.record_responses, api::Service::kNode));
+    router.Record(std::move(recorder));
+  }
 
   http::ServerOptions options;
   options.address = config.address;

@@ -207,6 +207,7 @@ struct RelayConfig {
   int io_threads = 2;
   std::size_t max_connections = 4096;  // http::ServerOptions; above max_waits, so waits alone cannot fill it
   std::size_t max_requests = 256;
+  std::string record_responses;  // a file to append every answer to (tests/api checks them); "" for none
 };
 
 // Loads relay.yaml:

@@ -187,7 +187,7 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   ENTENTE_RETURN_IF_ERROR(root.CheckKeys(
       {"data", "genesis", "listen", "tls", "crls", "proposal_window_s", "workers", "body_limit", "blocks", "adapters",
        "delivery_backoff_ms", "submitter_quota", "max_waits", "max_waits_per_member", "max_connections",
-       "max_requests", "log_segment_bytes", "id", "ordering"}));
+       "max_requests", "log_segment_bytes", "id", "ordering", "record_responses"}));
   RelayConfig c;
   c.path = path;
   ENTENTE_ASSIGN_OR_RETURN(std::string data, root.GetString("data"));
@@ -224,6 +224,10 @@ Result<RelayConfig> LoadRelayConfig(const std::string& path) {
   c.relay.proposal_window = std::chrono::seconds(window);
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t workers, root.GetInt("workers", 0));
   c.relay.verify_workers = static_cast<int>(std::clamp<std::int64_t>(workers, 0, 256));
+  if (root.Has("record_responses")) {
+    ENTENTE_ASSIGN_OR_RETURN(std::string record, root.GetString("record_responses"));
+    c.record_responses = ResolvePath(path, record);
+  }
   ENTENTE_ASSIGN_OR_RETURN(std::int64_t body_limit, root.GetInt("body_limit", 1 << 20));
   if (body_limit < 1024) return root.Error("body_limit must be at least 1024");
   c.body_limit = static_cast<std::size_t>(body_limit);
@@ -336,6 +340,11 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   router.Add("GET", "/metrics", {}, [r](const http::Request&) {
     return http::TextResponse(200, r->Metrics(), "text/plain; version=0.0.4");
   });
+
+  if (!config.record_responses.empty()) {
+    ENTENTE_ASSIGN_OR_RETURN(http::Router::Recorder recorder, api::ResponseLog(config.record_responses, api::Service::kRelay));
+    router.Record(std::move(recorder));
+  }
 
   http::ServerOptions options;
   options.address = config.address;

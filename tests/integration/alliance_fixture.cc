@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <csignal>
 #include <thread>
+#include <unistd.h>
 
 #include "certs/ca.h"
 #include "runtime/alliance/alliance.h"
@@ -111,12 +112,22 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
   auto genesis = Must(alliance::MakeGenesisBlock(config, now_ms));
   WriteText(dir_.Join("genesis.json"), genesis.ToJson().dump());
 
+  // With ENTENTE_RESPONSES_DIR (ctest sets it), every process appends its answers there, and
+  // openapi_responses_test checks them against the services' documents.
+  const char* responses_dir = std::getenv("ENTENTE_RESPONSES_DIR");
+  auto record = [&](const std::string& name) -> std::string {
+    if (responses_dir == nullptr || *responses_dir == '\0') return "";
+    std::filesystem::create_directories(responses_dir);
+    return "record_responses: " + std::string(responses_dir) + "/" + name + "-" + std::to_string(::getpid()) + ".jsonl\n";
+  };
+
   // The relay (or the replicated relays), then the nodes that pull from it.
   std::string node_relay = "relay";
   if (!extras.ordering) {
     WriteText(dir_.Join("relay.yaml"), std::string("data: relay-data\ngenesis: genesis.json\nlisten: {address: 127.0.0.1, port: 0}\n"
                                        "tls: {cert: relay/cert.pem, key: relay/key.pem}\nblocks: ") +
-                                       extras.relay_blocks + "\ncrls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml);
+                                       extras.relay_blocks + "\ncrls: [" + crls + "]\ndelivery_backoff_ms: 100\n" + extras.adapters_yaml +
+                                       record("relay"));
     Start("relay", {EntenteBinary(), "relay", "--config", dir_.Join("relay.yaml")});
   } else {
     const auto& o = *extras.ordering;
@@ -129,7 +140,7 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
                     "/key.pem}\nblocks: " + extras.relay_blocks + "\ncrls: [" + crls +
                     "]\ndelivery_backoff_ms: 100\nordering: {etcd: {endpoints: [" + endpoints + "], ca: " + o.ca_file +
                     ", cert: " + o.cert_file + ", key: " + o.key_file + ", prefix: /alliance" + o.etcd_keys + "}}\n" +
-                    extras.adapters_yaml);
+                    extras.adapters_yaml + record(id));
       std::vector<std::string> command;
       if (auto launcher = o.launchers.find(id); launcher != o.launchers.end()) command = launcher->second;
       for (const std::string& arg : {EntenteBinary(), std::string("relay"), std::string("--config"), dir_.Join(id + ".yaml")}) {
@@ -154,7 +165,8 @@ RunningAlliance::RunningAlliance(AllianceExtras extras) {
                          "relay: {endpoint: 127.0.0.1:" + std::to_string(ports_[node_relay]) + ", cert: " + node_relay +
                          "/cert.pem}\n" +
                          "clients: [{id: " + chain.client + ", ecert: " + chain.client + "/cert.pem, tcerts: " +
-                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n" + extras.adapters_yaml;
+                         chain.client + "/tcerts}]\npackages: [" + packages + "]\npull_wait_ms: 500\ncrls: [" + crls + "]\n" + extras.adapters_yaml +
+                         record(id);
       WriteText(dir_.Join(id + ".yaml"), yaml);
       Start(id, {EntenteBinary(), "node", "--config", dir_.Join(id + ".yaml")});
     }
