@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/common/bytes.h"
+#include "runtime/common/json.h"
 #include "runtime/common/status.h"
 #include "runtime/endorser/endorser.h"
 #include "runtime/ledger/ledger.h"
@@ -46,6 +47,10 @@ struct Receipt {
   std::string tx_id;
   bool applied = false;  // false when the write had been applied before (by an earlier delivery or the relay)
   std::string detail;    // in words, e.g. "committed by the relay in block 7"
+  // What the chain answered that proves it, as facts: {"transaction", "block"} of an Ethereum
+  // transaction, {"status", "answer"} of a REST service (etcd's answer holds its revision), {"block"}
+  // of an Entente chain. Empty when there is nothing to show (applied before).
+  Json evidence = Json::object();
 };
 
 // A bridge to one member chain. Every method may block on the network; none throws. The Status codes

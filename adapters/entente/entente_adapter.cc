@@ -195,7 +195,7 @@ Result<Receipt> EntenteAdapter::Deliver(const CrossChainWrite& write) {
   }
   auto block = Count(body, "block");
   if (!block.ok()) return malformed(block.status());
-  return Receipt{write.tx_id, false, "committed by the relay in block " + std::to_string(*block)};
+  return Receipt{write.tx_id, false, "committed by the relay in block " + std::to_string(*block), Json{{"block", *block}}};
 }
 
 }  // namespace entente::adapters

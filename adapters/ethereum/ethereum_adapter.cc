@@ -309,9 +309,10 @@ Result<Receipt> EthereumAdapter::Deliver(const CrossChainWrite& write) {
     // then succeeded but found the write there: applyTx returned false and emitted AlreadyApplied.
     static const std::string kAlreadyApplied = "0x" + ethereum::Keccak256Hex(AsBytes("AlreadyApplied(bytes32)"));
     if (std::find(sent.events.begin(), sent.events.end(), kAlreadyApplied) != sent.events.end()) {
-      return Receipt{write.tx_id, false, already + " (found by transaction " + sent.hash + ")"};
+      return Receipt{write.tx_id, false, already + " (found by transaction " + sent.hash + ")",
+                     Json{{"transaction", sent.hash}, {"block", sent.block}}};
     }
-    return Receipt{write.tx_id, true, "applied" + in_block};
+    return Receipt{write.tx_id, true, "applied" + in_block, Json{{"transaction", sent.hash}, {"block", sent.block}}};
   }
   // The transaction failed: a concurrent delivery applied the write first, the version moved, or gas ran out.
   ENTENTE_ASSIGN_OR_RETURN(apply, would_apply());

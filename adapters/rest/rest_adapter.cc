@@ -248,7 +248,12 @@ Result<Receipt> RestAdapter::Deliver(const CrossChainWrite& write) {
     ENTENTE_ASSIGN_OR_RETURN(body, answer.Parsed());
     applied = rest::Holds(*body, *entry->succeeded);
   }
-  if (applied) return Receipt{write.tx_id, true, "applied to " + stored + " on " + options_.chain};
+  if (applied) {
+    // The service's own answer is the receipt (etcd's holds the revision of the write).
+    Json evidence{{"status", answer.status}};
+    if (auto parsed = answer.Parsed(); parsed.ok() && answer.body.size() <= 4096) evidence["answer"] = std::move(*parsed);
+    return Receipt{write.tx_id, true, "applied to " + stored + " on " + options_.chain, std::move(evidence)};
+  }
   if (entry->already_applied) {
     if (!body) {
       ENTENTE_ASSIGN_OR_RETURN(body, answer.Parsed());

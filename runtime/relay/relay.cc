@@ -420,4 +420,26 @@ Result<std::optional<Json>> Relay::Delivery(std::string_view tx_id) const {
   return std::optional<Json>(record->ToJson());
 }
 
+Result<Json> Relay::Deliveries(const crypto::Subject& reader, std::string_view state, std::uint64_t before,
+                               std::size_t limit) const {
+  ENTENTE_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> records, state_->deliveries->List());
+  std::sort(records.begin(), records.end(),
+            [](const DeliveryRecord& a, const DeliveryRecord& b) { return a.sequence > b.sequence; });
+  Json list = Json::array();
+  std::optional<std::uint64_t> next;
+  for (const DeliveryRecord& r : records) {
+    if (before != 0 && r.sequence >= before) continue;
+    if (!state.empty() && DeliveryStateName(r.State()) != state) continue;
+    if (!MayRead(reader, r.channel)) continue;
+    if (list.size() == limit) {
+      next = list.back()["sequence"].get<std::uint64_t>();
+      break;
+    }
+    list.push_back(r.ToJson());
+  }
+  Json page{{"deliveries", std::move(list)}};
+  if (next) page["next"] = std::to_string(*next);
+  return page;
+}
+
 }  // namespace entente::relay

@@ -168,6 +168,12 @@ class Relay {
   // {"state": "pending"|"delivered"|"failed", "attempts", "writes": [{"chain", "contract", "key",
   // "state", "applied", "detail"}]}; nullopt when it wrote no such chain (or is not committed).
   Result<std::optional<Json>> Delivery(std::string_view tx_id) const;
+  // The delivery records (as Delivery's) of transactions on channels `reader` may read (MayRead),
+  // newest first by the order their envelopes were logged in: those in `state` ("" for any), logged
+  // before sequence `before` (0: from the newest), at most `limit`. {"deliveries": [...], "next": the
+  // `before` of the next page, absent at the end}.
+  Result<Json> Deliveries(const crypto::Subject& reader, std::string_view state, std::uint64_t before,
+                          std::size_t limit) const;
 
   chaincode::AllianceConfig Alliance() const;
   // Replicated: the relays whose signature of a block did not verify on this relay's block (they

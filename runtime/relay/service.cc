@@ -180,6 +180,26 @@ void GetBlocks(const Relay& relay, const http::Request& request, std::shared_ptr
   responder->Reply(std::move(busy));
 }
 
+// GET /v1/deliveries?state=&before=&limit=: the deliveries to chains reached through adapters of the
+// transactions of channels the caller may read, newest first, with their receipts. Only nodes, relays
+// and admins (a client sees its own transactions' deliveries in their status).
+http::Response GetDeliveries(const Relay& relay, const http::Request& request) {
+  const std::string state = request.Query("state").value_or("");
+  if (!state.empty() && state != "pending" && state != "delivered" && state != "failed") {
+    return http::Problem(400, "Bad Request", "state must be pending, delivered or failed, got '" + state + "'");
+  }
+  auto before = NumberParam(request, "before");
+  auto limit = NumberParam(request, "limit");
+  for (const auto* r : {&before, &limit}) {
+    if (!r->ok()) return http::Problem(400, "Bad Request", r->status().message());
+  }
+  const std::uint64_t most = limit->value_or(20);
+  if (most == 0 || most > 100) return http::Problem(400, "Bad Request", "query parameter limit must be from 1 to 100");
+  auto page = relay.Deliveries(request.peer->subject(), state, before->value_or(0), most);
+  if (!page.ok()) return http::Problem(500, "Internal Server Error", page.status().message());
+  return http::JsonResponse(200, *page);
+}
+
 }  // namespace
 
 Result<RelayConfig> LoadRelayConfig(const std::string& path) {
@@ -324,6 +344,8 @@ Status ServeRelay(const RelayConfig& config, const std::function<void(std::uint1
   router.Add("GET", "/v1/alliance", {}, [r](const http::Request&) {
     return http::JsonResponse(200, Json(r->Alliance()));
   });
+  router.Add("GET", "/v1/deliveries", {Role::kNode, Role::kRelay, Role::kAdmin},
+             [r](const http::Request& q) { return GetDeliveries(*r, q); });
   router.Add("GET", "/v1/alliance/disagreements", {}, [r](const http::Request&) {
     return http::JsonResponse(200, Json{{"disagreements", r->Disagreements()}});
   });

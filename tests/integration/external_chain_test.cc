@@ -120,7 +120,26 @@ TEST_CASE("One transaction on chainA delivers a record to Ethereum and to an etc
     CHECK(w["state"] == "delivered");
     CHECK(w["applied"] == true);
     CHECK(w["key"] == "record~export-1");
+    // Each chain's receipt: Ethereum's transaction and block, etcd's answer with the write's revision.
+    if (w["chain"] == "ledgerE") {
+      CHECK(w["receipt"]["transaction"].get<std::string>().starts_with("0x"));
+      CHECK(w["receipt"]["block"].get<std::uint64_t>() > 0);
+    } else {
+      CHECK(w["receipt"]["status"] == 200);
+      CHECK(w["receipt"]["answer"]["header"]["revision"].is_string());
+    }
   }
+  // The relay lists the delivery, newest first, for an admin or a node.
+  auto [listed_status, listed] = a.Call("relay", "admin-a", "GET", "/v1/deliveries?state=delivered&limit=5");
+  REQUIRE_MESSAGE(listed_status == 200, listed.dump());
+  REQUIRE_FALSE(listed["deliveries"].empty());
+  CHECK(listed["deliveries"][0]["tx_id"] == exported["tx_id"]);
+  auto [client_status, client_answer] = a.Call("relay", "alice", "GET", "/v1/deliveries");
+  CHECK(client_status == 403);
+  // Another chain's admin sees none of chainA's.
+  auto [other_status, other] = a.Call("relay", "admin-b", "GET", "/v1/deliveries");
+  REQUIRE(other_status == 200);
+  for (const Json& d : other["deliveries"]) CHECK(d["channel"] != "chainA");
   // The initiator's node answers the same delivery state.
   auto at_node = a.Client("a1", "alice")->Get("/v1/transactions/" + exported["tx_id"].get<std::string>());
   REQUIRE(at_node.ok());

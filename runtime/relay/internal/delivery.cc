@@ -27,6 +27,7 @@ Json WriteJson(const WriteDelivery& d) {
          {"state", DeliveryStateName(d.state)},
          {"applied", d.applied},
          {"detail", d.detail}};
+  if (!d.receipt.empty()) j["receipt"] = d.receipt;
   if (w.is_delete) {
     j["delete"] = true;
   } else {
@@ -55,6 +56,7 @@ Result<WriteDelivery> WriteFromJson(const Json& j, const std::string& tx_id) {
     ENTENTE_ASSIGN_OR_RETURN(d.state, ParseState(j.at("state").get<std::string>()));
     d.applied = j.value("applied", false);
     d.detail = j.value("detail", "");
+    if (j.contains("receipt") && j["receipt"].is_object()) d.receipt = j["receipt"];
     return d;
   } catch (const std::exception& e) {
     return Status::Corruption("a delivery record of " + tx_id + " does not parse: " + e.what());
@@ -174,6 +176,18 @@ Result<std::optional<DeliveryRecord>> Deliveries::Find(std::string_view tx_id) c
   return std::optional<DeliveryRecord>(std::move(record));
 }
 
+Result<std::vector<DeliveryRecord>> Deliveries::List() const {
+  ENTENTE_ASSIGN_OR_RETURN(ledger::MetaEntries stored, ledger_.ScanMeta(kDeliveryPrefix));
+  std::vector<DeliveryRecord> records;
+  records.reserve(stored.size());
+  for (const auto& [key, value] : stored) {
+    ENTENTE_ASSIGN_OR_RETURN(Json json, ParseJson(ToString(value)));
+    ENTENTE_ASSIGN_OR_RETURN(DeliveryRecord record, DeliveryRecord::FromJson(json));
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
 void Deliveries::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -199,6 +213,7 @@ bool Deliveries::Attempt(DeliveryRecord& record) {
       d.state = WriteDelivery::State::kDelivered;
       d.applied = receipt->applied;
       d.detail = receipt->detail;
+      d.receipt = receipt->evidence;
     } else if (receipt.status().code() == StatusCode::kUnavailable) {
       d.detail = receipt.status().message();
       pending = true;
@@ -236,6 +251,9 @@ bool Deliveries::Adopt(DeliveryRecord& record) {
     record.writes[i].state = theirs->writes[i].state;
     record.writes[i].applied = theirs->writes[i].applied;
     record.writes[i].detail = theirs->writes[i].detail.substr(0, 1024);
+    // Another member's relay says so: its receipt is kept as its claim, within a bound.
+    const Json& receipt = theirs->writes[i].receipt;
+    record.writes[i].receipt = DumpJson(receipt).size() <= 4096 ? receipt : Json::object();
   }
   record.attempts = theirs->attempts;
   Status s = ledger_.PutMeta({{DeliveryKey(record.tx_id), RecordBytes(record)}});

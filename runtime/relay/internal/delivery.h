@@ -38,6 +38,7 @@ struct WriteDelivery {
   State state = State::kPending;
   bool applied = false;  // delivered by this delivery (false: it had been applied before)
   std::string detail;    // the chain's receipt, or why it failed (or is still pending)
+  Json receipt = Json::object();  // the chain's evidence (adapters::Receipt::evidence) once delivered
 };
 std::string_view DeliveryStateName(WriteDelivery::State state);  // "pending", "delivered", "failed"
 
@@ -88,6 +89,8 @@ class Deliveries {
   void Enqueue(std::vector<DeliveryRecord> records);
   // The record of `tx_id`; nullopt when it wrote no chain reached through adapters.
   Result<std::optional<DeliveryRecord>> Find(std::string_view tx_id) const;
+  // Every record, in no order.
+  Result<std::vector<DeliveryRecord>> List() const;
   // Stops the worker; pending records stay pending in the meta store.
   void Stop();
 
