@@ -512,6 +512,7 @@ struct Node::State {
     std::vector<endorser::Endorsement> endorsements;
     std::vector<validation::EndorserIdentity> identities;
     std::vector<std::string> refusals;  // "<node>: <reason>: <message>"
+    bool mismatched = false;            // an endorser simulated other state (ENDORSEMENT_MISMATCH)
   };
 
   Collected CollectEndorsements(const std::vector<std::string>& node_ids, const SignedBytes& signed_proposal,
@@ -538,13 +539,16 @@ struct Node::State {
           endorsement = outcome.endorsement;
         } else {
           out.refusals.push_back(id + ": " + std::string(endorser::RefusalName(outcome.refusal)) + ": " + outcome.message);
+          out.mismatched |= outcome.refusal == endorser::Refusal::kEndorsementMismatch;
         }
       } else {
-        auto asked = AskPeer(id, signed_proposal, transient, suggestion);
+        bool mismatch = false;
+        auto asked = AskPeer(id, signed_proposal, transient, suggestion, &mismatch);
         if (asked.ok()) {
           endorsement = std::move(asked).value();
         } else {
           out.refusals.push_back(id + ": " + asked.status().message());
+          out.mismatched |= mismatch;
         }
       }
       if (!endorsement) continue;
@@ -567,8 +571,11 @@ struct Node::State {
     return outcome;
   }
 
+  // Node `node_id`'s endorsement of the proposal, or why it refused; `mismatch` (when given) tells
+  // whether it refused with ENDORSEMENT_MISMATCH, having simulated other state.
   Result<endorser::Endorsement> AskPeer(const std::string& node_id, const SignedBytes& signed_proposal,
-                                        const std::map<std::string, Bytes>& transient, ByteView suggestion) {
+                                        const std::map<std::string, Bytes>& transient, ByteView suggestion,
+                                        bool* mismatch = nullptr) {
     auto client = PeerClient(node_id);
     if (!client) return Status::NotFound("node " + node_id + " has no endpoint in the alliance");
     Json body{{"signed_proposal", signed_proposal.ToJson()},
@@ -579,6 +586,7 @@ struct Node::State {
     if (r.status != 200) {
       std::string why = answer.ok() && answer->is_object() ? answer->value("detail", r.body) : r.body;
       std::string reason = answer.ok() && answer->is_object() ? answer->value("refusal", "") : "";
+      if (mismatch != nullptr) *mismatch = reason == endorser::RefusalName(endorser::Refusal::kEndorsementMismatch);
       return Status::FailedPrecondition((reason.empty() ? "" : reason + ": ") + why);
     }
     if (!answer.ok() || !answer->is_object() || !answer->contains("endorsement")) {
@@ -792,8 +800,9 @@ struct Node::State {
     if ((requested_endorsers.empty() && !verdict.satisfied) || collected.endorsements.empty()) {
       std::string why = collected.endorsements.empty() ? "no endorser endorsed" : verdict.explanation;
       for (const std::string& r : collected.refusals) why += "; " + r;
-      return {Rejection{409, "ENDORSEMENT_POLICY_FAILURE", why,
-                        static_cast<int>(ValidationCode::kEndorsementPolicyFailure)}};
+      Rejection failed{409, "ENDORSEMENT_POLICY_FAILURE", why, static_cast<int>(ValidationCode::kEndorsementPolicyFailure)};
+      failed.endorsers_disagreed = collected.mismatched;
+      return {failed};
     }
     return {Prepared{endorser::Envelope{signed_proposal, result, std::move(collected.endorsements)},
                      simulated.tx_id, channel, simulated.response}};
@@ -1006,7 +1015,7 @@ struct Node::State {
                       outcome->status.code == ValidationCode::kMvccReadConflict;
       // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.
       auto* rejection = result.ok() ? std::get_if<Rejection>(&*result) : nullptr;
-      bool lagging = rejection != nullptr && rejection->message.find("ENDORSEMENT_MISMATCH") != std::string::npos;
+      bool lagging = rejection != nullptr && rejection->endorsers_disagreed;
       if ((!conflict && !lagging) || attempt > submission->request.retry) return submission->done(std::move(result));
       logger->info("{}; endorsing again (attempt {})", conflict ? "MVCC_READ_CONFLICT" : "endorsement mismatch",
                    attempt + 1);

@@ -105,6 +105,9 @@ struct Rejection {
   std::optional<int> upstream_status;
   Json upstream;
   std::optional<std::uint64_t> limit;  // PAYLOAD_TOO_LARGE: the most bytes that fit
+  // ENDORSEMENT_POLICY_FAILURE because an endorser simulated other state (a block ahead of or behind
+  // this node): endorsing again may pass.
+  bool endorsers_disagreed = false;
 };
 
 // A client's own signed proposal, endorsed: the envelope payload the client signs and submits.
