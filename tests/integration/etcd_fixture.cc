@@ -109,7 +109,7 @@ void EtcdCluster::Launch(int i, const std::string& state) {
   argv.insert(argv.end(), {"--listen-client-urls", client_url, "--advertise-client-urls", client_url});
   argv.insert(argv.end(), {"--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url});
   argv.insert(argv.end(), {"--initial-cluster", initial_cluster, "--initial-cluster-state", state});
-  argv.insert(argv.end(), {"--heartbeat-interval", "200", "--election-timeout", "2000", "--logger", "zap"});
+  argv.insert(argv.end(), {"--heartbeat-interval", "150", "--election-timeout", "1500", "--logger", "zap"});
   argv.insert(argv.end(), {"--cert-file", dir_.Join("server-cert.pem"), "--key-file", dir_.Join("server-key.pem")});
   argv.insert(argv.end(), {"--client-cert-auth", "--trusted-ca-file", ca_file()});
   argv.insert(argv.end(), flags_.begin(), flags_.end());
