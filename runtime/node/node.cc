@@ -1011,6 +1011,12 @@ struct Node::State {
     auto next = [this, submission, attempt](Result<std::variant<TxOutcome, Rejection>> result) {
       auto* outcome = result.ok() ? std::get_if<TxOutcome>(&*result) : nullptr;
       if (outcome != nullptr) outcome->attempts = attempt;
+      // A keyed submission that lost the race to the same key's other submission (both made this tx
+      // id): the first one's status is the answer.
+      if (outcome != nullptr && !submission->request.idempotency_key.empty() &&
+          outcome->status.state == TxStatus::State::kCommitted && outcome->status.code == ValidationCode::kDuplicateTxid) {
+        if (auto first = Repeated(submission->request, outcome->tx_id, attempt)) return submission->done({std::move(*first)});
+      }
       bool conflict = outcome != nullptr && outcome->status.state == TxStatus::State::kCommitted &&
                       outcome->status.code == ValidationCode::kMvccReadConflict;
       // Endorsers a block behind or ahead of this node simulate on other state: a mismatch that passes.

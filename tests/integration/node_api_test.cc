@@ -263,6 +263,25 @@ TEST_CASE("A custodial submit repeated with the same Idempotency-Key commits onc
   auto [bad_status, bad] =
       a.Call("a1", "alice", "POST", "/v1/transactions", other.dump(), {{"Idempotency-Key", std::string(256, 'k')}});
   CHECK(bad_status == 400);
+
+  // The same key sent twice at once, to two nodes: both answer the one transaction, VALID, or pending
+  // while the other's submission is in flight; never DUPLICATE_TXID.
+  Json raced = create;
+  raced["args"][0] = "keyed-3";
+  const std::vector<std::pair<std::string, std::string>> race_key{{"Idempotency-Key", "order-4713"}};
+  std::pair<int, Json> answers[2];
+  std::thread second([&] { answers[1] = a.Call("a2", "alice", "POST", "/v1/transactions", raced.dump(), race_key); });
+  answers[0] = a.Call("a1", "alice", "POST", "/v1/transactions", raced.dump(), race_key);
+  second.join();
+  for (const auto& [status_at, answer] : answers) {
+    CHECK_MESSAGE((status_at == 200 || status_at == 202), answer.dump());
+    if (status_at == 200) CHECK(answer["code_name"] == "VALID");
+    if (status_at == 202) CHECK(answer["state"] == "pending");
+  }
+  CHECK(answers[0].second["tx_id"] == answers[1].second["tx_id"]);
+  auto [raced_status, raced_tx] = SettledStatus(a, "a1", answers[0].second["tx_id"].get<std::string>());
+  REQUIRE(raced_status == 200);
+  CHECK(raced_tx["code_name"] == "VALID");
 }
 
 TEST_CASE("An event stream stays open and sends a new block's events as the node commits it, without a reconnect") {
