@@ -32,6 +32,12 @@ Result<http::Router::Recorder> ResponseLog(const std::string& path, Service serv
   });
 }
 
+http::Response Unavailable(std::string detail) {
+  http::Response busy = http::Problem(503, "Service Unavailable", std::move(detail));
+  busy.headers.emplace_back("Retry-After", "1");
+  return busy;
+}
+
 http::Response EnvelopeTooLarge(std::size_t size) {
   return http::Problem(413, "Payload Too Large",
                        "an envelope of " + std::to_string(size) + " bytes is larger than the alliance's limit of " +

@@ -19,6 +19,10 @@ const std::string& OpenApiDocument(Service service);
 // against `service`'s document (tests/api). IOError when the file cannot be opened.
 Result<http::Router::Recorder> ResponseLog(const std::string& path, Service service);
 
+// The 503 for a request that cannot be served now (a bound reached, something it needs unreachable),
+// with Retry-After: 1 and `detail`.
+http::Response Unavailable(std::string detail);
+
 // The 404 for a transaction id `where` ("this node", "the relay") does not know, or of a chain the
 // asker may not read: a problem with "state": "unknown" and the "tx_id".
 http::Response UnknownTransaction(std::string_view tx_id, std::string_view where);

@@ -2,6 +2,8 @@
 #include <string>
 
 #include "runtime/node/internal/events.h"
+
+#include "runtime/api/api.h"
 #include "runtime/validation/validation.h"
 
 namespace entente::node::internal {
@@ -151,9 +153,7 @@ void GetEvents(const Node& node, const http::Request& request, std::shared_ptr<h
   Status waiting = node.WhenBlocks(channel, from, std::chrono::milliseconds(*wait_ms), request.peer->subject().chain,
                                    [responder, answer] { responder->ReplyWith(answer); });
   if (waiting.ok()) return;
-  http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());
-  busy.headers.emplace_back("Retry-After", "1");
-  responder->Reply(std::move(busy));
+  responder->Reply(api::Unavailable(waiting.message()));
 }
 
 }  // namespace entente::node::internal

@@ -637,23 +637,49 @@ struct Node::State {
     return Bytes(digest.begin(), digest.end());
   }
 
+  // Node::StatusOf.
+  Result<TxStatus> StatusOf(std::string_view tx_id, std::optional<Json>* delivery) {
+    std::optional<TxStatus> here = CommittedHere(tx_id);
+    // The relay keeps the delivery records and knows what is pending or was rejected before any block.
+    if (here && delivery == nullptr) return *here;
+    auto asked = Relay().Get("/v1/transactions/" + std::string(tx_id));
+    if (!asked.ok() || (asked->status != 200 && asked->status != 404)) {
+      if (here) return *here;
+      return Status::Unavailable("the relay cannot be asked about " + std::string(tx_id) + ": " +
+                                 (asked.ok() ? "it answered " + std::to_string(asked->status) : asked.status().message()));
+    }
+    if (asked->status == 404) return here.value_or(TxStatus{});
+    ENTENTE_ASSIGN_OR_RETURN(Json answer, ParseJson(asked->body));
+    ENTENTE_ASSIGN_OR_RETURN(TxStatus at_relay, TxStatusFromJson(answer));
+    if (delivery != nullptr && answer.contains("delivery")) *delivery = answer["delivery"];
+    if (here) return *here;
+    if (at_relay.state == TxStatus::State::kCommitted && ledger->GetSavepoint(at_relay.channel).height > at_relay.block) {
+      // Committed here too, in a place that owns no id (an envelope whose creator signature does not
+      // verify claims none): the reason as this node's validation recorded it.
+      auto message = ledger->GetSnapshot()->TxMessage(at_relay.channel, at_relay.block, at_relay.index);
+      if (message.ok() && !message->empty()) at_relay.message = std::move(*message);
+      return at_relay;
+    }
+    if (at_relay.state == TxStatus::State::kCommitted) {
+      // Committed by the relay, not yet here: pending on this node until its puller commits the block.
+      TxStatus pending;
+      pending.state = TxStatus::State::kPending;
+      pending.channel = at_relay.channel;
+      pending.message = "committed by the relay in block " + std::to_string(at_relay.block) + " of " + at_relay.channel +
+                        "; this node has not committed that block yet";
+      return pending;
+    }
+    return at_relay;
+  }
+
   // What an earlier submission of `request`'s idempotency key made as `tx_id` in attempt `attempt`,
   // when it made anything: its outcome (the contract's response read from its block), or the rejection
   // of a key reused for another request. Nullopt when that attempt's tx id is unknown.
   std::optional<std::variant<TxOutcome, Rejection>> Repeated(const TxRequest& request, const std::string& tx_id,
                                                             int attempt) {
-    std::optional<TxStatus> status = CommittedHere(tx_id);
-    if (!status) {
-      auto asked = Relay().Get("/v1/transactions/" + tx_id);
-      auto j = asked.ok() && asked->status == 200 ? ParseJson(asked->body) : Result<Json>(Status::NotFound(""));
-      auto at_relay = j.ok() ? TxStatusFromJson(*j) : Result<TxStatus>(j.status());
-      if (!at_relay.ok() || at_relay->state == TxStatus::State::kUnknown) return std::nullopt;
-      status = *at_relay;
-      if (status->state == TxStatus::State::kCommitted) {
-        // Committed by the relay, not yet here: pending here, as GET /v1/transactions says.
-        status->state = TxStatus::State::kPending;
-      }
-    }
+    // As GET /v1/transactions answers it; a relay that cannot be asked leaves it unknown here.
+    Result<TxStatus> status = StatusOf(tx_id, nullptr);
+    if (!status.ok() || status->state == TxStatus::State::kUnknown) return std::nullopt;
     TxOutcome outcome;
     outcome.tx_id = tx_id;
     outcome.status = *status;
@@ -1227,38 +1253,7 @@ void Node::SubmitSigned(ByteView sealed, bool wait, std::chrono::milliseconds ti
 }
 
 Result<TxStatus> Node::StatusOf(std::string_view tx_id, std::optional<Json>* delivery) const {
-  State& s = *state_;
-  std::optional<TxStatus> here = s.CommittedHere(tx_id);
-  // The relay keeps the delivery records and knows what is pending or was rejected before any block.
-  if (here && delivery == nullptr) return *here;
-  auto asked = s.Relay().Get("/v1/transactions/" + std::string(tx_id));
-  if (!asked.ok() || (asked->status != 200 && asked->status != 404)) {
-    if (here) return *here;
-    return Status::Unavailable("the relay cannot be asked about " + std::string(tx_id) + ": " +
-                               (asked.ok() ? "it answered " + std::to_string(asked->status) : asked.status().message()));
-  }
-  if (asked->status == 404) return here.value_or(TxStatus{});
-  ENTENTE_ASSIGN_OR_RETURN(Json answer, ParseJson(asked->body));
-  ENTENTE_ASSIGN_OR_RETURN(TxStatus at_relay, TxStatusFromJson(answer));
-  if (delivery != nullptr && answer.contains("delivery")) *delivery = answer["delivery"];
-  if (here) return *here;
-  if (at_relay.state == TxStatus::State::kCommitted && s.ledger->GetSavepoint(at_relay.channel).height > at_relay.block) {
-    // Committed here too, in a place that owns no id (an envelope whose creator signature does not
-    // verify claims none): the reason as this node's validation recorded it.
-    auto message = s.ledger->GetSnapshot()->TxMessage(at_relay.channel, at_relay.block, at_relay.index);
-    if (message.ok() && !message->empty()) at_relay.message = std::move(*message);
-    return at_relay;
-  }
-  if (at_relay.state == TxStatus::State::kCommitted) {
-    // Committed by the relay, not yet here: pending on this node until its puller commits the block.
-    TxStatus pending;
-    pending.state = TxStatus::State::kPending;
-    pending.channel = at_relay.channel;
-    pending.message = "committed by the relay in block " + std::to_string(at_relay.block) + " of " + at_relay.channel +
-                      "; this node has not committed that block yet";
-    return pending;
-  }
-  return at_relay;
+  return state_->StatusOf(tx_id, delivery);
 }
 
 Result<ledger::Block> Node::GetBlock(std::string_view channel, std::uint64_t number) const {

@@ -25,9 +25,7 @@ http::Response BadRequest(std::string detail) { return http::Problem(400, "Bad R
 // relay, an endorser) could not be reached, 500 otherwise.
 http::Response StatusProblem(const Status& status) {
   if (status.code() != StatusCode::kUnavailable) return http::Problem(500, "Internal Server Error", status.message());
-  http::Response busy = http::Problem(503, "Service Unavailable", status.message());
-  busy.headers.emplace_back("Retry-After", "1");
-  return busy;
+  return api::Unavailable(status.message());
 }
 
 // The body of a request as a JSON object, or the 400 that says why not.
@@ -309,7 +307,8 @@ http::Response GetTransaction(const Node& node, const http::Request& request) {
   const std::string& tx_id = request.path_params.at("id");
   std::optional<Json> delivery;
   auto status = node.StatusOf(tx_id, &delivery);
-  if (!status.ok()) return http::Problem(503, "Service Unavailable", status.status().message());
+  // Not committed here and the relay cannot be asked, or its answer cannot be read.
+  if (!status.ok()) return api::Unavailable(status.status().message());
   const bool readable = status->channel.empty() || node.MayRead(request.peer->subject(), status->channel);
   if (status->state == TxStatus::State::kUnknown || !readable) return api::UnknownTransaction(tx_id, "this node");
   Json answer = TxStatusJson(tx_id, *status);

@@ -53,11 +53,8 @@ http::Response PostEnvelope(Relay& relay, const http::Request& request) {
         return http::Problem(400, "Bad Request", "the envelope was not accepted: " + refused.message());
       case StatusCode::kPermissionDenied:
         return http::Problem(403, "Forbidden", refused.message());
-      default: {
-        http::Response busy = http::Problem(503, "Service Unavailable", refused.message());
-        busy.headers.emplace_back("Retry-After", "1");
-        return busy;
-      }
+      default:
+        return api::Unavailable(refused.message());
     }
   }
   Json body{{"tx_id", accepted->tx_id},
@@ -175,9 +172,7 @@ void GetBlocks(const Relay& relay, const http::Request& request, std::shared_ptr
                                     [responder, page] { responder->ReplyWith(page); });
   if (waiting.ok()) return;
   if (waiting.code() == StatusCode::kNotFound) return responder->Reply(http::Problem(404, "Not Found", waiting.message()));
-  http::Response busy = http::Problem(503, "Service Unavailable", waiting.message());
-  busy.headers.emplace_back("Retry-After", "1");
-  responder->Reply(std::move(busy));
+  responder->Reply(api::Unavailable(waiting.message()));
 }
 
 // GET /v1/deliveries?state=&before=&limit=: the deliveries to chains reached through adapters of the
